@@ -1,0 +1,40 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Dependency direction (each module imports only those to its left):
+// COpenBLAS → TweedieLinearAlgebra → TweedieDistributions → TweedieDiffusion → TweedieOracle
+//   → TweedieIO → Tweedie (umbrella) → tweedie (CLI)
+let package = Package(
+    name: "Tweedie",
+    products: [
+        .library(name: "Tweedie", targets: ["Tweedie"]),
+        .executable(name: "tweedie", targets: ["TweedieCLI"]),
+        .executable(name: "tweedie-benchmarks", targets: ["TweedieBenchmarks"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev", "liblapacke-dev", "pkg-config"])]),
+        .target(name: "TweedieLinearAlgebra", dependencies: ["COpenBLAS"]),
+        .target(name: "TweedieDistributions", dependencies: ["TweedieLinearAlgebra"]),
+        .target(name: "TweedieDiffusion", dependencies: ["TweedieLinearAlgebra", "TweedieDistributions"]),
+        .target(name: "TweedieOracle",
+                dependencies: ["TweedieLinearAlgebra", "TweedieDistributions", "TweedieDiffusion"]),
+        .target(name: "TweedieIO",
+                dependencies: ["TweedieLinearAlgebra", "TweedieDistributions",
+                               .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+        .target(name: "Tweedie",
+                dependencies: ["TweedieLinearAlgebra", "TweedieDistributions", "TweedieDiffusion",
+                               "TweedieOracle", "TweedieIO"]),
+        .executableTarget(name: "TweedieCLI",
+                          dependencies: ["Tweedie",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "TweedieBenchmarks", dependencies: ["Tweedie"]),
+        .testTarget(name: "TweedieTests", dependencies: ["Tweedie"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "TweedieCLITests", dependencies: ["Tweedie"]),
+    ]
+)
