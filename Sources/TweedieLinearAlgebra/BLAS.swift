@@ -24,9 +24,14 @@ public enum BLAS {
                     a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// A · B for matrices.
+    public static func product(_ a: Matrix, _ b: Matrix) -> Matrix {
+        product(a, .none, b, .none)
+    }
+
     /// op(A) · op(B) for matrices.
-    public static func product(_ a: Matrix, _ transA: Transpose = .none,
-                               _ b: Matrix, _ transB: Transpose = .none) -> Matrix {
+    public static func product(_ a: Matrix, _ transA: Transpose,
+                               _ b: Matrix, _ transB: Transpose) -> Matrix {
         let (m, k) = transA == .none ? (a.rows, a.columns) : (a.columns, a.rows)
         let (k2, n) = transB == .none ? (b.rows, b.columns) : (b.columns, b.rows)
         precondition(k == k2, "inner dimensions disagree: \(k) vs \(k2)")

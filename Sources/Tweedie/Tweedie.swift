@@ -1,0 +1,4 @@
+// The umbrella module: `import Tweedie` brings in the whole library.
+@_exported import TweedieDistributions
+@_exported import TweedieLinearAlgebra
+@_exported import TweedieOracle

@@ -1,0 +1,153 @@
+import Foundation
+import TweedieLinearAlgebra
+
+/// The streaming passes over Gaussian components (MATH.md §2), for one tile of whitened points.
+///
+/// For each component: z_k = U_kᵀ(y − αν_k) (one GEMM over the tile), its log-weight
+/// a_k = log π_k + log N(x; αμ_k, C_k), and the weighted sums that give the score, the denoiser
+/// (gain form) and the divergence. Log-weights are written to column k of `logits`.
+enum GaussianKernels {
+    /// Components with their own basis U_k: two GEMMs per component.
+    static func streamSeparateBases(
+        _ mixture: WhitenedMixture, bases: [Matrix], basesTransposed: [Matrix],
+        scales: ComponentScales, components: Range<Int>,
+        y: UnsafePointer<Double>, rows n: Int, logits: UnsafeMutablePointer<Double>,
+        state: inout StreamState
+    ) {
+        let d = mixture.dimension, kCount = mixture.componentCount
+        let alpha = scales.alpha
+        let diff = UnsafeMutablePointer<Double>.allocate(capacity: n * d)
+        let z = UnsafeMutablePointer<Double>.allocate(capacity: n * d)
+        let weighted = UnsafeMutablePointer<Double>.allocate(capacity: 2 * n * d)
+        defer { diff.deallocate(); z.deallocate(); weighted.deallocate() }
+
+        mixture.whitenedMeans.elements.withUnsafeBufferPointer { nuAll in
+        scales.inverseVariance.elements.withUnsafeBufferPointer { invAll in
+        scales.gain.elements.withUnsafeBufferPointer { gainAll in
+            for k in components {
+                guard mixture.logWeights[k] > -.infinity else {
+                    for b in 0..<n { logits[b * kCount + k] = -.infinity }
+                    continue
+                }
+                let nu = nuAll.baseAddress! + k * d
+                let inv = invAll.baseAddress! + k * d
+                let gain = gainAll.baseAddress! + k * d
+                // Subtract before rotating: no cancellation between large y and αν_k.
+                for b in 0..<n {
+                    for i in 0..<d { diff[b * d + i] = y[b * d + i] - alpha * nu[i] }
+                }
+                bases[k].elements.withUnsafeBufferPointer { u in
+                    BLAS.gemm(m: n, n: d, k: d, a: diff, lda: d, b: u.baseAddress!, ldb: d, c: z, ldc: d)
+                }
+                for b in 0..<n {
+                    let zb = z + b * d
+                    var quadratic = 0.0, scoreNorm = 0.0
+                    for i in 0..<d {
+                        let u = zb[i] * inv[i]
+                        quadratic += zb[i] * u
+                        scoreNorm += u * u
+                    }
+                    let a = scales.logNormalizer[k] - 0.5 * quadratic
+                    logits[b * kCount + k] = a
+                    state.raiseMax(row: b, to: a)
+                    let w = exp(a - state.rowMax[b])
+                    state.weightSum[b] += w
+                    state.divergenceSum[b] += w * (scoreNorm - scales.traceInverseVariance[k])
+                    let scoreRow = weighted + 2 * b * d, gainRow = scoreRow + d
+                    for i in 0..<d {
+                        scoreRow[i] = w * zb[i] * inv[i]
+                        gainRow[i] = w * gain[i] * zb[i]
+                    }
+                }
+                // Rows 2b and 2b+1 of the product land in row b of the accumulator (n × 2D).
+                basesTransposed[k].elements.withUnsafeBufferPointer { ut in
+                    state.accumulator.withUnsafeMutableBufferPointer { acc in
+                        BLAS.gemm(m: 2 * n, n: d, k: d, a: weighted, lda: d, b: ut.baseAddress!, ldb: d,
+                                  beta: 1, c: acc.baseAddress!, ldc: d)
+                    }
+                }
+            }
+        }}}
+    }
+
+    /// Components sharing one basis U (or U = I): one GEMM in, O(D) per component, one GEMM out.
+    static func streamSharedBasis(
+        _ mixture: WhitenedMixture, basis: Matrix?, basisTransposed: Matrix?, projectedMeans: Matrix,
+        scales: ComponentScales, y: UnsafePointer<Double>, rows n: Int,
+        logits: UnsafeMutablePointer<Double>, state: inout StreamState
+    ) {
+        let d = mixture.dimension, kCount = mixture.componentCount
+        let alpha = scales.alpha
+        let rotated = UnsafeMutablePointer<Double>.allocate(capacity: n * d)
+        let z = UnsafeMutablePointer<Double>.allocate(capacity: d)
+        defer { rotated.deallocate(); z.deallocate() }
+        if let basis {
+            basis.elements.withUnsafeBufferPointer { u in
+                BLAS.gemm(m: n, n: d, k: d, a: y, lda: d, b: u.baseAddress!, ldb: d, c: rotated, ldc: d)
+            }
+        } else {
+            rotated.update(from: y, count: n * d)
+        }
+        projectedMeans.elements.withUnsafeBufferPointer { pnuAll in
+        scales.inverseVariance.elements.withUnsafeBufferPointer { invAll in
+        scales.gain.elements.withUnsafeBufferPointer { gainAll in
+        state.accumulator.withUnsafeMutableBufferPointer { accBuffer in
+            let acc = accBuffer.baseAddress!
+            for k in 0..<kCount {
+                guard mixture.logWeights[k] > -.infinity else {
+                    for b in 0..<n { logits[b * kCount + k] = -.infinity }
+                    continue
+                }
+                let pnu = pnuAll.baseAddress! + k * d
+                let inv = invAll.baseAddress! + k * d
+                let gain = gainAll.baseAddress! + k * d
+                for b in 0..<n {
+                    let yb = rotated + b * d
+                    var quadratic = 0.0, scoreNorm = 0.0
+                    for i in 0..<d {
+                        let zi = yb[i] - alpha * pnu[i]
+                        z[i] = zi
+                        let u = zi * inv[i]
+                        quadratic += zi * u
+                        scoreNorm += u * u
+                    }
+                    let a = scales.logNormalizer[k] - 0.5 * quadratic
+                    logits[b * kCount + k] = a
+                    // raiseMax may rescale the accumulator; it goes through `state`, so release
+                    // the pointer view by re-reading after it.
+                    if a > state.rowMax[b] {
+                        let old = state.rowMax[b]
+                        let scale = old == -.infinity ? 0 : exp(old - a)
+                        state.rowMax[b] = a
+                        if state.weightSum[b] != 0 {
+                            state.weightSum[b] *= scale
+                            state.divergenceSum[b] *= scale
+                            for i in 0..<(2 * d) { acc[2 * b * d + i] *= scale }
+                        }
+                    }
+                    let w = exp(a - state.rowMax[b])
+                    state.weightSum[b] += w
+                    state.divergenceSum[b] += w * (scoreNorm - scales.traceInverseVariance[k])
+                    let scoreRow = acc + 2 * b * d, gainRow = scoreRow + d
+                    for i in 0..<d {
+                        scoreRow[i] += w * z[i] * inv[i]
+                        gainRow[i] += w * gain[i] * z[i]
+                    }
+                }
+            }
+        }}}}
+        // Back from the shared basis: rows of Uᵀ-coordinates times Uᵀ.
+        if let basisTransposed {
+            let rotatedBack = [Double](unsafeUninitializedCapacity: 2 * n * d) { buffer, count in
+                state.accumulator.withUnsafeBufferPointer { acc in
+                    basisTransposed.elements.withUnsafeBufferPointer { ut in
+                        BLAS.gemm(m: 2 * n, n: d, k: d, a: acc.baseAddress!, lda: d, b: ut.baseAddress!, ldb: d,
+                                  c: buffer.baseAddress!, ldc: d)
+                    }
+                }
+                count = 2 * n * d
+            }
+            state.accumulator = rotatedBack
+        }
+    }
+}

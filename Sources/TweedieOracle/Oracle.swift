@@ -1,0 +1,273 @@
+import Foundation
+import TweedieDistributions
+import TweedieLinearAlgebra
+
+/// The exact oracle of a Gaussian-mixture prior under q(x_t | x_0) = N(α x_0, σ² Σ).
+///
+/// Construction does all the factorizing (MATH.md §2): Σ's Cholesky factor (in the model) and an
+/// eigendecomposition of each whitened component covariance. Each evaluation is then matrix
+/// products and O(D) work per component and point, at any (α, σ):
+///
+/// ```swift
+/// let oracle = try Oracle(model)
+/// let result = try oracle.evaluate(x, alpha: 0.8, sigma: 0.6)
+/// result.denoised   // E[x_0 | x_t]
+/// ```
+///
+/// Points are processed in tiles of ``tileSize`` rows, and components in a fixed number of
+/// groups, on all cores. Neither depends on the batch size or the thread count, and each row's
+/// arithmetic is independent of the others, so a point's result is the same, bit for bit,
+/// whatever batch it is evaluated in.
+public struct Oracle: Sendable {
+    public let model: MixtureModel
+    let mixture: WhitenedMixture
+    let dirac: DiracKernel.Tables?
+    /// Contiguous component ranges processed as separate tasks and merged in order.
+    let componentGroups: [Range<Int>]
+
+    /// Rows per tile.
+    public static let tileSize = 64
+    /// Tiles in flight at once (bounds the memory of a call).
+    static let tilesPerWave = 16
+
+    public init(_ model: MixtureModel) throws(ModelError) {
+        self.model = model
+        mixture = try WhitenedMixture(model)
+        let k = mixture.componentCount
+        let groupCount: Int
+        switch mixture.structure {
+        case .dirac:
+            dirac = DiracKernel.Tables(mixture)
+            groupCount = min(4, (k + DiracKernel.blockSize - 1) / DiracKernel.blockSize)
+        case .separateBases:
+            dirac = nil
+            groupCount = min(4, k)
+        case .sharedBasis:
+            dirac = nil
+            groupCount = 1
+        }
+        componentGroups = Self.split(k, into: groupCount, aligned: mixture.isDirac ? DiracKernel.blockSize : 1)
+    }
+
+    static func split(_ count: Int, into groups: Int, aligned: Int) -> [Range<Int>] {
+        let blocks = (count + aligned - 1) / aligned
+        return (0..<groups).map { g in
+            let lo = min(count, (blocks * g / groups) * aligned)
+            let hi = min(count, (blocks * (g + 1) / groups) * aligned)
+            return lo..<hi
+        }.filter { !$0.isEmpty }
+    }
+
+    public var dimension: Int { mixture.dimension }
+    public var componentCount: Int { mixture.componentCount }
+
+    /// Checks a batch and a noise level; throws an ``ArgumentError`` naming the culprit.
+    public func validate(_ x: Matrix, alpha: Double, sigma: Double) throws(ArgumentError) {
+        guard alpha.isFinite, alpha >= 0 else { throw ArgumentError("alpha", "must be finite and non-negative, got \(alpha)") }
+        guard sigma.isFinite, sigma > 0 else { throw ArgumentError("sigma", "must be finite and positive, got \(sigma)") }
+        guard x.columns == dimension else {
+            throw ArgumentError("x", "points have \(x.columns) coordinates, the model has \(dimension)")
+        }
+        if let i = x.elements.firstIndex(where: { !$0.isFinite }) {
+            throw ArgumentError("x", "point \(i / dimension), coordinate \(i % dimension) is \(x.elements[i])")
+        }
+    }
+
+    /// Evaluates every oracle quantity for the rows of `x` (B×D) at signal scale `alpha` ≥ 0 and
+    /// noise scale `sigma` > 0.
+    public func evaluate(_ x: Matrix, alpha: Double, sigma: Double,
+                         including extras: OracleExtras = []) throws(ArgumentError) -> OracleResult {
+        try validate(x, alpha: alpha, sigma: sigma)
+        let b = x.rows, d = dimension, k = componentCount
+        let output = OutputBuffers(count: b, componentCount: k, dimension: d, extras: extras)
+        guard b > 0 else { return output.makeResult() }
+        let scales = mixture.isDirac ? nil : ComponentScales(mixture, alpha: alpha, sigma: sigma)
+        let details = extras.isEmpty ? nil : PosteriorDetails(mixture, scales: scales, alpha: alpha, sigma: sigma,
+                                                              covariance: extras.contains(.posteriorCovariance))
+        let tileCount = (b + Self.tileSize - 1) / Self.tileSize
+
+        var firstTile = 0
+        while firstTile < tileCount {
+            let tiles = firstTile..<min(tileCount, firstTile + Self.tilesPerWave)
+            // One task per (tile, component group); each writes its own state and logit columns.
+            let groups = componentGroups
+            var states = [StreamState?](repeating: nil, count: tiles.count * groups.count)
+            var whitened = [[Double]](repeating: [], count: tiles.count)
+            for (slot, tile) in tiles.enumerated() {
+                let rows = tileRows(tile, of: b)
+                var y = Array(x.elements[(rows.lowerBound * d)..<(rows.upperBound * d)])
+                y.withUnsafeMutableBufferPointer { model.noise.apply(.whiten, rows: rows.count, to: $0.baseAddress!) }
+                whitened[slot] = y
+            }
+            let statePointer = UncheckedSendable(states.withUnsafeMutableBufferPointer { $0.baseAddress! })
+            let tileList = Array(tiles)
+            Parallel.forEach(tileList.count * groups.count) { task in
+                let slot = task / groups.count, group = groups[task % groups.count]
+                let rows = tileRows(tileList[slot], of: b)
+                var state = StreamState(rows: rows.count, dimension: d)
+                whitened[slot].withUnsafeBufferPointer { y in
+                    let logits = output.responsibilities + rows.lowerBound * k
+                    stream(components: group, scales: scales, alpha: alpha, sigma: sigma,
+                           y: y.baseAddress!, rows: rows.count, logits: logits, state: &state)
+                }
+                statePointer.value[task] = state
+            }
+            Parallel.forEach(tileList.count) { slot in
+                let rows = tileRows(tileList[slot], of: b)
+                var merged = statePointer.value[slot * groups.count]!
+                for g in 1..<groups.count { merged.merge(statePointer.value[slot * groups.count + g]!) }
+                whitened[slot].withUnsafeBufferPointer { y in
+                    finish(rows: rows, x: x, y: y.baseAddress!, state: merged, alpha: alpha, sigma: sigma,
+                           output: output)
+                    details?.evaluate(rows: rows, y: y.baseAddress!, output: output)
+                }
+            }
+            firstTile = tiles.upperBound
+        }
+        return output.makeResult()
+    }
+
+    func tileRows(_ tile: Int, of count: Int) -> Range<Int> {
+        (tile * Self.tileSize)..<min(count, (tile + 1) * Self.tileSize)
+    }
+
+    private func stream(components: Range<Int>, scales: ComponentScales?, alpha: Double, sigma: Double,
+                        y: UnsafePointer<Double>, rows: Int, logits: UnsafeMutablePointer<Double>,
+                        state: inout StreamState) {
+        switch mixture.structure {
+        case .dirac:
+            DiracKernel.stream(mixture, tables: dirac!, alpha: alpha, sigma: sigma, components: components,
+                               y: y, rows: rows, logits: logits, state: &state)
+        case .separateBases(let bases, let basesTransposed):
+            GaussianKernels.streamSeparateBases(mixture, bases: bases, basesTransposed: basesTransposed,
+                                                scales: scales!, components: components, y: y, rows: rows,
+                                                logits: logits, state: &state)
+        case .sharedBasis(let basis, let basisTransposed, let projectedMeans):
+            GaussianKernels.streamSharedBasis(mixture, basis: basis, basisTransposed: basisTransposed,
+                                              projectedMeans: projectedMeans, scales: scales!, y: y, rows: rows,
+                                              logits: logits, state: &state)
+        }
+    }
+
+    /// From the merged sums of a tile to the outputs (MATH.md §2, §3):
+    /// log p_t = max + log Σw; r_k = exp(a_k − log p_t); whitened score ŝ = Σ r_k ŝ_k;
+    /// E[z | x_t] = −σ ŝ and E[ε | x_t] = −σ² L ŝ (Tweedie, without the cancellation of
+    /// x_t − α x̂_0); x̂_0 = Σ r_k μ_k + L Σ r_k U_k(gain_k ⊙ z_k) (gain form);
+    /// tr(ΣH) = Σ r_k(‖ŝ_k‖² − Σ 1/d_k) − ‖ŝ‖².
+    private func finish(rows: Range<Int>, x: Matrix, y: UnsafePointer<Double>, state: StreamState,
+                        alpha: Double, sigma: Double, output: OutputBuffers) {
+        let n = rows.count, d = dimension, k = componentCount, first = rows.lowerBound
+        let responsibilities = output.responsibilities + first * k
+        let whitenedScore = output.score + first * d
+        let denoised = output.denoised + first * d
+        for b in 0..<n {
+            let logDensity = state.rowMax[b] + log(state.weightSum[b])
+            output.logDensity[first + b] = logDensity
+            for c in 0..<k { responsibilities[b * k + c] = exp(responsibilities[b * k + c] - logDensity) }
+        }
+        let sums = state.accumulator
+        if mixture.isDirac {
+            // Accumulator row: [Σ w μ_k | Σ w ν_k]; ŝ = −(y − α ν̄)/σ².
+            let sigma2 = sigma * sigma
+            for b in 0..<n {
+                let inverseSum = 1 / state.weightSum[b]
+                for i in 0..<d {
+                    denoised[b * d + i] = sums[b * 2 * d + i] * inverseSum
+                    let meanNu = sums[b * 2 * d + d + i] * inverseSum
+                    whitenedScore[b * d + i] = -(y[b * d + i] - alpha * meanNu) / sigma2
+                }
+            }
+        } else {
+            // Accumulator row: [Σ w U(z/d) | Σ w U(gain ⊙ z)].
+            for b in 0..<n {
+                let inverseSum = 1 / state.weightSum[b]
+                for i in 0..<d {
+                    whitenedScore[b * d + i] = -sums[b * 2 * d + i] * inverseSum
+                    denoised[b * d + i] = sums[b * 2 * d + d + i] * inverseSum
+                }
+            }
+            model.noise.apply(.unwhiten, rows: n, to: denoised)
+            mixture.means.elements.withUnsafeBufferPointer { mu in
+                BLAS.gemm(m: n, n: d, k: k, a: responsibilities, lda: k, b: mu.baseAddress!, ldb: d,
+                          beta: 1, c: denoised, ldc: d)
+            }
+        }
+        for b in 0..<n {
+            var norm = 0.0
+            for i in 0..<d {
+                let s = whitenedScore[b * d + i]
+                norm += s * s
+                output.standardizedNoise[(first + b) * d + i] = -sigma * s
+                output.noise[(first + b) * d + i] = -sigma * sigma * s
+            }
+            output.divergence[first + b] = state.divergenceSum[b] / state.weightSum[b] - norm
+        }
+        model.noise.apply(.unwhiten, rows: n, to: output.noise + first * d)
+        model.noise.apply(.whitenTransposed, rows: n, to: whitenedScore)
+    }
+}
+
+extension WhitenedMixture {
+    var isDirac: Bool {
+        if case .dirac = structure { return true }
+        return false
+    }
+}
+
+/// Output storage written by tasks on disjoint rows, turned into an ``OracleResult`` at the end.
+final class OutputBuffers: @unchecked Sendable {
+    let count: Int, componentCount: Int, dimension: Int
+    let logDensity: UnsafeMutablePointer<Double>
+    let responsibilities: UnsafeMutablePointer<Double>
+    let denoised: UnsafeMutablePointer<Double>
+    let noise: UnsafeMutablePointer<Double>
+    let standardizedNoise: UnsafeMutablePointer<Double>
+    let score: UnsafeMutablePointer<Double>
+    let divergence: UnsafeMutablePointer<Double>
+    /// One D×D matrix per point, when requested.
+    var posteriorCovariance: [Matrix]?
+    /// One K×D matrix per point, when requested.
+    var componentMeans: [Matrix]?
+
+    init(count: Int, componentCount: Int, dimension: Int, extras: OracleExtras) {
+        self.count = count
+        self.componentCount = componentCount
+        self.dimension = dimension
+        func allocate(_ n: Int) -> UnsafeMutablePointer<Double> {
+            let p = UnsafeMutablePointer<Double>.allocate(capacity: max(n, 1))
+            p.initialize(repeating: 0, count: max(n, 1))
+            return p
+        }
+        logDensity = allocate(count)
+        responsibilities = allocate(count * componentCount)
+        denoised = allocate(count * dimension)
+        noise = allocate(count * dimension)
+        standardizedNoise = allocate(count * dimension)
+        score = allocate(count * dimension)
+        divergence = allocate(count)
+        let empty = Matrix(rows: 0, columns: 0)
+        if extras.contains(.posteriorCovariance) { posteriorCovariance = Array(repeating: empty, count: count) }
+        if extras.contains(.componentMeans) { componentMeans = Array(repeating: empty, count: count) }
+    }
+
+    deinit {
+        for p in [logDensity, responsibilities, denoised, noise, standardizedNoise, score, divergence] {
+            p.deallocate()
+        }
+    }
+
+    func makeResult() -> OracleResult {
+        func array(_ p: UnsafeMutablePointer<Double>, _ n: Int) -> [Double] {
+            Array(UnsafeBufferPointer(start: p, count: n))
+        }
+        func matrix(_ p: UnsafeMutablePointer<Double>, _ columns: Int) -> Matrix {
+            Matrix(rows: count, columns: columns, elements: array(p, count * columns))
+        }
+        return OracleResult(
+            logDensity: array(logDensity, count), responsibilities: matrix(responsibilities, componentCount),
+            denoised: matrix(denoised, dimension), noise: matrix(noise, dimension),
+            standardizedNoise: matrix(standardizedNoise, dimension), score: matrix(score, dimension),
+            divergence: array(divergence, count), posteriorCovariance: posteriorCovariance,
+            componentMeans: componentMeans)
+    }
+}

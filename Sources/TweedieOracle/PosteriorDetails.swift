@@ -1,0 +1,122 @@
+import Foundation
+import TweedieLinearAlgebra
+
+/// The optional outputs: component posterior means m_k and the posterior covariance
+/// Cov[x_0 | x_t] = Σ_k r_k (V_k + m_k m_kᵀ) − x̂_0 x̂_0ᵀ (MATH.md §2–§3), computed in whitened
+/// coordinates as Σ_k r_k P_k + Σ_k r_k (m̃_k − ŷ)(m̃_k − ŷ)ᵀ, then mapped back as L · Lᵀ.
+/// Here P_k = U_k diag(σ²γ_k/d_k) U_kᵀ, m̃_k = ν_k + U_k(gain_k ⊙ z_k) and ŷ = L⁻¹x̂_0; the
+/// centred form avoids the cancellation of Σ r_k m_k m_kᵀ − x̂_0 x̂_0ᵀ.
+struct PosteriorDetails: Sendable {
+    let mixture: WhitenedMixture
+    let scales: ComponentScales?
+    let alpha: Double
+    let covariance: Bool
+    /// P_k flattened as rows of a K×D² matrix (absent for Dirac components, where P_k = 0).
+    let whitenedCovariances: Matrix?
+
+    init(_ mixture: WhitenedMixture, scales: ComponentScales?, alpha: Double, sigma: Double, covariance: Bool) {
+        self.mixture = mixture
+        self.scales = scales
+        self.alpha = alpha
+        self.covariance = covariance
+        let k = mixture.componentCount, d = mixture.dimension
+        guard covariance, let scales else {
+            whitenedCovariances = nil
+            return
+        }
+        var p = Matrix(rows: k, columns: d * d)
+        for c in 0..<k {
+            // e = σ²γ/d = σ² · gain/α written without dividing by α.
+            let e = (0..<d).map { sigma * sigma * mixture.eigenvalues[c, $0] * scales.inverseVariance[c, $0] }
+            let block: Matrix
+            if let u = Self.basis(of: c, in: mixture) {
+                var scaled = u
+                for i in 0..<d { for j in 0..<d { scaled[i, j] *= e[j] } }
+                block = BLAS.product(scaled, .none, u, .transpose)
+            } else {
+                block = .diagonal(e)
+            }
+            p.setRow(c, to: block.elements)
+        }
+        whitenedCovariances = p
+    }
+
+    private static func basis(of k: Int, in mixture: WhitenedMixture) -> Matrix? {
+        switch mixture.structure {
+        case .dirac: nil
+        case .sharedBasis(let u, _, _): u
+        case .separateBases(let bases, _): bases[k]
+        }
+    }
+
+    /// m̃_k for the rows of a tile (n×D, whitened coordinates).
+    private func whitenedComponentMeans(_ k: Int, y: UnsafePointer<Double>, rows n: Int) -> Matrix {
+        let d = mixture.dimension
+        var m = Matrix(rows: n, columns: d)
+        let nu = mixture.whitenedMeans.row(k)
+        guard let scales else {
+            for b in 0..<n { m.setRow(b, to: nu) }
+            return m
+        }
+        var z = Matrix(rows: n, columns: d)
+        for b in 0..<n { for i in 0..<d { z[b, i] = y[b * d + i] - alpha * nu[i] } }
+        let u = Self.basis(of: k, in: mixture)
+        if let u { z = BLAS.product(z, u) }
+        for b in 0..<n { for i in 0..<d { z[b, i] *= scales.gain[k, i] } }
+        if let u { z = BLAS.product(z, .none, u, .transpose) }
+        for b in 0..<n { for i in 0..<d { m[b, i] = nu[i] + z[b, i] } }
+        return m
+    }
+
+    func evaluate(rows: Range<Int>, y: UnsafePointer<Double>, output: OutputBuffers) {
+        let n = rows.count, d = mixture.dimension, k = mixture.componentCount, first = rows.lowerBound
+        let responsibilities = output.responsibilities + first * k
+        let wantsMeans = output.componentMeans != nil
+        // Dirac components need no per-point means: m̃_k = ν_k.
+        let means: [Matrix]? = (scales != nil) ? (0..<k).map { whitenedComponentMeans($0, y: y, rows: n) } : nil
+
+        if wantsMeans {
+            for b in 0..<n {
+                var perPoint = Matrix(rows: k, columns: d)
+                for c in 0..<k { perPoint.setRow(c, to: means?[c].row(b) ?? mixture.whitenedMeans.row(c)) }
+                mixture.noise.apply(.unwhiten, to: &perPoint)
+                output.componentMeans![first + b] = perPoint
+            }
+        }
+        guard covariance else { return }
+
+        var meanPart = Matrix(rows: n, columns: d * d)
+        if let p = whitenedCovariances {
+            p.elements.withUnsafeBufferPointer { pp in
+                meanPart.elements.withUnsafeMutableBufferPointer { out in
+                    BLAS.gemm(m: n, n: d * d, k: k, a: responsibilities, lda: k, b: pp.baseAddress!, ldb: d * d,
+                              c: out.baseAddress!, ldc: d * d)
+                }
+            }
+        }
+        var posteriorMean = Array(UnsafeBufferPointer(start: output.denoised + first * d, count: n * d))
+        posteriorMean.withUnsafeMutableBufferPointer { mixture.noise.apply(.whiten, rows: n, to: $0.baseAddress!) }
+        for b in 0..<n {
+            let active = (0..<k).filter { responsibilities[b * k + $0] > 0 }
+            var deviations = [Double](repeating: 0, count: active.count * d)
+            for (row, c) in active.enumerated() {
+                let root = responsibilities[b * k + c].squareRoot()
+                for i in 0..<d {
+                    let m = means?[c][b, i] ?? mixture.whitenedMeans[c, i]
+                    deviations[row * d + i] = root * (m - posteriorMean[b * d + i])
+                }
+            }
+            var cov = Matrix(rows: d, columns: d, elements: Array(meanPart.elements[(b * d * d)..<((b + 1) * d * d)]))
+            deviations.withUnsafeBufferPointer { dev in
+                cov.elements.withUnsafeMutableBufferPointer { c in
+                    BLAS.gram(dev.baseAddress!, k: active.count, n: d, lda: d, beta: 1, c: c.baseAddress!, ldc: d)
+                }
+            }
+            // L Cov Lᵀ: unwhiten the rows, transpose, unwhiten the rows again.
+            mixture.noise.apply(.unwhiten, to: &cov)
+            cov = cov.transposed
+            mixture.noise.apply(.unwhiten, to: &cov)
+            output.posteriorCovariance![first + b] = cov.symmetrized
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+/// Running sums over a subset of components for a tile of points, kept relative to a running
+/// maximum of the log-weights (log-sum-exp streaming, as in attention): no B×K×D storage.
+///
+/// Row b of `accumulator` holds 2D numbers whose meaning depends on the kernel (for Gaussian
+/// components Σ_k w_k U_k(z_k/d_k) then Σ_k w_k U_k(gain_k ⊙ z_k); for Dirac components
+/// Σ_k w_k μ_k then Σ_k w_k ν_k), with w_k = exp(a_k − rowMax).
+struct StreamState {
+    let rows: Int
+    let width: Int
+    var rowMax: [Double]
+    var weightSum: [Double]
+    /// Σ_k w_k (−Σ_i 1/d_{k,i} + ‖z_k/d_k‖²), the first part of the divergence.
+    var divergenceSum: [Double]
+    var accumulator: [Double]
+
+    init(rows: Int, dimension: Int) {
+        self.rows = rows
+        width = 2 * dimension
+        rowMax = [Double](repeating: -.infinity, count: rows)
+        weightSum = [Double](repeating: 0, count: rows)
+        divergenceSum = [Double](repeating: 0, count: rows)
+        accumulator = [Double](repeating: 0, count: rows * 2 * dimension)
+    }
+
+    /// Raises row b's running maximum to `newMax` (if larger), rescaling what it holds.
+    @inline(__always)
+    mutating func raiseMax(row b: Int, to newMax: Double) {
+        guard newMax > rowMax[b] else { return }
+        let scale = rowMax[b] == -.infinity ? 0 : exp(rowMax[b] - newMax)
+        rowMax[b] = newMax
+        guard weightSum[b] != 0 else { return }
+        weightSum[b] *= scale
+        divergenceSum[b] *= scale
+        let base = b * width
+        for i in 0..<width { accumulator[base + i] *= scale }
+    }
+
+    /// Folds `other` (the same tile, other components) into this state.
+    mutating func merge(_ other: StreamState) {
+        for b in 0..<rows {
+            raiseMax(row: b, to: other.rowMax[b])
+            guard other.weightSum[b] != 0 else { continue }
+            let scale = exp(other.rowMax[b] - rowMax[b])
+            weightSum[b] += scale * other.weightSum[b]
+            divergenceSum[b] += scale * other.divergenceSum[b]
+            let base = b * width
+            for i in 0..<width { accumulator[base + i] += scale * other.accumulator[base + i] }
+        }
+    }
+}
