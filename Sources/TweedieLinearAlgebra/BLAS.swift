@@ -86,3 +86,9 @@ public enum BLAS {
         set { openblas_set_num_threads(Int32(newValue)) }
     }
 }
+
+/// The name of the kernel set OpenBLAS chose for this CPU (e.g. "Haswell", "Cooperlake").
+public func openBLASCoreName() -> String {
+    guard let name = openblas_get_corename() else { return "unknown" }
+    return String(cString: name)
+}

@@ -61,3 +61,19 @@ public struct SymmetricEigendecomposition: Sendable {
         vectors = Matrix(rows: n, columns: n, elements: storage).transposed
     }
 }
+
+extension CholeskyFactor {
+    /// A⁻¹ from the factor (LAPACK `dpotri`). For model set-up and tests only: hot paths use
+    /// triangular solves.
+    public func inverse() -> Matrix {
+        let n = dimension
+        var storage = lower.elements
+        let info = storage.withUnsafeMutableBufferPointer { p in
+            LAPACKE_dpotri(LAPACK_COL_MAJOR, CChar(UInt8(ascii: "U")), Int32(n), p.baseAddress, Int32(n))
+        }
+        precondition(info == 0, "dpotri failed: \(info)")
+        var result = Matrix(rows: n, columns: n, elements: storage)
+        for i in 0..<n { for j in (i + 1)..<max(n, i + 1) { result[i, j] = result[j, i] } }
+        return result
+    }
+}

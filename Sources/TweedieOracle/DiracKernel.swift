@@ -8,7 +8,7 @@ import TweedieLinearAlgebra
 /// block costs two GEMMs (y·νᵀ for the distances, weights·[μ | ν] for the sums).
 ///
 /// Distances from the Gram expansion ‖y‖² − 2α yᵀν + α²‖ν‖² lose digits when σ is small
-/// against ‖y‖. Whenever that loss could reach 1e-12 in a log-weight, the distances of every
+/// against ‖y‖. Whenever that loss could reach 1e-10 in a log-weight, the distances of every
 /// component that can carry weight are recomputed directly, so t → 0 stays exact.
 enum DiracKernel {
     static let blockSize = 512
@@ -76,7 +76,7 @@ enum DiracKernel {
                         blockMax = max(blockMax, a)
                     }
                     let logitError = gramError * (yNorm[b] + alpha2 * tables.largestSquaredNorm) / (2 * sigma2)
-                    if logitError > 1e-12 {
+                    if logitError > 1e-10 {
                         let threshold = max(blockMax, state.rowMax[b]) - 40 - 2 * logitError
                         blockMax = -.infinity
                         for j in 0..<m {

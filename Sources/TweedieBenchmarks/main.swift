@@ -1,0 +1,117 @@
+// Oracle throughput benchmarks (issue: foundation). Run with
+//   swift run -c release tweedie-benchmarks [--quick]
+// Each figure is the median (and best) of several timed runs after one warm-up. The GEMM rate
+// of this machine is measured in the same run, so each oracle figure reads as a fraction of
+// what BLAS can do.
+import Dispatch
+import Foundation
+import Tweedie
+
+let quick = CommandLine.arguments.contains("--quick")
+let repeats = quick ? 3 : 7
+
+func time(_ body: () -> Void) -> (median: Double, best: Double) {
+    body()  // warm-up
+    var times: [Double] = []
+    for _ in 0..<repeats {
+        let start = DispatchTime.now().uptimeNanoseconds
+        body()
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+    }
+    times.sort()
+    return (times[times.count / 2], times[0])
+}
+
+struct Generator {
+    var state: UInt64
+    mutating func next() -> Double {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Double(state >> 11) * 0x1p-53 - 0.5
+    }
+    mutating func matrix(_ r: Int, _ c: Int) -> Matrix {
+        Matrix(rows: r, columns: c, elements: (0..<(r * c)).map { _ in next() })
+    }
+    mutating func spd(_ n: Int) -> Matrix {
+        let a = matrix(n, n)
+        var s = BLAS.product(a, .none, a, .transpose)
+        for i in 0..<n { s[i, i] += 0.5 }
+        return s.symmetrized
+    }
+}
+
+var rng = Generator(state: 42)
+let threads = ProcessInfo.processInfo.activeProcessorCount
+print("Tweedie oracle benchmarks — \(threads) cores, OpenBLAS core \(openBLASCoreName())")
+print("")
+
+// 1. GEMM rate for the shape of the oracle's hot loop: a 64-row tile times a D×D basis,
+//    one call per core (as the oracle runs), and one large GEMM on all of OpenBLAS's threads.
+func gemmRate(rows: Int, d: Int) -> Double {
+    var rng = Generator(state: 7)
+    let a = rng.matrix(rows, d), u = rng.matrix(d, d)
+    let calls = max(1, Int(2e9 / (2 * Double(rows * d * d))))
+    let work = Double(calls) * 2 * Double(rows * d * d) * Double(threads)
+    let t = time {
+        Parallel.forEach(threads) { _ in
+            var c = [Double](repeating: 0, count: rows * d)
+            a.elements.withUnsafeBufferPointer { pa in u.elements.withUnsafeBufferPointer { pu in
+                c.withUnsafeMutableBufferPointer { pc in
+                    for _ in 0..<calls {
+                        BLAS.gemm(m: rows, n: d, k: d, a: pa.baseAddress!, lda: d, b: pu.baseAddress!, ldb: d,
+                                  c: pc.baseAddress!, ldc: d)
+                    }
+                }
+            } }
+        }
+    }
+    return work / t.median / 1e9
+}
+let tileRate192 = gemmRate(rows: 64, d: 192)
+let large = rng.matrix(2048, 2048)
+let largeTime = time { _ = BLAS.product(large, large) }
+let largeRate = 2 * pow(2048.0, 3) / largeTime.median / 1e9
+print("GEMM rate, 64×192 · 192×192 tiles, \(threads) cores: \(String(format: "%.1f", tileRate192)) GFLOP/s")
+print("GEMM rate, 2048³ on OpenBLAS threads:        \(String(format: "%.1f", largeRate)) GFLOP/s")
+print("")
+
+struct Row { let name: String; let b: Int; let k: Int; let d: Int; let flops: Double; let t: (median: Double, best: Double) }
+var rows: [Row] = []
+
+// 2. Full-covariance mixture, D = 192, K = 32, full Σ. Per (point, component): a D×D product
+//    for z_k and a 2D×D product for the sums: 6D² flops.
+do {
+    let d = 192, k = 32
+    let covariances = (0..<k).map { _ in rng.spd(d) }
+    let prior = try GaussianMixture(weights: [Double](repeating: 1.0 / Double(k), count: k),
+                                    means: rng.matrix(k, d), covariances: .full(covariances))
+    let model = try MixtureModel(prior: prior, noise: NoiseCovariance(.full(rng.spd(d)), dimension: d))
+    var oracle: Oracle?
+    let setup = time { oracle = try! Oracle(model) }
+    print("set-up (whitening + \(k) eigendecompositions, D=\(d)): \(String(format: "%.3f", setup.median)) s")
+    for b in [4096, 16] {
+        let x = rng.matrix(b, d)
+        let t = time { _ = try! oracle!.evaluate(x, alpha: 0.7, sigma: 0.7) }
+        rows.append(Row(name: "full Λ_k, full Σ", b: b, k: k, d: d, flops: 6 * Double(d * d), t: t))
+    }
+}
+
+// 3. Dirac mixture (a data set), K = 20000, D = 784, identity Σ. Per (point, component): 2D for
+//    the distances and 4D for the sums of [μ | ν].
+do {
+    let d = 784, k = 20000, b = 256
+    let prior = try GaussianMixture(weights: [Double](repeating: 1.0 / Double(k), count: k),
+                                    means: rng.matrix(k, d), covariances: .dirac)
+    let oracle = try Oracle(MixtureModel(prior: prior))
+    let x = rng.matrix(b, d)
+    let t = time { _ = try! oracle.evaluate(x, alpha: 0.9, sigma: 0.5) }
+    rows.append(Row(name: "Dirac (data set)", b: b, k: k, d: d, flops: 6 * Double(d), t: t))
+}
+
+print("")
+print("| model | B | K | D | median time | points×components/s | GFLOP/s | of GEMM rate |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+for r in rows {
+    let pairs = Double(r.b * r.k)
+    let gflops = pairs * r.flops / r.t.median / 1e9
+    print("| \(r.name) | \(r.b) | \(r.k) | \(r.d) | \(String(format: "%.2f ms", r.t.median * 1e3)) (best \(String(format: "%.2f", r.t.best * 1e3))) | \(String(format: "%.3g", pairs / r.t.median)) | \(String(format: "%.1f", gflops)) | \(String(format: "%.0f%%", 100 * gflops / tileRate192)) |")
+}
