@@ -1,0 +1,58 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Opens a regular file for reading and returns its descriptor and size; the caller closes it.
+/// Errors are one line naming the file, e.g. `x.npy: cannot read (No such file or directory)`.
+private func openRegularFile(_ url: URL) throws(FileError) -> (descriptor: Int32, size: Int) {
+    let descriptor = open(url.path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { throw readFailure(url, errorText()) }
+    var status = stat()
+    guard fstat(descriptor, &status) == 0 else {
+        let reason = errorText()
+        close(descriptor)
+        throw readFailure(url, reason)
+    }
+    guard (status.st_mode & S_IFMT) == S_IFREG else {
+        close(descriptor)
+        throw readFailure(url, "not a regular file")
+    }
+    return (descriptor, Int(status.st_size))
+}
+
+private func readFailure(_ url: URL, _ reason: String) -> FileError {
+    FileError(file: url.displayName, "cannot read (\(reason))")
+}
+
+/// Throws the error `readContents(of:)` would, without reading the file.
+func requireReadableFile(_ url: URL) throws(FileError) {
+    close(try openRegularFile(url).descriptor)
+}
+
+/// Reads a whole regular file.
+func readContents(of url: URL) throws(FileError) -> Data {
+    let (descriptor, size) = try openRegularFile(url)
+    defer { close(descriptor) }
+    var data = Data(count: size)
+    let failed: String? = data.withUnsafeMutableBytes { buffer in
+        var offset = 0
+        while offset < buffer.count {
+            let n = read(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return errorText() }
+            if n == 0 { return "the file shrank while being read" }
+            offset += n
+        }
+        return nil
+    }
+    if let failed { throw readFailure(url, failed) }
+    return data
+}
+
+/// The text of the current `errno`.
+func errorText() -> String { String(cString: strerror(errno)) }

@@ -1,0 +1,140 @@
+import Foundation
+import ZIPFoundation
+
+/// NumPy's `.npz` format: a ZIP archive with one `<name>.npy` entry per array.
+///
+/// Reading accepts stored (`np.savez`) and deflated (`np.savez_compressed`) entries, including the
+/// ZIP64 local headers NumPy always writes, and checks each entry's CRC-32. Writing stores the
+/// entries uncompressed (or deflated), in order, with a fixed timestamp so that equal arrays
+/// give equal files on a given machine.
+public struct NPZArchive: Sendable, Equatable {
+    /// One named array.
+    public struct Entry: Sendable, Equatable {
+        /// The array's key, without the `.npy` suffix.
+        public var name: String
+        public var value: NPYValue
+
+        public init(name: String, value: NPYValue) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    /// The arrays in archive order.
+    public private(set) var entries: [Entry]
+
+    public init() { entries = [] }
+
+    /// An archive of the given arrays; throws if a name is empty, contains `/`, or repeats.
+    public init(_ entries: [Entry]) throws(FileError) {
+        self.init()
+        for entry in entries { try append(entry.name, entry.value) }
+    }
+
+    public var names: [String] { entries.map(\.name) }
+
+    /// The array named `name`, if present.
+    public subscript(name: String) -> NPYValue? {
+        entries.first { $0.name == name }?.value
+    }
+
+    /// Adds an array at the end; throws if the name is empty, contains `/`, or is already used.
+    public mutating func append(_ name: String, _ value: NPYValue) throws(FileError) {
+        guard !name.isEmpty, !name.contains("/") else {
+            throw FileError(field: name, "array names must be non-empty and must not contain '/'")
+        }
+        guard self[name] == nil else { throw FileError(field: name, "appears twice") }
+        entries.append(Entry(name: name, value: value))
+    }
+
+    /// Reads a `.npz` file.
+    public static func read(_ url: URL) throws(FileError) -> NPZArchive {
+        try requireReadableFile(url)
+        do { return try decode(archiveAt: url) } catch { throw error.inFile(url.displayName) }
+    }
+
+    /// Writes the archive atomically.
+    public func write(to url: URL, compressed: Bool = false) throws(FileError) {
+        let data: Data
+        do { data = try encoded(compressed: compressed) } catch { throw error.inFile(url.displayName) }
+        try AtomicFile.write(data, to: url)
+    }
+
+    /// Decodes the bytes of a `.npz` file.
+    public static func decode(_ data: Data) throws(FileError) -> NPZArchive {
+        // ZIPFoundation's in-memory reader traps on some damaged archives (it seeks past the end of
+        // its buffer); its file-backed reader does not, so the bytes go through a temporary file.
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tweedie-\(UUID().uuidString).npz")
+        do { try data.write(to: url) } catch {
+            throw FileError("cannot write a temporary copy in \(url.deletingLastPathComponent().path)")
+        }
+        defer { try? FileManager.default.removeItem(at: url) }
+        return try decode(archiveAt: url)
+    }
+
+    private static func decode(archiveAt url: URL) throws(FileError) -> NPZArchive {
+        let archive: Archive
+        do { archive = try Archive(url: url, accessMode: .read) } catch {
+            throw FileError("not a ZIP archive (\(zipReason(error)))")
+        }
+        var result = NPZArchive()
+        for entry in archive where entry.type != .directory {
+            let path = entry.path
+            guard entry.type == .file, path.hasSuffix(".npy") else {
+                throw FileError(field: path, "is not a .npy entry")
+            }
+            var contents = Data()
+            do {
+                let checksum = try archive.extract(entry, skipCRC32: false) { contents.append($0) }
+                guard checksum == entry.checksum else {
+                    throw FileError(field: path, "CRC-32 mismatch (the archive is corrupt)")
+                }
+            } catch let error as FileError {
+                throw error
+            } catch {
+                throw FileError(field: path, "cannot extract (\(zipReason(error)))")
+            }
+            let name = String(path.dropLast(4))
+            do {
+                try result.append(name, try NPY.decode(contents))
+            } catch {
+                throw error.within(field: name)
+            }
+        }
+        return result
+    }
+
+    /// The bytes of a `.npz` file holding these arrays.
+    public func encoded(compressed: Bool = false) throws(FileError) -> Data {
+        // 2000-01-01 00:00 UTC: any fixed date in the DOS range makes the output reproducible.
+        let timestamp = Date(timeIntervalSince1970: 946_684_800)
+        do {
+            let archive = try Archive(data: Data(), accessMode: .create)
+            for entry in entries {
+                let contents = NPY.encode(entry.value)
+                try archive.addEntry(with: entry.name + ".npy", type: .file, uncompressedSize: Int64(contents.count),
+                                     modificationDate: timestamp,
+                                     compressionMethod: compressed ? .deflate : .none) { position, size in
+                    contents.subdata(in: Int(position)..<Int(position) + size)
+                }
+            }
+            guard let data = archive.data else { throw FileError("the in-memory archive is missing") }
+            return data
+        } catch let error as FileError {
+            throw error
+        } catch {
+            throw FileError("cannot build the ZIP archive (\(zipReason(error)))")
+        }
+    }
+}
+
+/// A readable reason for a ZIPFoundation error.
+private func zipReason(_ error: any Error) -> String {
+    switch error {
+    case Archive.ArchiveError.missingEndOfCentralDirectoryRecord: "no end-of-central-directory record"
+    case Archive.ArchiveError.unreadableArchive: "unreadable or damaged"
+    case Archive.ArchiveError.invalidCRC32: "CRC-32 mismatch"
+    case Archive.ArchiveError.invalidCompressionMethod: "unsupported compression method"
+    default: "\(error)"
+    }
+}
