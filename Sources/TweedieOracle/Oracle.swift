@@ -150,7 +150,7 @@ public struct Oracle: Sendable {
     }
 
     /// From the merged sums of a tile to the outputs (MATH.md §2, §3):
-    /// log p_t = max + log Σw; r_k = exp(a_k − log p_t); whitened score ŝ = Σ r_k ŝ_k;
+    /// log p_t = max + log Σw; r_k = exp(a_k − max)/Σw; whitened score ŝ = Σ r_k ŝ_k;
     /// E[z | x_t] = −σ ŝ and E[ε | x_t] = −σ² L ŝ (Tweedie, without the cancellation of
     /// x_t − α x̂_0); x̂_0 = Σ r_k μ_k + L Σ r_k U_k(gain_k ⊙ z_k) (gain form);
     /// tr(ΣH) = Σ r_k(‖ŝ_k‖² − Σ 1/d_k) − ‖ŝ‖².
@@ -161,9 +161,13 @@ public struct Oracle: Sendable {
         let whitenedScore = output.score + first * d
         let denoised = output.denoised + first * d
         for b in 0..<n {
-            let logDensity = state.rowMax[b] + log(state.weightSum[b])
-            output.logDensity[first + b] = logDensity
-            for c in 0..<k { responsibilities[b * k + c] = exp(responsibilities[b * k + c] - logDensity) }
+            output.logDensity[first + b] = state.rowMax[b] + log(state.weightSum[b])
+            // exp(a_k − max)/Σw rather than exp(a_k − log p_t): no subtraction of two large
+            // log-weights (log p_t ≈ −1e7 at t → 0 would cost 1e-9 in every r_k).
+            let inverseSum = 1 / state.weightSum[b]
+            for c in 0..<k {
+                responsibilities[b * k + c] = exp(responsibilities[b * k + c] - state.rowMax[b]) * inverseSum
+            }
         }
         let sums = state.accumulator
         if mixture.isDirac {
