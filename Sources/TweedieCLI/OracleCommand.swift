@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import Tweedie
+
+struct OracleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "oracle",
+        abstract: "Evaluate the exact oracle at a batch of points and write every quantity to an .npz file.",
+        discussion: """
+        Writes log_density (B), responsibilities (B×K), denoised (B×D, E[x_0|x_t]), noise (B×D, \
+        E[ε|x_t] with ε = x_t − α x_0), standardized_noise (B×D, E[z|x_t]), score (B×D), \
+        divergence (B, tr(Σ ∇² log p_t)), alpha and sigma; with --covariance also \
+        posterior_covariance (B×D×D), with --components also component_means (B×K×D).
+        """)
+
+    @Option(help: "A built-in model name or a .json/.npz model file.") var model: String
+    @Option(name: .customLong("x"), help: "Points x_t: a .npy array of shape (B, D) or (B, N, d).") var points: String
+    @Option(help: "Time t of the schedule (with --schedule).") var t: Double?
+    @Option(help: "Schedule: \(Schedule.allNames.joined(separator: ", ")) (parameters as name:key=value,...).")
+    var schedule: String?
+    @Option(help: "Signal scale α ≥ 0 (with --sigma, instead of --t/--schedule).") var alpha: Double?
+    @Option(help: "Noise scale σ > 0 (with --alpha).") var sigma: Double?
+    @Option(help: "Output .npz file (written atomically).") var out: String
+    @Flag(help: "Also write the posterior covariance Cov[x_0 | x_t] (B×D×D).") var covariance = false
+    @Flag(help: "Also write the component posterior means m_k(x_t) (B×K×D).") var components = false
+    @Flag(name: .shortAndLong, help: "Print no summary.") var quiet = false
+
+    func validate() throws {
+        switch (t, schedule, alpha, sigma) {
+        case (.some, .some, nil, nil), (nil, nil, .some, .some): break
+        default: throw ValidationError("give either --t and --schedule, or --alpha and --sigma")
+        }
+        guard out.hasSuffix(".npz") else { throw ValidationError("--out must name a .npz file, got '\(out)'") }
+    }
+
+    func run() throws {
+        let m = try loadModel(model)
+        let oracle = try Oracle(m)
+        let x = try ArrayFile.readMatrix(URL(fileURLWithPath: points))
+        let (a, s): (Double, Double)
+        if let t, let schedule {
+            let c = try Schedule.named(schedule).coefficients(at: t)
+            (a, s) = (c.alpha, c.sigma)
+        } else {
+            (a, s) = (alpha!, sigma!)
+        }
+        var extras: OracleExtras = []
+        if covariance { extras.insert(.posteriorCovariance) }
+        if components { extras.insert(.componentMeans) }
+        let start = Date()
+        let result: OracleResult
+        do { result = try oracle.evaluate(x, alpha: a, sigma: s, including: extras) } catch {
+            throw CommandFailure("\(points): \(error)")
+        }
+        let elapsed = Date().timeIntervalSince(start)
+        var arrays: [(String, NDArray)] = [
+            ("log_density", NDArray(result.logDensity)),
+            ("responsibilities", NDArray(matrix: result.responsibilities)),
+            ("denoised", NDArray(matrix: result.denoised)),
+            ("noise", NDArray(matrix: result.noise)),
+            ("standardized_noise", NDArray(matrix: result.standardizedNoise)),
+            ("score", NDArray(matrix: result.score)),
+            ("divergence", NDArray(result.divergence)),
+            ("alpha", NDArray(scalar: a)),
+            ("sigma", NDArray(scalar: s)),
+        ]
+        if let c = result.posteriorCovariance {
+            arrays.append(("posterior_covariance", NDArray(stacking: c, rows: m.dimension, columns: m.dimension)))
+        }
+        if let c = result.componentMeans {
+            arrays.append(("component_means", NDArray(stacking: c, rows: m.componentCount, columns: m.dimension)))
+        }
+        try ArrayFile.writeArchive(arrays, to: URL(fileURLWithPath: out))
+        guard !quiet else { return }
+        print(summary(result, x: x, model: m, alpha: a, sigma: s, elapsed: elapsed))
+        print("wrote \(out): " + arrays.map { "\($0.0) \($0.1.shapeText)" }.joined(separator: ", "))
+    }
+
+    private func summary(_ r: OracleResult, x: Matrix, model: MixtureModel, alpha: Double, sigma: Double,
+                         elapsed: TimeInterval) -> String {
+        let when = t.map { "t = \(format($0)) of \(schedule!): " } ?? ""
+        var lines = ["oracle of \(model.name ?? "model") (D = \(model.dimension), K = \(model.componentCount)) at \(when)α = \(format(alpha)), σ = \(format(sigma))",
+                     "\(r.count) points in \(format(elapsed * 1e3, 3)) ms; mean log p_t = \(format(r.logDensity.reduce(0, +) / Double(max(r.count, 1))))",
+                     ""]
+        let shown = min(r.count, 8)
+        var rows: [[String]] = []
+        for b in 0..<shown {
+            let resp = r.responsibilities.row(b)
+            let k = resp.indices.max { resp[$0] < resp[$1] } ?? 0
+            let scoreNorm = r.score.row(b).reduce(0) { $0 + $1 * $1 }.squareRoot()
+            rows.append(["\(b)", format(x.row(b), 3, limit: 3), format(r.logDensity[b]), "\(k) (\(format(resp[k], 3)))",
+                         format(r.denoised.row(b), 3, limit: 3), format(scoreNorm, 3), format(r.divergence[b])])
+        }
+        lines.append(tableText(["point", "x_t", "log p_t", "top k (r_k)", "E[x_0|x_t]", "|score|", "tr(ΣH)"], rows))
+        if r.count > shown { lines.append("  … \(r.count - shown) more points") }
+        return lines.joined(separator: "\n")
+    }
+}

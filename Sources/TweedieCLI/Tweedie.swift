@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import Tweedie
+
+@main
+struct TweedieCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tweedie",
+        abstract: "Diffusion models with an exact oracle: Gaussian-mixture data, linear-Gaussian noise.",
+        subcommands: [ModelCommand.self, OracleCommand.self])
+}
+
+/// A failure reported as one line on stderr with a non-zero exit.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// `--model`: a built-in name or a .json/.npz file.
+func loadModel(_ specification: String) throws -> MixtureModel {
+    if let model = BuiltinModels.named(specification) { return model }
+    let url = URL(fileURLWithPath: specification)
+    guard FileManager.default.fileExists(atPath: url.path) else {
+        throw CommandFailure("model '\(specification)': not a built-in model (\(BuiltinModels.names.joined(separator: ", "))) and no such file")
+    }
+    var model = try ModelFile.read(url)
+    if model.name == nil { model.name = url.deletingPathExtension().lastPathComponent }
+    return model
+}
+
+func format(_ value: Double, _ digits: Int = 4) -> String {
+    if value == 0 { return "0" }
+    let magnitude = abs(value)
+    if magnitude >= 1e5 || magnitude < 1e-3 { return String(format: "%.\(digits - 1)e", value) }
+    return String(format: "%.\(digits)g", value)
+}
+
+func format(_ values: [Double], _ digits: Int = 4, limit: Int = 6) -> String {
+    let shown = values.prefix(limit).map { format($0, digits) }.joined(separator: ", ")
+    return "[" + shown + (values.count > limit ? ", … (\(values.count))" : "") + "]"
+}
