@@ -2,8 +2,8 @@
 import PackageDescription
 
 // Dependency direction (each module imports only those to its left):
-// COpenBLAS → TweedieLinearAlgebra → TweedieDistributions → TweedieDiffusion → TweedieOracle
-//   → TweedieIO → Tweedie (umbrella) → tweedie (CLI)
+// TweedieRandom, COpenBLAS → TweedieLinearAlgebra → TweedieDistributions → TweedieDiffusion
+//   → TweedieOracle → TweedieIO → Tweedie (umbrella) → tweedie (CLI)
 let package = Package(
     name: "Tweedie",
     products: [
@@ -18,17 +18,19 @@ let package = Package(
     targets: [
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev", "liblapacke-dev", "pkg-config"])]),
+        .target(name: "TweedieRandom"),
         .target(name: "TweedieLinearAlgebra", dependencies: ["COpenBLAS"]),
-        .target(name: "TweedieDistributions", dependencies: ["TweedieLinearAlgebra"]),
-        .target(name: "TweedieDiffusion", dependencies: ["TweedieLinearAlgebra", "TweedieDistributions"]),
+        .target(name: "TweedieDistributions", dependencies: ["TweedieRandom", "TweedieLinearAlgebra"]),
+        .target(name: "TweedieDiffusion",
+                dependencies: ["TweedieRandom", "TweedieLinearAlgebra", "TweedieDistributions"]),
         .target(name: "TweedieOracle",
-                dependencies: ["TweedieLinearAlgebra", "TweedieDistributions", "TweedieDiffusion"]),
+                dependencies: ["TweedieRandom", "TweedieLinearAlgebra", "TweedieDistributions", "TweedieDiffusion"]),
         .target(name: "TweedieIO",
                 dependencies: ["TweedieLinearAlgebra", "TweedieDistributions",
                                .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .target(name: "Tweedie",
-                dependencies: ["TweedieLinearAlgebra", "TweedieDistributions", "TweedieDiffusion",
-                               "TweedieOracle", "TweedieIO"]),
+                dependencies: ["TweedieRandom", "TweedieLinearAlgebra", "TweedieDistributions",
+                               "TweedieDiffusion", "TweedieOracle", "TweedieIO"]),
         .executableTarget(name: "TweedieCLI",
                           dependencies: ["Tweedie",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),

@@ -4,3 +4,4 @@
 @_exported import TweedieIO
 @_exported import TweedieLinearAlgebra
 @_exported import TweedieOracle
+@_exported import TweedieRandom
