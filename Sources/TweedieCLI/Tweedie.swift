@@ -8,6 +8,21 @@ struct TweedieCommand: ParsableCommand {
         commandName: "tweedie",
         abstract: "Diffusion models with an exact oracle: Gaussian-mixture data, linear-Gaussian noise.",
         subcommands: [ModelCommand.self, OracleCommand.self])
+
+    /// Runs a command; any failure is one line on stderr and a non-zero exit (help and
+    /// version requests print as usual).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) }
+            let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            FileHandle.standardError.write(Data("tweedie: error: \(message)\n".utf8))
+            Foundation.exit(code.rawValue == 0 ? 1 : code.rawValue)
+        }
+    }
 }
 
 /// A failure reported as one line on stderr with a non-zero exit.
