@@ -20,33 +20,15 @@ struct PosteriorDetails: Sendable {
         self.alpha = alpha
         self.covariance = covariance
         let k = mixture.componentCount, d = mixture.dimension
-        guard covariance, let scales else {
+        guard covariance, scales != nil else {
             whitenedCovariances = nil
             return
         }
         var p = Matrix(rows: k, columns: d * d)
         for c in 0..<k {
-            // e = σ²γ/d = σ² · gain/α written without dividing by α.
-            let e = (0..<d).map { sigma * sigma * mixture.eigenvalues[c, $0] * scales.inverseVariance[c, $0] }
-            let block: Matrix
-            if let u = Self.basis(of: c, in: mixture) {
-                var scaled = u
-                for i in 0..<d { for j in 0..<d { scaled[i, j] *= e[j] } }
-                block = BLAS.product(scaled, .none, u, .transpose)
-            } else {
-                block = .diagonal(e)
-            }
-            p.setRow(c, to: block.elements)
+            p.setRow(c, to: mixture.whitenedPosteriorCovariance(c, alpha: alpha, sigma: sigma).elements)
         }
         whitenedCovariances = p
-    }
-
-    private static func basis(of k: Int, in mixture: WhitenedMixture) -> Matrix? {
-        switch mixture.structure {
-        case .dirac: nil
-        case .sharedBasis(let u, _, _): u
-        case .separateBases(let bases, _): bases[k]
-        }
     }
 
     /// m̃_k for the rows of a tile (n×D, whitened coordinates).
@@ -60,7 +42,7 @@ struct PosteriorDetails: Sendable {
         }
         var z = Matrix(rows: n, columns: d)
         for b in 0..<n { for i in 0..<d { z[b, i] = y[b * d + i] - alpha * nu[i] } }
-        let u = Self.basis(of: k, in: mixture)
+        let u = mixture.basis(of: k)
         if let u { z = BLAS.product(z, u) }
         for b in 0..<n { for i in 0..<d { z[b, i] *= scales.gain[k, i] } }
         if let u { z = BLAS.product(z, .none, u, .transpose) }

@@ -114,4 +114,26 @@ struct WhitenedMixture: Sendable {
         }
         return (eig.values.map { max($0, 0) }, eig.vectors)
     }
+
+    /// U_k, or nil where U_k = I (or Dirac components, which need no basis).
+    func basis(of k: Int) -> Matrix? {
+        switch structure {
+        case .dirac: nil
+        case .sharedBasis(let u, _, _): u
+        case .separateBases(let bases, _): bases[k]
+        }
+    }
+
+    /// U_k diag(σ²γ_k/d_k) U_kᵀ: the covariance of p(x_0 | x_t, k) in whitened coordinates
+    /// (MATH.md §2, V_k = L · Lᵀ of this). It does not depend on x_t.
+    func whitenedPosteriorCovariance(_ k: Int, alpha: Double, sigma: Double) -> Matrix {
+        let e = (0..<dimension).map { i -> Double in
+            let gamma = eigenvalues[k, i]
+            return sigma * sigma * gamma / (alpha * alpha * gamma + sigma * sigma)
+        }
+        guard let u = basis(of: k) else { return .diagonal(e) }
+        var scaled = u
+        for i in 0..<dimension { for j in 0..<dimension { scaled[i, j] *= e[j] } }
+        return BLAS.product(scaled, .none, u, .transpose).symmetrized
+    }
 }
