@@ -3,7 +3,7 @@ import PackageDescription
 
 // Dependency direction (each module imports only those to its left):
 // TweedieRandom, COpenBLAS → TweedieLinearAlgebra → TweedieDistributions → TweedieDiffusion
-//   → TweedieOracle → TweedieIO → Tweedie (umbrella) → tweedie (CLI)
+//   → TweedieOracle → TweedieSamplers → TweedieIO → Tweedie (umbrella) → tweedie (CLI)
 let package = Package(
     name: "Tweedie",
     products: [
@@ -25,12 +25,15 @@ let package = Package(
                 dependencies: ["TweedieRandom", "TweedieLinearAlgebra", "TweedieDistributions"]),
         .target(name: "TweedieOracle",
                 dependencies: ["TweedieRandom", "TweedieLinearAlgebra", "TweedieDistributions", "TweedieDiffusion"]),
+        .target(name: "TweedieSamplers",
+                dependencies: ["TweedieRandom", "TweedieLinearAlgebra", "TweedieDistributions", "TweedieDiffusion",
+                               "TweedieOracle"]),
         .target(name: "TweedieIO",
                 dependencies: ["TweedieLinearAlgebra", "TweedieDistributions",
                                .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .target(name: "Tweedie",
                 dependencies: ["TweedieRandom", "TweedieLinearAlgebra", "TweedieDistributions",
-                               "TweedieDiffusion", "TweedieOracle", "TweedieIO"]),
+                               "TweedieDiffusion", "TweedieOracle", "TweedieSamplers", "TweedieIO"]),
         .executableTarget(name: "TweedieCLI",
                           dependencies: ["Tweedie",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),

@@ -5,3 +5,4 @@
 @_exported import TweedieLinearAlgebra
 @_exported import TweedieOracle
 @_exported import TweedieRandom
+@_exported import TweedieSamplers

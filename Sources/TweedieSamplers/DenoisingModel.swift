@@ -1,0 +1,117 @@
+import TweedieDiffusion
+import TweedieDistributions
+import TweedieLinearAlgebra
+import TweedieOracle
+
+/// Where a model is evaluated: time t of a schedule, with α_t, σ_t and their time derivatives.
+public struct NoiseLevel: Sendable, Equatable {
+    public var t: Double
+    public var alpha: Double
+    public var sigma: Double
+    /// dα/dt and dσ/dt (needed to read a flow-velocity output).
+    public var alphaDerivative: Double
+    public var sigmaDerivative: Double
+
+    public init(t: Double, alpha: Double, sigma: Double, alphaDerivative: Double = .nan, sigmaDerivative: Double = .nan) {
+        self.t = t
+        self.alpha = alpha
+        self.sigma = sigma
+        self.alphaDerivative = alphaDerivative
+        self.sigmaDerivative = sigmaDerivative
+    }
+
+    /// The level at time t of `schedule` (an error outside its range).
+    public init(t: Double, schedule: Schedule) throws {
+        let c = try schedule.coefficients(at: t)
+        self.init(t: t, alpha: c.alpha, sigma: c.sigma, alphaDerivative: schedule.alphaDerivative(t),
+                  sigmaDerivative: schedule.sigmaDerivative(t))
+    }
+}
+
+/// A model of the data at noise level t, as samplers see it: an estimate of E[x_0 | x_t].
+///
+/// Every sampler in Tweedie calls only this. The exact ``Oracle`` conforms; a network plugs in
+/// through ``PredictionModel`` whatever it predicts (x_0, ε, v, score or flow velocity); any other
+/// Swift type or closure conforms by implementing ``denoise(_:at:)``.
+public protocol DenoisingModel: Sendable {
+    /// D, the number of coordinates of a point.
+    var dimension: Int { get }
+    /// Σ of the forward noise q(x_t | x_0) = N(α_t x_0, σ_t² Σ); stochastic samplers draw R z with it.
+    var noiseCovariance: NoiseCovariance { get }
+    /// x̂_0(x_t) for each row of `x` (B×D).
+    func denoise(_ x: Matrix, at level: NoiseLevel) throws -> Matrix
+}
+
+extension Oracle: DenoisingModel {
+    public var noiseCovariance: NoiseCovariance { model.noise }
+
+    public func denoise(_ x: Matrix, at level: NoiseLevel) throws -> Matrix {
+        try evaluate(x, alpha: level.alpha, sigma: level.sigma).denoised
+    }
+}
+
+/// What a network outputs, in the conventions of the diffusion literature, all valid with a
+/// correlated Σ = L Lᵀ (y = L⁻¹x are whitened coordinates, z ~ N(0, I) the standardized noise,
+/// x_t = α x_0 + σ L z).
+public enum PredictionType: String, Sendable, CaseIterable {
+    /// x̂_0 itself.
+    case x0 = "x0"
+    /// ẑ = E[z | x_t]: x̂_0 = (x_t − σ L ẑ)/α.
+    case epsilon
+    /// v̂ = α ẑ − σ L⁻¹x̂_0 (whitened v-prediction): x̂_0 = L(α y_t − σ v̂)/(α² + σ²).
+    case v
+    /// ŝ = ∇ log p_t(x_t): x̂_0 = (x_t + σ²Σŝ)/α (Tweedie, MATH.md §3).
+    case score
+    /// v̂ = dx_t/dt = α' x_0 + σ' L z (rectified flow: L z − x_0):
+    /// x̂_0 = (σ v̂ − σ' x_t)/(σ α' − σ' α).
+    case flowVelocity = "flow"
+}
+
+/// A network (any closure from a batch and a noise level to its output) as a ``DenoisingModel``.
+public struct PredictionModel: DenoisingModel {
+    public let dimension: Int
+    public let noiseCovariance: NoiseCovariance
+    public let prediction: PredictionType
+    private let network: @Sendable (Matrix, NoiseLevel) throws -> Matrix
+
+    public init(dimension: Int, noise: NoiseCovariance? = nil, predicting prediction: PredictionType,
+                _ network: @escaping @Sendable (Matrix, NoiseLevel) throws -> Matrix) {
+        self.dimension = dimension
+        noiseCovariance = noise ?? .identity(dimension: dimension)
+        self.prediction = prediction
+        self.network = network
+    }
+
+    public func denoise(_ x: Matrix, at level: NoiseLevel) throws -> Matrix {
+        let output = try network(x, level)
+        guard output.rows == x.rows, output.columns == dimension else {
+            throw ArgumentError("model output", "expected \(x.rows)×\(dimension), got \(output.rows)×\(output.columns)")
+        }
+        let (alpha, sigma) = (level.alpha, level.sigma)
+        var result: Matrix
+        switch prediction {
+        case .x0:
+            return output
+        case .epsilon:
+            result = noiseCovariance.applying(.unwhiten, to: output)
+            for i in 0..<result.elements.count { result.elements[i] = (x.elements[i] - sigma * result.elements[i]) / alpha }
+        case .v:
+            let y = noiseCovariance.applying(.whiten, to: x)
+            result = Matrix(rows: x.rows, columns: dimension)
+            let norm = alpha * alpha + sigma * sigma
+            for i in 0..<result.elements.count { result.elements[i] = (alpha * y.elements[i] - sigma * output.elements[i]) / norm }
+            noiseCovariance.apply(.unwhiten, to: &result)
+        case .score:
+            // Σ ŝ = L (Lᵀ ŝ).
+            result = noiseCovariance.applying(.unwhitenTransposed, to: output)
+            noiseCovariance.apply(.unwhiten, to: &result)
+            for i in 0..<result.elements.count { result.elements[i] = (x.elements[i] + sigma * sigma * result.elements[i]) / alpha }
+        case .flowVelocity:
+            let (da, ds) = (level.alphaDerivative, level.sigmaDerivative)
+            let denominator = sigma * da - ds * alpha
+            result = Matrix(rows: x.rows, columns: dimension)
+            for i in 0..<result.elements.count { result.elements[i] = (sigma * output.elements[i] - ds * x.elements[i]) / denominator }
+        }
+        return result
+    }
+}

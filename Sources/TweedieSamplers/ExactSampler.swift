@@ -1,0 +1,134 @@
+import Foundation
+import TweedieDistributions
+import TweedieLinearAlgebra
+import TweedieOracle
+import TweedieRandom
+
+/// `exact`: ancestral sampling through the exact reverse transitions p(x_s | x_t) of the
+/// mixture prior (``Oracle/sampleReverseTransition(from:alpha:sigma:toAlpha:sigma:uniforms:normals:)``),
+/// ending with an exact draw from p(x_0 | x_{t_min}). No discretization error: started from
+/// x ~ p_{t_0} its output is distributed exactly as p_0. Oracle only.
+public struct ExactSampler: Sampler {
+    public let name = "exact"
+    public init() {}
+
+    public func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
+                       firstSample: Int, monitor: SamplingMonitor) throws -> Matrix {
+        guard let oracle = model as? Oracle else {
+            throw ArgumentError("sampler", "exact needs the exact oracle as its model")
+        }
+        let n = path.steps, d = model.dimension
+        let keyed = StepNoise(stream: noise, firstSample: firstSample, rows: x.rows, dimension: d)
+        var x = x
+        monitor.record(x, step: 0, of: n)
+        for i in 0..<n {
+            let now = path.levels[i]
+            let (alphaNext, sigmaNext) = i == n - 1 ? (1.0, 0.0) : (path.levels[i + 1].alpha, path.levels[i + 1].sigma)
+            monitor.modelCalls += 1
+            monitor.modelCallsPerSample += 1
+            x = try oracle.sampleReverseTransition(
+                from: x, alpha: now.alpha, sigma: now.sigma, toAlpha: alphaNext, sigma: sigmaNext,
+                uniforms: keyed.uniforms(interval: i, .componentChoice),
+                normals: keyed.standard(interval: i, .posterior, columns: 2 * d))
+            monitor.record(x, step: i + 1, of: n)
+        }
+        return x
+    }
+}
+
+/// `rk45`: the probability-flow ODE solved adaptively by Dormand–Prince 5(4) with local error
+/// control (scipy's norm: RMS of err/(atol + rtol·max(|x̃|, |x̃'|))), in u = log σ̃ where
+/// dx̃/du = x̃ − x̂_0, from σ̃ at the first grid time to σ̃ at the last; the final interval to
+/// σ̃ = 0 returns x̂_0. Each sample is integrated on its own (its own steps), so a sample does not
+/// depend on its batch; ``SamplingMonitor/modelCallsPerSample`` reports the mean cost.
+public struct RK45Sampler: Sampler {
+    public let name = "rk45"
+    public var relativeTolerance: Double
+    public var absoluteTolerance: Double
+    public init(relativeTolerance: Double = 1e-5, absoluteTolerance: Double = 1e-5) {
+        self.relativeTolerance = relativeTolerance
+        self.absoluteTolerance = absoluteTolerance
+    }
+
+    // Dormand–Prince tableau.
+    static let c: [Double] = [0, 1.0 / 5, 3.0 / 10, 4.0 / 5, 8.0 / 9, 1, 1]
+    static let a: [[Double]] = [
+        [],
+        [1.0 / 5],
+        [3.0 / 40, 9.0 / 40],
+        [44.0 / 45, -56.0 / 15, 32.0 / 9],
+        [19372.0 / 6561, -25360.0 / 2187, 64448.0 / 6561, -212.0 / 729],
+        [9017.0 / 3168, -355.0 / 33, 46732.0 / 5247, 49.0 / 176, -5103.0 / 18656],
+        [35.0 / 384, 0, 500.0 / 1113, 125.0 / 192, -2187.0 / 6784, 11.0 / 84],
+    ]
+    /// 5th-order weights minus 4th-order weights: the error estimate.
+    static let errorWeights: [Double] = [35.0 / 384 - 5179.0 / 57600, 0, 500.0 / 1113 - 7571.0 / 16695,
+                                         125.0 / 192 - 393.0 / 640, -2187.0 / 6784 + 92097.0 / 339200,
+                                         11.0 / 84 - 187.0 / 2100, -1.0 / 40]
+
+    public func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
+                       firstSample: Int, monitor: SamplingMonitor) throws -> Matrix {
+        let d = model.dimension, n = path.steps
+        var out = x
+        monitor.record(x, step: 0, of: n)
+        var totalCalls = 0
+        let start = log(path.scaledSigma(0)), end = log(path.scaledSigma(n - 1))
+        for r in 0..<x.rows {
+            var calls = 0
+            func velocity(_ scaled: [Double], _ u: Double) throws -> [Double] {
+                let level = try path.level(scaledSigma: exp(u))
+                let point = Matrix(rows: 1, columns: d, elements: scaled.map { $0 * level.alpha })
+                calls += 1
+                let denoised = try model.denoise(point, at: level)
+                return (0..<d).map { scaled[$0] - denoised.elements[$0] }
+            }
+            var y = x.row(r).map { $0 / path.levels[0].alpha }
+            var u = start
+            if n > 1 && end < start {
+                var h = -min(0.05 * (start - end), 0.5)
+                var k1 = try velocity(y, u)
+                while u > end {
+                    if u + h < end { h = end - u }
+                    // Stages; with FSAL the last stage is evaluated at the 5th-order solution.
+                    var stages = [k1]
+                    var candidate = y
+                    for s in 1..<7 {
+                        candidate = y
+                        for j in 0..<s where Self.a[s][j] != 0 {
+                            let w = h * Self.a[s][j]
+                            for i in 0..<d { candidate[i] += w * stages[j][i] }
+                        }
+                        stages.append(try velocity(candidate, u + Self.c[s] * h))
+                    }
+                    var errorNorm = 0.0
+                    for i in 0..<d {
+                        var e = 0.0
+                        for j in 0..<7 { e += Self.errorWeights[j] * stages[j][i] }
+                        let scale = absoluteTolerance + relativeTolerance * max(abs(y[i]), abs(candidate[i]))
+                        errorNorm += (h * e / scale) * (h * e / scale)
+                    }
+                    errorNorm = (errorNorm / Double(d)).squareRoot()
+                    if errorNorm <= 1 {
+                        y = candidate
+                        u += h
+                        k1 = stages[6]
+                    }
+                    h *= errorNorm == 0 ? 5 : min(5, max(0.2, 0.9 * pow(errorNorm, -0.2)))
+                    if abs(h) < 1e-12 * max(1, abs(u)) {
+                        throw ArgumentError("rk45", "step size underflow at σ̃ = \(exp(u)) (tolerances too tight)")
+                    }
+                }
+            }
+            // Final interval to σ̃ = 0: x̂_0.
+            let last = path.levels[n - 1]
+            let point = Matrix(rows: 1, columns: d, elements: y.map { $0 * last.alpha })
+            calls += 1
+            out.setRow(r, to: try model.denoise(point, at: last).elements)
+            totalCalls += calls
+        }
+        monitor.modelCalls += totalCalls
+        monitor.modelCallsPerSample += Double(totalCalls) / Double(max(x.rows, 1))
+        monitor.record(out, step: n, of: n)
+        return out
+    }
+}

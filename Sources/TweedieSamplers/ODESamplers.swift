@@ -1,0 +1,132 @@
+import Foundation
+import TweedieDiffusion
+import TweedieDistributions
+import TweedieLinearAlgebra
+import TweedieRandom
+
+// Probability-flow ODE samplers in the scaled variables x̃ = x/α, σ̃ = σ/α (EDM), where
+// dx̃/dσ̃ = (x̃ − x̂_0)/σ̃. Each interval ends at α_{i+1} x̃; the final interval (to σ̃ = 0)
+// returns x̂_0.
+
+/// `euler`: first-order steps of the probability-flow ODE. In unscaled variables a step is
+/// x_{i+1} = (σ_{i+1}/σ_i) x_i + (α_{i+1} − α_i σ_{i+1}/σ_i) x̂_0, i.e. DDIM with η = 0.
+public struct EulerSampler: Sampler {
+    public let name = "euler"
+    public init() {}
+
+    public func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
+                       firstSample: Int, monitor: SamplingMonitor) throws -> Matrix {
+        var x = x
+        let n = path.steps
+        monitor.record(x, step: 0, of: n)
+        for i in 0..<n {
+            let denoised = try monitor.denoise(model, x, at: path.levels[i])
+            if i == n - 1 {
+                x = denoised
+            } else {
+                let (now, next) = (path.levels[i], path.levels[i + 1])
+                let ratio = next.sigma / now.sigma
+                x = combine(ratio, x, next.alpha - now.alpha * ratio, denoised)
+            }
+            monitor.record(x, step: i + 1, of: n)
+        }
+        return x
+    }
+}
+
+/// `heun`: EDM's second-order sampler (Karras et al. 2022, Algorithm 2) with stochastic churn:
+/// where S_tmin ≤ σ̃_i ≤ S_tmax, noise raises σ̃_i to σ̂ = (1 + γ)σ̃_i, γ = min(S_churn/N, √2 − 1),
+/// by adding √(σ̂² − σ̃_i²) S_noise R z (σ̂ is capped at the schedule's largest σ̃); then an Euler step to σ̃_{i+1} corrected by the
+/// trapezoidal rule, except on the final interval to σ̃ = 0. N steps make 2N − 1 model calls.
+public struct HeunSampler: Sampler {
+    public let name = "heun"
+    public var churn: Double
+    public var churnMinimum: Double
+    public var churnMaximum: Double
+    public var noiseScale: Double
+
+    public init(churn: Double = 0, churnMinimum: Double = 0, churnMaximum: Double = .infinity, noiseScale: Double = 1) {
+        self.churn = churn
+        self.churnMinimum = churnMinimum
+        self.churnMaximum = churnMaximum
+        self.noiseScale = noiseScale
+    }
+
+    public func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
+                       firstSample: Int, monitor: SamplingMonitor) throws -> Matrix {
+        let n = path.steps
+        let keyed = StepNoise(stream: noise, firstSample: firstSample, rows: x.rows, dimension: model.dimension)
+        var x = x
+        monitor.record(x, step: 0, of: n)
+        for i in 0..<n {
+            var level = path.levels[i]
+            let sigma = path.scaledSigma(i)
+            var scaled = x
+            for j in 0..<scaled.elements.count { scaled.elements[j] /= level.alpha }
+            var sigmaHat = sigma
+            if churn > 0, sigma >= churnMinimum, sigma <= churnMaximum {
+                let gamma = min(churn / Double(n), 2.0.squareRoot() - 1)
+                // Never beyond the noisiest level the schedule defines.
+                sigmaHat = min(sigma * (1 + gamma), path.largestScaledSigma)
+                level = try path.level(scaledSigma: sigmaHat)
+                let z = keyed.correlated(interval: i, .churn, noise: model.noiseCovariance)
+                addScaled(&scaled, (sigmaHat * sigmaHat - sigma * sigma).squareRoot() * noiseScale, z)
+            }
+            let denoised = try monitor.denoise(model, combine(level.alpha, scaled, 0, scaled), at: level)
+            if i == n - 1 {
+                x = denoised
+            } else {
+                let next = path.levels[i + 1], sigmaNext = path.scaledSigma(i + 1)
+                // d = (x̃ − x̂_0)/σ̂; Euler: x̃' = x̃ + (σ̃' − σ̂) d.
+                let h = sigmaNext - sigmaHat
+                let d = combine(1 / sigmaHat, scaled, -1 / sigmaHat, denoised)
+                var euler = scaled
+                addScaled(&euler, h, d)
+                let denoisedNext = try monitor.denoise(model, combine(next.alpha, euler, 0, euler), at: next)
+                let dNext = combine(1 / sigmaNext, euler, -1 / sigmaNext, denoisedNext)
+                var corrected = scaled
+                for j in 0..<corrected.elements.count { corrected.elements[j] += 0.5 * h * (d.elements[j] + dNext.elements[j]) }
+                x = combine(next.alpha, corrected, 0, corrected)
+            }
+            monitor.record(x, step: i + 1, of: n)
+        }
+        return x
+    }
+}
+
+/// `dpmpp-2m`: DPM-Solver++(2M) (Lu et al. 2022; as k-diffusion's sample_dpmpp_2m), multistep
+/// second order in λ = −log σ̃, with a first-order first step and final interval.
+public struct DPMSolverPlusPlus2MSampler: Sampler {
+    public let name = "dpmpp-2m"
+    public init() {}
+
+    public func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
+                       firstSample: Int, monitor: SamplingMonitor) throws -> Matrix {
+        let n = path.steps
+        var x = x
+        var previous: Matrix?
+        var previousStep = 0.0
+        monitor.record(x, step: 0, of: n)
+        for i in 0..<n {
+            let level = path.levels[i]
+            let denoised = try monitor.denoise(model, x, at: level)
+            if i == n - 1 {
+                x = denoised
+            } else {
+                let next = path.levels[i + 1]
+                let h = log(path.scaledSigma(i)) - log(path.scaledSigma(i + 1))
+                var estimate = denoised
+                if let previous {
+                    let r = previousStep / h
+                    estimate = combine(1 + 1 / (2 * r), denoised, -1 / (2 * r), previous)
+                }
+                // x̃' = (σ̃'/σ̃) x̃ − expm1(−h) D, then x' = α' x̃'.
+                x = combine(next.sigma / level.sigma, x, -next.alpha * expm1(-h), estimate)
+                previousStep = h
+            }
+            previous = denoised
+            monitor.record(x, step: i + 1, of: n)
+        }
+        return x
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import TweedieDistributions
+import TweedieLinearAlgebra
+import TweedieRandom
+
+/// A reverse-time sampler: from the state at the first grid time to samples of p_0.
+public protocol Sampler: Sendable {
+    /// The name users know it by (k-diffusion / diffusers), e.g. `heun`, `dpmpp-2m`.
+    var name: String { get }
+    /// Runs the reverse process for the rows of `x`, the state at `path.times[0]`. Row r is
+    /// sample `firstSample + r`: its noise depends only on (seed, sample, step), so a sample is
+    /// the same whatever batch it is drawn in.
+    func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
+                firstSample: Int, monitor: SamplingMonitor) throws -> Matrix
+}
+
+/// What a run reports: model calls, and optionally the trajectory and progress.
+public final class SamplingMonitor: @unchecked Sendable {
+    /// Calls to the model's denoiser (one per batch evaluation; adaptive samplers count per point
+    /// and report the mean in ``modelCallsPerSample``).
+    public internal(set) var modelCalls = 0
+    /// Model calls per sample (differs from ``modelCalls`` only for per-point adaptive samplers).
+    public internal(set) var modelCallsPerSample = 0.0
+    /// Record x at each grid time (and the final samples) in ``trajectory``.
+    public let recordsTrajectory: Bool
+    public internal(set) var trajectory: [Matrix] = []
+    /// Called after each interval with (intervals done, intervals in all).
+    public var progress: (@Sendable (Int, Int) -> Void)?
+
+    public init(recordsTrajectory: Bool = false, progress: (@Sendable (Int, Int) -> Void)? = nil) {
+        self.recordsTrajectory = recordsTrajectory
+        self.progress = progress
+    }
+
+    func denoise(_ model: any DenoisingModel, _ x: Matrix, at level: NoiseLevel) throws -> Matrix {
+        modelCalls += 1
+        modelCallsPerSample += 1
+        return try model.denoise(x, at: level)
+    }
+
+    func record(_ x: Matrix, step: Int, of steps: Int) {
+        if recordsTrajectory { trajectory.append(x) }
+        progress?(step, steps)
+    }
+}
+
+/// Keyed noise for one batch: each draw is addressed by (sample, step, purpose).
+struct StepNoise {
+    let stream: NoiseStream
+    let firstSample: Int
+    let rows: Int
+    let dimension: Int
+
+    /// Purposes within one interval, so that draws never collide.
+    enum Purpose: Int {
+        case main = 0, churn = 1, corrector = 2, componentChoice = 3, posterior = 4
+    }
+
+    static func step(_ interval: Int, _ purpose: Purpose) -> Int { 8 * interval + purpose.rawValue }
+
+    /// z ~ N(0, I), `columns` per row.
+    func standard(interval: Int, _ purpose: Purpose, columns: Int? = nil) -> Matrix {
+        let c = columns ?? dimension
+        var z = Matrix(rows: rows, columns: c)
+        z.elements.withUnsafeMutableBufferPointer { buffer in
+            for r in 0..<rows {
+                stream.normals(sample: firstSample + r, step: Self.step(interval, purpose),
+                               into: UnsafeMutableBufferPointer(rebasing: buffer[(r * c)..<((r + 1) * c)]))
+            }
+        }
+        return z
+    }
+
+    /// R z ~ N(0, Σ).
+    func correlated(interval: Int, _ purpose: Purpose, noise: NoiseCovariance) -> Matrix {
+        noise.applying(.unwhiten, to: standard(interval: interval, purpose))
+    }
+
+    func uniforms(interval: Int, _ purpose: Purpose) -> [Double] {
+        (0..<rows).map { stream.uniform(sample: firstSample + $0, step: Self.step(interval, purpose)) }
+    }
+}
+
+/// The starting state x = σ_{t_0} R z. With `standardNormals` (B×D) z is given (`--init`);
+/// otherwise it is drawn from the stream at a reserved step, keyed by sample.
+public func initialState(count: Int, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
+                         firstSample: Int = 0, standardNormals: Matrix? = nil) throws -> Matrix {
+    let d = model.dimension
+    var z: Matrix
+    if let given = standardNormals {
+        guard given.rows == count, given.columns == d else {
+            throw ArgumentError("init", "expected \(count)×\(d) standard normals, got \(given.rows)×\(given.columns)")
+        }
+        z = given
+    } else {
+        z = StepNoise(stream: noise, firstSample: firstSample, rows: count, dimension: d)
+            .standard(interval: initialNoiseInterval, .main)
+    }
+    model.noiseCovariance.apply(.unwhiten, to: &z)
+    let sigma = path.levels[0].sigma
+    for i in 0..<z.elements.count { z.elements[i] *= sigma }
+    return z
+}
+
+/// Steps 8·k are the intervals' own; the starting noise uses the last usable block.
+let initialNoiseInterval = (NoiseStream.reservedSteps.lowerBound - 8) / 8
+
+/// Elementwise a·x + b·y.
+func combine(_ a: Double, _ x: Matrix, _ b: Double, _ y: Matrix) -> Matrix {
+    var out = x
+    for i in 0..<out.elements.count { out.elements[i] = a * x.elements[i] + b * y.elements[i] }
+    return out
+}
+
+/// x + c·y in place.
+func addScaled(_ x: inout Matrix, _ c: Double, _ y: Matrix) {
+    for i in 0..<x.elements.count { x.elements[i] += c * y.elements[i] }
+}

@@ -1,0 +1,230 @@
+import Foundation
+import TweedieDiffusion
+import TweedieDistributions
+import TweedieLinearAlgebra
+import TweedieOracle
+import TweedieRandom
+
+/// The Gaussian bridge q(x_s | x_t, x_0) = N(a x_t + b x_0, c Σ) between two grid levels
+/// (MATH.md §4), the building block of `ddpm` and `ddim`.
+func bridge(from now: NoiseLevel, to next: NoiseLevel) throws -> ReverseTransitionCoefficients {
+    try ReverseTransitionCoefficients(fromAlpha: now.alpha, sigma: now.sigma, toAlpha: next.alpha, sigma: next.sigma)
+}
+
+/// `ddim` (Song et al. 2021): x_s = α_s x̂_0 + √(σ_s² − σ_η²) ε̂ + σ_η R z with
+/// ε̂ = (x_t − α_t x̂_0)/σ_t and σ_η² = η² c, c the variance scale of q(x_s | x_t, x_0).
+/// η = 0 is deterministic (and equals `euler`); η = 1 is ancestral sampling with β̃.
+public struct DDIMSampler: Sampler {
+    public let name = "ddim"
+    public var eta: Double
+    public init(eta: Double = 0) { self.eta = eta }
+
+    public func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
+                       firstSample: Int, monitor: SamplingMonitor) throws -> Matrix {
+        let n = path.steps
+        let keyed = StepNoise(stream: noise, firstSample: firstSample, rows: x.rows, dimension: model.dimension)
+        var x = x
+        monitor.record(x, step: 0, of: n)
+        for i in 0..<n {
+            let now = path.levels[i]
+            let denoised = try monitor.denoise(model, x, at: now)
+            if i == n - 1 {
+                x = denoised
+            } else {
+                let next = path.levels[i + 1]
+                let sigmaEta2 = eta * eta * (try bridge(from: now, to: next)).c
+                let epsilon = combine(1 / now.sigma, x, -now.alpha / now.sigma, denoised)
+                x = combine(next.alpha, denoised, max(next.sigma * next.sigma - sigmaEta2, 0).squareRoot(), epsilon)
+                if sigmaEta2 > 0 {
+                    addScaled(&x, sigmaEta2.squareRoot(), keyed.correlated(interval: i, .main, noise: model.noiseCovariance))
+                }
+            }
+            monitor.record(x, step: i + 1, of: n)
+        }
+        return x
+    }
+}
+
+/// `ddpm` (Ho et al. 2020): ancestral steps x_s ~ N(a x_t + b x̂_0, v Σ) with the posterior
+/// variance v = c (β̃, diffusers' "fixed_small") or the forward variance v = σ²_{t|s}
+/// (β, "fixed_large").
+public struct DDPMSampler: Sampler {
+    public enum Variance: String, Sendable, CaseIterable { case posterior = "beta-tilde", forward = "beta" }
+    public let name = "ddpm"
+    public var variance: Variance
+    public init(variance: Variance = .posterior) { self.variance = variance }
+
+    public func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
+                       firstSample: Int, monitor: SamplingMonitor) throws -> Matrix {
+        let n = path.steps
+        let keyed = StepNoise(stream: noise, firstSample: firstSample, rows: x.rows, dimension: model.dimension)
+        var x = x
+        monitor.record(x, step: 0, of: n)
+        for i in 0..<n {
+            let now = path.levels[i]
+            let denoised = try monitor.denoise(model, x, at: now)
+            if i == n - 1 {
+                x = denoised
+            } else {
+                let next = path.levels[i + 1]
+                let q = try bridge(from: now, to: next)
+                let v: Double
+                switch variance {
+                case .posterior: v = q.c
+                case .forward:
+                    let ratio = now.alpha / next.alpha
+                    v = now.sigma * now.sigma - ratio * ratio * next.sigma * next.sigma
+                }
+                x = combine(q.a, x, q.b, denoised)
+                addScaled(&x, max(v, 0).squareRoot(), keyed.correlated(interval: i, .main, noise: model.noiseCovariance))
+            }
+            monitor.record(x, step: i + 1, of: n)
+        }
+        return x
+    }
+}
+
+/// `dpmpp-2m-sde`: DPM-Solver++(2M) SDE with the midpoint correction (as k-diffusion's
+/// sample_dpmpp_2m_sde, η = 1 by default), in x̃ = x/α, σ̃ = σ/α, λ = −log σ̃:
+/// x̃' = (σ̃'/σ̃)e^{−ηh} x̃ + (1 − e^{−h−ηh}) D + ½(1 − e^{−h−ηh})(D − D_prev)/r
+///      + σ̃' √(1 − e^{−2ηh}) S_noise R z.
+public struct DPMSolverPlusPlus2MSDESampler: Sampler {
+    public let name = "dpmpp-2m-sde"
+    public var eta: Double
+    public var noiseScale: Double
+    public init(eta: Double = 1, noiseScale: Double = 1) {
+        self.eta = eta
+        self.noiseScale = noiseScale
+    }
+
+    public func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
+                       firstSample: Int, monitor: SamplingMonitor) throws -> Matrix {
+        let n = path.steps
+        let keyed = StepNoise(stream: noise, firstSample: firstSample, rows: x.rows, dimension: model.dimension)
+        var x = x
+        var previous: Matrix?
+        var previousStep = 0.0
+        monitor.record(x, step: 0, of: n)
+        for i in 0..<n {
+            let now = path.levels[i]
+            let denoised = try monitor.denoise(model, x, at: now)
+            if i == n - 1 {
+                x = denoised
+            } else {
+                let next = path.levels[i + 1]
+                let sigma = path.scaledSigma(i), sigmaNext = path.scaledSigma(i + 1)
+                let h = log(sigma) - log(sigmaNext), etaH = eta * h
+                let gain = -expm1(-h - etaH)
+                var scaled = combine(sigmaNext / sigma * exp(-etaH) / now.alpha, x, gain, denoised)
+                if let previous {
+                    let r = previousStep / h
+                    let correction = 0.5 * gain / r
+                    for j in 0..<scaled.elements.count {
+                        scaled.elements[j] += correction * (denoised.elements[j] - previous.elements[j])
+                    }
+                }
+                if eta > 0 {
+                    let scale = sigmaNext * (-expm1(-2 * etaH)).squareRoot() * noiseScale
+                    addScaled(&scaled, scale, keyed.correlated(interval: i, .main, noise: model.noiseCovariance))
+                }
+                x = combine(next.alpha, scaled, 0, scaled)
+                previousStep = h
+            }
+            previous = denoised
+            monitor.record(x, step: i + 1, of: n)
+        }
+        return x
+    }
+}
+
+/// The score from a denoiser, premultiplied by Σ: Σ s = (α x̂_0 − x)/σ² (MATH.md §3).
+func sigmaTimesScore(_ x: Matrix, denoised: Matrix, level: NoiseLevel) -> Matrix {
+    combine(-1 / (level.sigma * level.sigma), x, level.alpha / (level.sigma * level.sigma), denoised)
+}
+
+/// `euler-maruyama`: the reverse SDE dx = (h_t x − g_t² Σ s) dt + g_t R dw̄ (MATH.md §5), one
+/// Euler–Maruyama step per interval in t; the final interval returns x̂_0.
+public struct EulerMaruyamaSampler: Sampler {
+    public let name = "euler-maruyama"
+    public init() {}
+
+    public func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
+                       firstSample: Int, monitor: SamplingMonitor) throws -> Matrix {
+        let n = path.steps
+        let keyed = StepNoise(stream: noise, firstSample: firstSample, rows: x.rows, dimension: model.dimension)
+        var x = x
+        monitor.record(x, step: 0, of: n)
+        for i in 0..<n {
+            let now = path.levels[i]
+            let denoised = try monitor.denoise(model, x, at: now)
+            if i == n - 1 {
+                x = denoised
+            } else {
+                let dt = path.times[i + 1] - now.t
+                let t = now.t
+                let h = path.schedule.drift(t), g2 = path.schedule.diffusionSquared(t)
+                let sigmaScore = sigmaTimesScore(x, denoised: denoised, level: now)
+                var next = combine(1 + h * dt, x, -g2 * dt, sigmaScore)
+                addScaled(&next, (g2 * abs(dt)).squareRoot(), keyed.correlated(interval: i, .main, noise: model.noiseCovariance))
+                x = next
+            }
+            monitor.record(x, step: i + 1, of: n)
+        }
+        return x
+    }
+}
+
+/// `pc`: predictor–corrector (Song et al. 2021): at each grid level one Langevin corrector step
+/// x ← x + ε Σs + √(2ε) R z with ε = 2 a (r ‖z‖/‖Lᵀs‖)² (r the signal-to-noise ratio, a the
+/// one-step signal retention (α_{i+1}/α_i)², norms in whitened coordinates), then a
+/// reverse-diffusion (ancestral, `ddpm`) predictor step. Two model calls per interval.
+public struct PredictorCorrectorSampler: Sampler {
+    public let name = "pc"
+    public var snr: Double
+    public init(snr: Double = 0.16) { self.snr = snr }
+
+    public func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
+                       firstSample: Int, monitor: SamplingMonitor) throws -> Matrix {
+        let n = path.steps
+        let keyed = StepNoise(stream: noise, firstSample: firstSample, rows: x.rows, dimension: model.dimension)
+        let sigmaCov = model.noiseCovariance
+        var x = x
+        monitor.record(x, step: 0, of: n)
+        for i in 0..<n {
+            let now = path.levels[i]
+            if i < n - 1 {
+                // Corrector at level i.
+                let retention = pow(path.levels[i + 1].alpha / now.alpha, 2)
+                let denoised = try monitor.denoise(model, x, at: now)
+                let sigmaScore = sigmaTimesScore(x, denoised: denoised, level: now)
+                let z = keyed.standard(interval: i, .corrector)
+                let whitenedScore = sigmaCov.applying(.whiten, to: sigmaScore)  // L⁻¹Σs = Lᵀs
+                var corrected = x
+                let rz = sigmaCov.applying(.unwhiten, to: z)
+                for r in 0..<x.rows {
+                    var zNorm = 0.0, sNorm = 0.0
+                    for j in 0..<x.columns {
+                        zNorm += z[r, j] * z[r, j]
+                        sNorm += whitenedScore[r, j] * whitenedScore[r, j]
+                    }
+                    let epsilon = sNorm > 0 ? 2 * retention * snr * snr * zNorm / sNorm : 0
+                    for j in 0..<x.columns {
+                        corrected[r, j] += epsilon * sigmaScore[r, j] + (2 * epsilon).squareRoot() * rz[r, j]
+                    }
+                }
+                x = corrected
+            }
+            // Predictor: an ancestral step (the final interval returns x̂_0).
+            let denoised = try monitor.denoise(model, x, at: now)
+            if i == n - 1 {
+                x = denoised
+            } else {
+                let q = try bridge(from: now, to: path.levels[i + 1])
+                x = combine(q.a, x, q.b, denoised)
+                addScaled(&x, q.c.squareRoot(), keyed.correlated(interval: i, .main, noise: sigmaCov))
+            }
+            monitor.record(x, step: i + 1, of: n)
+        }
+        return x
+    }
+}
