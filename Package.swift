@@ -3,7 +3,7 @@ import PackageDescription
 
 // Dependency direction (each module imports only those to its left):
 // TweedieRandom, COpenBLAS → TweedieLinearAlgebra → TweedieDistributions → TweedieDiffusion
-//   → TweedieOracle → TweedieSamplers → TweedieIO → Tweedie (umbrella) → tweedie (CLI)
+//   → TweedieOracle → TweedieSamplers → TweedieEvaluation → TweedieIO → Tweedie (umbrella) → tweedie (CLI)
 let package = Package(
     name: "Tweedie",
     products: [
@@ -28,12 +28,16 @@ let package = Package(
         .target(name: "TweedieSamplers",
                 dependencies: ["TweedieRandom", "TweedieLinearAlgebra", "TweedieDistributions", "TweedieDiffusion",
                                "TweedieOracle"]),
+        .target(name: "TweedieEvaluation",
+                dependencies: ["TweedieRandom", "TweedieLinearAlgebra", "TweedieDistributions", "TweedieDiffusion",
+                               "TweedieOracle", "TweedieSamplers"]),
         .target(name: "TweedieIO",
                 dependencies: ["TweedieLinearAlgebra", "TweedieDistributions",
                                .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .target(name: "Tweedie",
                 dependencies: ["TweedieRandom", "TweedieLinearAlgebra", "TweedieDistributions",
-                               "TweedieDiffusion", "TweedieOracle", "TweedieSamplers", "TweedieIO"]),
+                               "TweedieDiffusion", "TweedieOracle", "TweedieSamplers", "TweedieEvaluation",
+                               "TweedieIO"]),
         .executableTarget(name: "TweedieCLI",
                           dependencies: ["Tweedie",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),

@@ -1,6 +1,7 @@
 // The umbrella module: `import Tweedie` brings in the whole library.
 @_exported import TweedieDiffusion
 @_exported import TweedieDistributions
+@_exported import TweedieEvaluation
 @_exported import TweedieIO
 @_exported import TweedieLinearAlgebra
 @_exported import TweedieOracle

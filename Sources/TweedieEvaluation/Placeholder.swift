@@ -1,0 +1,1 @@
+// Metrics against the exact distribution live here.
