@@ -41,18 +41,10 @@ enum GaussianKernels {
                 }
                 for b in 0..<n {
                     let zb = z + b * d
-                    var quadratic = 0.0, scoreNorm = 0.0
-                    for i in 0..<d {
-                        let u = zb[i] * inv[i]
-                        quadratic += zb[i] * u
-                        scoreNorm += u * u
-                    }
+                    let (quadratic, scoreNorm) = Self.quadraticForms(zb, inv, d)
                     let a = scales.logNormalizer[k] - 0.5 * quadratic
                     logits[b * kCount + k] = a
-                    state.raiseMax(row: b, to: a)
-                    let w = exp(a - state.rowMax[b])
-                    state.weightSum[b] += w
-                    state.divergenceSum[b] += w * (scoreNorm - scales.traceInverseVariance[k])
+                    let w = state.add(row: b, logWeight: a, divergenceTerm: scoreNorm - scales.traceInverseVariance[k])
                     let scoreRow = weighted + 2 * b * d, gainRow = scoreRow + d
                     for i in 0..<d {
                         scoreRow[i] = w * zb[i] * inv[i]
@@ -91,8 +83,6 @@ enum GaussianKernels {
         projectedMeans.elements.withUnsafeBufferPointer { pnuAll in
         scales.inverseVariance.elements.withUnsafeBufferPointer { invAll in
         scales.gain.elements.withUnsafeBufferPointer { gainAll in
-        state.accumulator.withUnsafeMutableBufferPointer { accBuffer in
-            let acc = accBuffer.baseAddress!
             for k in 0..<kCount {
                 guard mixture.logWeights[k] > -.infinity else {
                     for b in 0..<n { logits[b * kCount + k] = -.infinity }
@@ -103,39 +93,21 @@ enum GaussianKernels {
                 let gain = gainAll.baseAddress! + k * d
                 for b in 0..<n {
                     let yb = rotated + b * d
-                    var quadratic = 0.0, scoreNorm = 0.0
-                    for i in 0..<d {
-                        let zi = yb[i] - alpha * pnu[i]
-                        z[i] = zi
-                        let u = zi * inv[i]
-                        quadratic += zi * u
-                        scoreNorm += u * u
-                    }
+                    for i in 0..<d { z[i] = yb[i] - alpha * pnu[i] }
+                    let (quadratic, scoreNorm) = Self.quadraticForms(z, inv, d)
                     let a = scales.logNormalizer[k] - 0.5 * quadratic
                     logits[b * kCount + k] = a
-                    // raiseMax may rescale the accumulator; it goes through `state`, so release
-                    // the pointer view by re-reading after it.
-                    if a > state.rowMax[b] {
-                        let old = state.rowMax[b]
-                        let scale = old == -.infinity ? 0 : exp(old - a)
-                        state.rowMax[b] = a
-                        if state.weightSum[b] != 0 {
-                            state.weightSum[b] *= scale
-                            state.divergenceSum[b] *= scale
-                            for i in 0..<(2 * d) { acc[2 * b * d + i] *= scale }
+                    let w = state.add(row: b, logWeight: a, divergenceTerm: scoreNorm - scales.traceInverseVariance[k])
+                    state.accumulator.withUnsafeMutableBufferPointer { acc in
+                        let scoreRow = acc.baseAddress! + 2 * b * d, gainRow = scoreRow + d
+                        for i in 0..<d {
+                            scoreRow[i] += w * z[i] * inv[i]
+                            gainRow[i] += w * gain[i] * z[i]
                         }
-                    }
-                    let w = exp(a - state.rowMax[b])
-                    state.weightSum[b] += w
-                    state.divergenceSum[b] += w * (scoreNorm - scales.traceInverseVariance[k])
-                    let scoreRow = acc + 2 * b * d, gainRow = scoreRow + d
-                    for i in 0..<d {
-                        scoreRow[i] += w * z[i] * inv[i]
-                        gainRow[i] += w * gain[i] * z[i]
                     }
                 }
             }
-        }}}}
+        }}}
         // Back from the shared basis: rows of Uᵀ-coordinates times Uᵀ.
         if let basisTransposed {
             let rotatedBack = [Double](unsafeUninitializedCapacity: 2 * n * d) { buffer, count in
@@ -149,5 +121,18 @@ enum GaussianKernels {
             }
             state.accumulator = rotatedBack
         }
+    }
+
+    /// (Σ_i z_i²/d_i, Σ_i (z_i/d_i)²): the quadratic form of log N_k and ‖ŝ_k‖².
+    @inline(__always)
+    static func quadraticForms(_ z: UnsafePointer<Double>, _ inverseVariance: UnsafePointer<Double>,
+                               _ d: Int) -> (Double, Double) {
+        var quadratic = 0.0, scoreNorm = 0.0
+        for i in 0..<d {
+            let u = z[i] * inverseVariance[i]
+            quadratic += z[i] * u
+            scoreNorm += u * u
+        }
+        return (quadratic, scoreNorm)
     }
 }

@@ -37,6 +37,17 @@ struct StreamState {
         for i in 0..<width { accumulator[base + i] *= scale }
     }
 
+    /// Adds a component with log-weight `a` to row b (raising the running maximum first) and
+    /// returns its weight w = exp(a − max); the caller adds w times its vectors to the accumulator.
+    @inline(__always)
+    mutating func add(row b: Int, logWeight a: Double, divergenceTerm: Double) -> Double {
+        raiseMax(row: b, to: a)
+        let w = exp(a - rowMax[b])
+        weightSum[b] += w
+        divergenceSum[b] += w * divergenceTerm
+        return w
+    }
+
     /// Folds `other` (the same tile, other components) into this state.
     mutating func merge(_ other: StreamState) {
         for b in 0..<rows {

@@ -32,6 +32,21 @@ import Testing
         ["identity", "diagonal", "full", "kronecker"].map { (type, $0) }
     }
 
+    /// H[i][j] = ∂score_i/∂x_j by central differences (step 1e-5).
+    static func scoreJacobian(_ oracle: Oracle, at point: [Double], alpha: Double, sigma: Double) throws -> Matrix {
+        let d = point.count, h = 1e-5
+        var jacobian = Matrix(rows: d, columns: d)
+        for j in 0..<d {
+            var plus = Matrix(rows: 1, columns: d, elements: point), minus = plus
+            plus[0, j] += h
+            minus[0, j] -= h
+            let sp = try oracle.evaluate(plus, alpha: alpha, sigma: sigma).score
+            let sm = try oracle.evaluate(minus, alpha: alpha, sigma: sigma).score
+            for i in 0..<d { jacobian[i, j] = (sp[0, i] - sm[0, i]) / (2 * h) }
+        }
+        return jacobian
+    }
+
     @Test(arguments: cases)
     func scoreIsTheGradientOfLogDensity(type: CovarianceType, noise: String) throws {
         let model = try Self.randomModel(type, noise: noise)
@@ -62,18 +77,9 @@ import Testing
         let (alpha, sigma) = (0.7, 0.5)
         let result = try oracle.evaluate(x, alpha: alpha, sigma: sigma)
         let sigmaMatrix = model.noise.denseMatrix
-        let h = 1e-5
         for b in 0..<x.rows {
-            // H[i][j] = ∂score_i/∂x_j by central differences; divergence = Σ_ij Σ_ji H_ij.
-            var hessian = Matrix(rows: 4, columns: 4)
-            for j in 0..<4 {
-                var plus = Matrix(rows: 1, columns: 4, elements: x.row(b)), minus = plus
-                plus[0, j] += h
-                minus[0, j] -= h
-                let sp = try oracle.evaluate(plus, alpha: alpha, sigma: sigma).score
-                let sm = try oracle.evaluate(minus, alpha: alpha, sigma: sigma).score
-                for i in 0..<4 { hessian[i, j] = (sp[0, i] - sm[0, i]) / (2 * h) }
-            }
+            // divergence = Σ_ij Σ_ji H_ij with H from central differences of the score.
+            let hessian = try Self.scoreJacobian(oracle, at: x.row(b), alpha: alpha, sigma: sigma)
             let trace = BLAS.product(sigmaMatrix, hessian).diagonalElements.reduce(0, +)
             #expect(abs(trace - result.divergence[b]) <= 1e-5 * (1 + abs(trace)))
         }
@@ -103,17 +109,8 @@ import Testing
             }
         }
         // Second order: Cov = (σ²/α²)(Σ + σ² Σ H Σ), H by central differences of the score.
-        let h = 1e-5
         for b in 0..<x.rows {
-            var hessian = Matrix(rows: 4, columns: 4)
-            for j in 0..<4 {
-                var plus = Matrix(rows: 1, columns: 4, elements: x.row(b)), minus = plus
-                plus[0, j] += h
-                minus[0, j] -= h
-                let sp = try oracle.evaluate(plus, alpha: alpha, sigma: sigma).score
-                let sm = try oracle.evaluate(minus, alpha: alpha, sigma: sigma).score
-                for i in 0..<4 { hessian[i, j] = (sp[0, i] - sm[0, i]) / (2 * h) }
-            }
+            let hessian = try Self.scoreJacobian(oracle, at: x.row(b), alpha: alpha, sigma: sigma)
             let shs = BLAS.product(BLAS.product(sigmaMatrix, hessian.symmetrized), sigmaMatrix)
             var expected = Matrix(rows: 4, columns: 4)
             for i in 0..<4 { for j in 0..<4 {
