@@ -20,6 +20,7 @@ public enum BLAS {
         beta: Double = 0, c: UnsafeMutablePointer<Double>, ldc: Int
     ) {
         guard m > 0, n > 0 else { return }
+        pinSingleThreaded()
         cblas_dgemm(CblasRowMajor, transA.cblas, transB.cblas, Int32(m), Int32(n), Int32(k), alpha,
                     a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
@@ -57,6 +58,7 @@ public enum BLAS {
         rows: Int, columns: Int, b: UnsafeMutablePointer<Double>, ldb: Int
     ) {
         guard rows > 0, columns > 0 else { return }
+        pinSingleThreaded()
         cblas_dtrsm(CblasRowMajor, side == .left ? CblasLeft : CblasRight, CblasLower, trans.cblas,
                     CblasNonUnit, Int32(rows), Int32(columns), 1, lower, Int32(n), b, Int32(ldb))
     }
@@ -67,6 +69,7 @@ public enum BLAS {
         rows: Int, columns: Int, b: UnsafeMutablePointer<Double>, ldb: Int
     ) {
         guard rows > 0, columns > 0 else { return }
+        pinSingleThreaded()
         cblas_dtrmm(CblasRowMajor, side == .left ? CblasLeft : CblasRight, CblasLower, trans.cblas,
                     CblasNonUnit, Int32(rows), Int32(columns), 1, lower, Int32(n), b, Int32(ldb))
     }
@@ -75,16 +78,28 @@ public enum BLAS {
     public static func gram(_ a: UnsafePointer<Double>, k: Int, n: Int, lda: Int, alpha: Double = 1,
                             beta: Double = 0, c: UnsafeMutablePointer<Double>, ldc: Int) {
         guard n > 0 else { return }
+        pinSingleThreaded()
         cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(n), Int32(k), alpha, a, Int32(lda),
                     beta, c, Int32(ldc))
         for i in 0..<n { for j in 0..<i { c[i * ldc + j] = c[j * ldc + i] } }
     }
 
-    /// Number of threads OpenBLAS uses for one call.
+    /// Number of threads OpenBLAS uses for one call: always 1 in Tweedie.
+    ///
+    /// OpenBLAS's results (LAPACK's `dsyevd`, `dpotrf`, `dpotri`, and GEMM on some shapes) differ
+    /// in the last bits with its thread count, so a multi-threaded OpenBLAS would make results
+    /// depend on the machine's cores. Tweedie pins it to one thread before its first call and
+    /// parallelizes over independent pieces itself (``Parallel``).
     public static var threadCount: Int {
-        get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(newValue)) }
+        pinSingleThreaded()
+        return Int(openblas_get_num_threads())
     }
+
+    private static let pinned: Void = { openblas_set_num_threads(1) }()
+
+    /// Pins OpenBLAS to one thread (once per process; a cheap check afterwards).
+    @inline(__always)
+    static func pinSingleThreaded() { _ = pinned }
 }
 
 /// The name of the kernel set OpenBLAS chose for this CPU (e.g. "Haswell", "Cooperlake").

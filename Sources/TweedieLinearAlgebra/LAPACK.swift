@@ -19,6 +19,7 @@ public struct CholeskyFactor: Sendable {
         precondition(a.isSquare, "Cholesky needs a square matrix")
         let n = a.rows
         var l = a
+        BLAS.pinSingleThreaded()
         // Row-major lower = column-major upper of the same storage: no transposing copy.
         let info = l.elements.withUnsafeMutableBufferPointer { p in
             LAPACKE_dpotrf(LAPACK_COL_MAJOR, CChar(UInt8(ascii: "U")), Int32(n), p.baseAddress, Int32(n))
@@ -48,6 +49,7 @@ public struct SymmetricEigendecomposition: Sendable {
         let n = a.rows
         var storage = a.elements
         var w = [Double](repeating: 0, count: n)
+        BLAS.pinSingleThreaded()
         let info = storage.withUnsafeMutableBufferPointer { p in
             w.withUnsafeMutableBufferPointer { pw in
                 LAPACKE_dsyevd(LAPACK_COL_MAJOR, CChar(UInt8(ascii: "V")), CChar(UInt8(ascii: "U")),
@@ -68,6 +70,7 @@ extension CholeskyFactor {
     public func inverse() -> Matrix {
         let n = dimension
         var storage = lower.elements
+        BLAS.pinSingleThreaded()
         let info = storage.withUnsafeMutableBufferPointer { p in
             LAPACKE_dpotri(LAPACK_COL_MAJOR, CChar(UInt8(ascii: "U")), Int32(n), p.baseAddress, Int32(n))
         }
@@ -75,5 +78,47 @@ extension CholeskyFactor {
         var result = Matrix(rows: n, columns: n, elements: storage)
         for i in 0..<n { for j in (i + 1)..<max(n, i + 1) { result[i, j] = result[j, i] } }
         return result
+    }
+}
+
+/// The pivoted Cholesky factorization Pᵀ A P = L Lᵀ of a symmetric positive semi-definite A
+/// (LAPACK `dpstrf`, complete pivoting on the diagonal), stopping at the numerical rank r
+/// (pivot ≤ n ε max A_ii). S = P L is a square root, S Sᵀ = A, with n − r zero columns.
+public struct PivotedCholeskyFactor: Sendable {
+    /// Lᵀ row-major (row b is column b of L, zero before position b); rows ≥ ``rank`` are zero.
+    public let transposedFactor: Matrix
+    /// Row a of Pᵀ A P is row `permutation[a]` of A.
+    public let permutation: [Int]
+    public let rank: Int
+
+    public init(_ a: Matrix) throws(LinearAlgebraError) {
+        precondition(a.isSquare, "pivoted Cholesky needs a square matrix")
+        let n = a.rows
+        var storage = a.elements
+        var pivots = [Int32](repeating: 0, count: n)
+        var rank: Int32 = 0
+        BLAS.pinSingleThreaded()
+        // The symmetric input read column-major is the same matrix; column-major L read
+        // row-major is Lᵀ.
+        let info = storage.withUnsafeMutableBufferPointer { p in
+            pivots.withUnsafeMutableBufferPointer { piv in
+                LAPACKE_dpstrf(LAPACK_COL_MAJOR, CChar(UInt8(ascii: "L")), Int32(n), p.baseAddress, Int32(n),
+                               piv.baseAddress, &rank, -1)
+            }
+        }
+        guard info >= 0 else { preconditionFailure("dpstrf: illegal argument \(-info)") }
+        var factor = Matrix(rows: n, columns: n)
+        for b in 0..<Int(rank) { for i in b..<n { factor[b, i] = storage[b * n + i] } }
+        transposedFactor = factor
+        permutation = pivots.map { Int($0) - 1 }
+        self.rank = Int(rank)
+    }
+
+    /// S = P L as a dense matrix: S[permutation[i], b] = L[i, b].
+    public var squareRoot: Matrix {
+        let n = transposedFactor.rows
+        var s = Matrix(rows: n, columns: n)
+        for b in 0..<rank { for i in b..<n { s[permutation[i], b] = transposedFactor[b, i] } }
+        return s
     }
 }

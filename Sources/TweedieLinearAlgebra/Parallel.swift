@@ -1,7 +1,8 @@
 import Dispatch
 import Foundation
 
-/// Runs independent pieces of work on all cores, with OpenBLAS held to one thread per call.
+/// Runs independent pieces of work on all cores (OpenBLAS itself runs on one thread per call;
+/// see ``BLAS/threadCount``).
 ///
 /// Each piece must write only its own output; which thread runs a piece never changes its
 /// result, so work partitioned here gives the same bits whatever the thread count.
@@ -11,9 +12,7 @@ public enum Parallel {
 
     public static func forEach(_ count: Int, _ body: (Int) -> Void) {
         guard count > 0 else { return }
-        let saved = BLAS.threadCount
-        BLAS.threadCount = 1
-        defer { BLAS.threadCount = saved }
+        BLAS.pinSingleThreaded()
         let threads = Swift.min(maximumThreads, count)
         if threads <= 1 {
             for i in 0..<count { body(i) }

@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import Tweedie
+
+struct NoiseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "noise",
+        abstract: "Noise points with the forward kernel, x_t = α x_0 + σ L z, or draw exact samples of p_t.",
+        discussion: """
+        With --model and --count, draws x_0 ~ p_0 and noises it: exact samples of the marginal p_t \
+        (--also-x0 also writes the clean points). With --x0, noises the given points; --model is then \
+        optional and supplies the noise covariance Σ (identity without it) and the shape of a point. \
+        Sample i uses only the noise of (--seed, i), so a run with --count 10 gives the first 10 \
+        points of a run with --count 1000, bit for bit. Output keeps the model's point shape, or the \
+        shape of the --x0 points.
+        """)
+
+    @Option(help: "A built-in model name or a .json/.npz model file.") var model: String?
+    @Option(help: "Number of samples of p_t to draw (with --model).") var count: Int?
+    @Option(name: .customLong("x0"), help: "Clean points x_0: a .npy array of shape (B, D) or (B, N, d).")
+    var cleanPoints: String?
+    @Option(help: "Time t of the schedule (with --schedule).") var t: Double?
+    @Option(help: "Schedule: \(Schedule.allNames.joined(separator: ", ")) (parameters as name:key=value,...).")
+    var schedule: String?
+    @Option(help: "Signal scale α ≥ 0 (with --sigma, instead of --t/--schedule).") var alpha: Double?
+    @Option(help: "Noise scale σ ≥ 0 (with --alpha).") var sigma: Double?
+    @Option(help: "Seed of the noise stream.") var seed: UInt64 = 0
+    @Option(help: "Output .npy file for x_t (written atomically).") var out: String
+    @Option(name: .customLong("also-x0"), help: "Also write the clean samples x_0 to this .npy file (with --count).")
+    var alsoCleanPoints: String?
+    @Flag(name: .shortAndLong, help: "Print no summary.") var quiet = false
+
+    func validate() throws {
+        switch (count, cleanPoints) {
+        case (.some, nil):
+            guard model != nil else { throw ValidationError("--count needs --model (the distribution p_0 to sample)") }
+        case (nil, .some): break
+        default: throw ValidationError("give either --model with --count, or --x0")
+        }
+        if let count, count < 0 { throw ValidationError("--count must be non-negative, got \(count)") }
+        switch (t, schedule, alpha, sigma) {
+        case (.some, .some, nil, nil), (nil, nil, .some, .some): break
+        default: throw ValidationError("give either --t and --schedule, or --alpha and --sigma")
+        }
+        guard out.hasSuffix(".npy") else { throw ValidationError("--out must name a .npy file, got '\(out)'") }
+        if let alsoCleanPoints {
+            guard count != nil else {
+                throw ValidationError("--also-x0 needs --model and --count (with --x0 the clean points are the input)")
+            }
+            guard alsoCleanPoints.hasSuffix(".npy") else {
+                throw ValidationError("--also-x0 must name a .npy file, got '\(alsoCleanPoints)'")
+            }
+            guard URL(fileURLWithPath: alsoCleanPoints).standardizedFileURL != URL(fileURLWithPath: out).standardizedFileURL else {
+                throw ValidationError("--also-x0 and --out name the same file '\(out)'")
+            }
+        }
+    }
+
+    func run() throws {
+        let m = try model.map(loadModel)
+        let (a, s): (Double, Double)
+        if let t, let schedule {
+            let c = try Schedule.named(schedule).coefficients(at: t)
+            (a, s) = (c.alpha, c.sigma)
+        } else {
+            (a, s) = (alpha!, sigma!)
+        }
+        let start = Date()
+        let kernel: ForwardKernel, noisy: Matrix, clean: Matrix, pointShape: [Int]?
+        if let count, let m {
+            kernel = try ForwardKernel(alpha: a, sigma: s, noise: m.noise)
+            let sample = try kernel.sampleMarginal(of: MixtureSampler(m.prior), count: count, seed: seed)
+            (noisy, clean, pointShape) = (sample.points, sample.cleanPoints, m.shape)
+        } else {
+            let path = cleanPoints!
+            let (x0, fileShape) = try Self.readPoints(URL(fileURLWithPath: path))
+            kernel = try ForwardKernel(alpha: a, sigma: s, noise: m?.noise ?? .identity(dimension: x0.columns))
+            do { noisy = try kernel.sample(from: x0, seed: seed) } catch {
+                throw CommandFailure("\(path): \(error)")
+            }
+            (clean, pointShape) = (x0, m?.shape ?? fileShape)
+        }
+        let elapsed = Date().timeIntervalSince(start)
+        let outURL = URL(fileURLWithPath: out)
+        if let alsoCleanPoints {
+            let cleanURL = URL(fileURLWithPath: alsoCleanPoints)
+            try ArrayFile.write(clean, to: cleanURL, shape: pointShape)
+            do { try ArrayFile.write(noisy, to: outURL, shape: pointShape) } catch {
+                try? FileManager.default.removeItem(at: cleanURL)
+                throw error
+            }
+        } else {
+            try ArrayFile.write(noisy, to: outURL, shape: pointShape)
+        }
+        guard !quiet else { return }
+        let when = t.map { "t = \(format($0)) of \(schedule!), " } ?? ""
+        let source = count != nil ? "samples of p_t from \(m?.name ?? "model")" : "points from \(cleanPoints!)"
+        let extra = alsoCleanPoints.map { " (x_0 in \($0))" } ?? ""
+        print("noised \(noisy.rows) \(source) (D = \(noisy.columns)) at \(when)α = \(format(kernel.alpha)), "
+              + "σ = \(format(kernel.sigma)), seed \(seed) in \(format(elapsed * 1e3, 3)) ms; wrote \(out)\(extra)")
+    }
+
+    /// A batch of points and the shape of one point: (B, D) → [D]; (B, N, d) → [N, d]; a 1-D
+    /// array is one point.
+    static func readPoints(_ url: URL) throws -> (Matrix, [Int]) {
+        let array = try ArrayFile.readArray(url)
+        switch array.dimensionCount {
+        case 0:
+            throw FileError(file: url.lastPathComponent, "expected an array of points (B, D), got a scalar")
+        case 1:
+            return (Matrix(rows: 1, columns: array.count, elements: array.values), array.shape)
+        default:
+            let pointShape = Array(array.shape.dropFirst())
+            let columns = pointShape.reduce(1, *)
+            guard columns > 0 else {
+                throw FileError(file: url.lastPathComponent, "points of shape \(pointShape) have no coordinates")
+            }
+            return (Matrix(rows: array.shape[0], columns: columns, elements: array.values), pointShape)
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// The counter-based random generator lives here.
