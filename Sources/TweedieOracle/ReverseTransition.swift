@@ -1,4 +1,5 @@
 import Foundation
+import TweedieDiffusion
 import TweedieDistributions
 import TweedieLinearAlgebra
 
@@ -7,49 +8,28 @@ import TweedieLinearAlgebra
 ///
 /// p(x_s | x_t) = ∫ q(x_s | x_t, x_0) p(x_0 | x_t) dx_0 = Σ_k r_k(x_t) N(a x_t + b m_k(x_t), c Σ + b² V_k),
 ///
-/// with q(x_s | x_t, x_0) = N(a x_t + b x_0, c Σ): a = α_{t|s}σ_s²/σ_t², b = α_s σ²_{t|s}/σ_t²,
-/// c = σ²_{t|s}σ_s²/σ_t², α_{t|s} = α_t/α_s, σ²_{t|s} = σ_t² − α²_{t|s}σ_s². Sampling from it
-/// step after step is ancestral sampling with no discretization error.
-public struct ReverseTransitionCoefficients: Sendable, Equatable {
-    public let a: Double
-    public let b: Double
-    public let c: Double
-
-    /// From (α_t, σ_t) back to (α_s, σ_s); s = 0 (σ_s = 0, α_s = 1) gives the posterior itself.
-    public init(fromAlpha alphaT: Double, sigma sigmaT: Double, toAlpha alphaS: Double, sigma sigmaS: Double) throws(ArgumentError) {
-        guard alphaS > 0, alphaT >= 0, sigmaT > 0, sigmaS >= 0 else {
-            throw ArgumentError("reverse transition", "needs α_s > 0, α_t ≥ 0, σ_t > 0, σ_s ≥ 0")
-        }
-        let alphaTS = alphaT / alphaS
-        let sigmaTS2 = sigmaT * sigmaT - alphaTS * alphaTS * sigmaS * sigmaS
-        guard sigmaTS2 >= -1e-12 * sigmaT * sigmaT else {
-            throw ArgumentError("reverse transition", "s must be earlier than t (σ²_{t|s} = \(sigmaTS2) < 0)")
-        }
-        let transition = max(sigmaTS2, 0), sigmaT2 = sigmaT * sigmaT, sigmaS2 = sigmaS * sigmaS
-        a = alphaTS * sigmaS2 / sigmaT2
-        b = alphaS * transition / sigmaT2
-        c = transition * sigmaS2 / sigmaT2
-    }
-}
-
+/// where q(x_s | x_t, x_0) = N(a x_t + b x_0, c Σ) is ``DDPMPosterior`` (a = `xtCoefficient`,
+/// b = `x0Coefficient`, c = `variance`). Sampling from it step after step is ancestral
+/// sampling with no discretization error.
 extension Oracle {
     /// The law of x_s given each row of `x` (at α_t, σ_t): one Gaussian mixture per point, with
     /// weights r_k(x_t), means a x_t + b m_k(x_t) and covariances c Σ + b² V_k.
     public func reverseTransitionLaw(from x: Matrix, alpha alphaT: Double, sigma sigmaT: Double,
                                      toAlpha alphaS: Double, sigma sigmaS: Double) throws(ArgumentError) -> [GaussianMixture] {
-        let coefficients = try ReverseTransitionCoefficients(fromAlpha: alphaT, sigma: sigmaT, toAlpha: alphaS, sigma: sigmaS)
+        let bridge = try DDPMPosterior(fromAlpha: alphaT, sigma: sigmaT, toAlpha: alphaS, sigma: sigmaS)
+        let (a, b, c) = (bridge.xtCoefficient, bridge.x0Coefficient, bridge.variance)
         let result = try evaluate(x, alpha: alphaT, sigma: sigmaT, including: .componentMeans)
         let d = dimension, k = componentCount
         let sigmaMatrix = model.noise.denseMatrix
         // V_k does not depend on x: L U_k diag(σ_t²γ_k/d_k) U_kᵀ Lᵀ.
-        let covariances: [Matrix] = (0..<k).map { c in
-            var v = componentPosteriorCovariance(c, alpha: alphaT, sigma: sigmaT)
-            for i in 0..<(d * d) { v.elements[i] = coefficients.c * sigmaMatrix.elements[i] + coefficients.b * coefficients.b * v.elements[i] }
+        let covariances: [Matrix] = (0..<k).map { component in
+            var v = componentPosteriorCovariance(component, alpha: alphaT, sigma: sigmaT)
+            for i in 0..<(d * d) { v.elements[i] = c * sigmaMatrix.elements[i] + b * b * v.elements[i] }
             return v.symmetrized
         }
         return try (0..<x.rows).map { p throws(ArgumentError) in
             var means = result.componentMeans![p]
-            for c in 0..<k { for i in 0..<d { means[c, i] = coefficients.a * x[p, i] + coefficients.b * means[c, i] } }
+            for component in 0..<k { for i in 0..<d { means[component, i] = a * x[p, i] + b * means[component, i] } }
             var weights = result.responsibilities.row(p)
             let total = weights.reduce(0, +)
             weights = weights.map { $0 / total }
@@ -79,7 +59,7 @@ extension Oracle {
     public func sampleReverseTransition(from x: Matrix, alpha alphaT: Double, sigma sigmaT: Double,
                                         toAlpha alphaS: Double, sigma sigmaS: Double,
                                         uniforms: [Double], normals: Matrix) throws(ArgumentError) -> Matrix {
-        let coefficients = try ReverseTransitionCoefficients(fromAlpha: alphaT, sigma: sigmaT, toAlpha: alphaS, sigma: sigmaS)
+        let bridge = try DDPMPosterior(fromAlpha: alphaT, sigma: sigmaT, toAlpha: alphaS, sigma: sigmaS)
         let d = dimension, kCount = componentCount, count = x.rows
         guard uniforms.count == count, normals.rows == count, normals.columns == 2 * d else {
             throw ArgumentError("noise", "needs \(count) uniforms and a \(count)×\(2 * d) matrix of normals")
@@ -87,7 +67,7 @@ extension Oracle {
         let r = try evaluate(x, alpha: alphaT, sigma: sigmaT).responsibilities
         let scales = mixture.isDirac ? nil : ComponentScales(mixture, alpha: alphaT, sigma: sigmaT)
         var y = model.noise.applying(.whiten, to: x)
-        let (a, b, rootC) = (coefficients.a, coefficients.b, coefficients.c.squareRoot())
+        let (a, b, rootC) = (bridge.xtCoefficient, bridge.x0Coefficient, bridge.variance.squareRoot())
         for p in 0..<count {
             // Inverse CDF of r_p; a uniform past the (rounded) total picks the last positive weight.
             var k = 0, cumulative = 0.0

@@ -88,7 +88,11 @@ public struct RK45Sampler: Sampler {
                 var h = -min(0.05 * (start - end), 0.5)
                 var k1 = try velocity(y, u)
                 while u > end {
-                    if u + h < end { h = end - u }
+                    // The step that reaches the end lands on it exactly: u + (end − u) can round
+                    // to a point just above end, which left a step of one ulp to take and a
+                    // spurious step-size underflow.
+                    let reachesEnd = u + h <= end
+                    if reachesEnd { h = end - u }
                     // Stages; with FSAL the last stage is evaluated at the 5th-order solution.
                     var stages = [k1]
                     var candidate = y
@@ -110,8 +114,9 @@ public struct RK45Sampler: Sampler {
                     errorNorm = (errorNorm / Double(d)).squareRoot()
                     if errorNorm <= 1 {
                         y = candidate
-                        u += h
                         k1 = stages[6]
+                        if reachesEnd { break }
+                        u += h
                     }
                     h *= errorNorm == 0 ? 5 : min(5, max(0.2, 0.9 * pow(errorNorm, -0.2)))
                     if abs(h) < 1e-12 * max(1, abs(u)) {

@@ -16,21 +16,11 @@ public struct EulerSampler: Sampler {
 
     public func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
                        firstSample: Int, monitor: SamplingMonitor) throws -> Matrix {
-        var x = x
-        let n = path.steps
-        monitor.record(x, step: 0, of: n)
-        for i in 0..<n {
-            let denoised = try monitor.denoise(model, x, at: path.levels[i])
-            if i == n - 1 {
-                x = denoised
-            } else {
-                let (now, next) = (path.levels[i], path.levels[i + 1])
-                let ratio = next.sigma / now.sigma
-                x = combine(ratio, x, next.alpha - now.alpha * ratio, denoised)
-            }
-            monitor.record(x, step: i + 1, of: n)
+        try denoisingLoop(x, model: model, path: path, monitor: monitor) { i, x, denoised in
+            let (now, next) = (path.levels[i], path.levels[i + 1])
+            let ratio = next.sigma / now.sigma
+            return combine(ratio, x, next.alpha - now.alpha * ratio, denoised)
         }
-        return x
     }
 }
 
@@ -102,31 +92,20 @@ public struct DPMSolverPlusPlus2MSampler: Sampler {
 
     public func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
                        firstSample: Int, monitor: SamplingMonitor) throws -> Matrix {
-        let n = path.steps
-        var x = x
         var previous: Matrix?
         var previousStep = 0.0
-        monitor.record(x, step: 0, of: n)
-        for i in 0..<n {
-            let level = path.levels[i]
-            let denoised = try monitor.denoise(model, x, at: level)
-            if i == n - 1 {
-                x = denoised
-            } else {
-                let next = path.levels[i + 1]
-                let h = log(path.scaledSigma(i)) - log(path.scaledSigma(i + 1))
-                var estimate = denoised
-                if let previous {
-                    let r = previousStep / h
-                    estimate = combine(1 + 1 / (2 * r), denoised, -1 / (2 * r), previous)
-                }
-                // x̃' = (σ̃'/σ̃) x̃ − expm1(−h) D, then x' = α' x̃'.
-                x = combine(next.sigma / level.sigma, x, -next.alpha * expm1(-h), estimate)
-                previousStep = h
+        return try denoisingLoop(x, model: model, path: path, monitor: monitor) { i, x, denoised in
+            let (now, next) = (path.levels[i], path.levels[i + 1])
+            let h = log(path.scaledSigma(i)) - log(path.scaledSigma(i + 1))
+            var estimate = denoised
+            if let previous {
+                let r = previousStep / h
+                estimate = combine(1 + 1 / (2 * r), denoised, -1 / (2 * r), previous)
             }
             previous = denoised
-            monitor.record(x, step: i + 1, of: n)
+            previousStep = h
+            // x̃' = (σ̃'/σ̃) x̃ − expm1(−h) D, then x' = α' x̃'.
+            return combine(next.sigma / now.sigma, x, -next.alpha * expm1(-h), estimate)
         }
-        return x
     }
 }

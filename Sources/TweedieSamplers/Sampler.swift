@@ -24,7 +24,7 @@ public final class SamplingMonitor: @unchecked Sendable {
     /// Record x at each grid time (and the final samples) in ``trajectory``.
     public let recordsTrajectory: Bool
     public internal(set) var trajectory: [Matrix] = []
-    /// Called after each interval with (intervals done, intervals in all).
+    /// Called with (intervals done, intervals in all): once at the start (0) and after each interval.
     public var progress: (@Sendable (Int, Int) -> Void)?
 
     public init(recordsTrajectory: Bool = false, progress: (@Sendable (Int, Int) -> Void)? = nil) {
@@ -104,6 +104,21 @@ public func initialState(count: Int, model: any DenoisingModel, path: SamplingPa
 
 /// Steps 8·k are the intervals' own; the starting noise uses the last usable block.
 let initialNoiseInterval = (NoiseStream.reservedSteps.lowerBound - 8) / 8
+
+/// The loop most samplers share: one model call at each grid level i; the final interval
+/// returns x̂_0, every other maps (i, x_i, x̂_0(x_i)) to the state at level i + 1 by `step`.
+func denoisingLoop(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, monitor: SamplingMonitor,
+                   step: (_ i: Int, _ x: Matrix, _ denoised: Matrix) throws -> Matrix) throws -> Matrix {
+    let n = path.steps
+    var x = x
+    monitor.record(x, step: 0, of: n)
+    for i in 0..<n {
+        let denoised = try monitor.denoise(model, x, at: path.levels[i])
+        x = i == n - 1 ? denoised : try step(i, x, denoised)
+        monitor.record(x, step: i + 1, of: n)
+    }
+    return x
+}
 
 /// Elementwise a·x + b·y.
 func combine(_ a: Double, _ x: Matrix, _ b: Double, _ y: Matrix) -> Matrix {

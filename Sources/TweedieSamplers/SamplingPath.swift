@@ -76,6 +76,9 @@ extension SamplingPath {
         if tMin == nil, (try? schedule.coefficients(at: lower))?.sigma ?? 0 <= 0 { lower = range.lowerBound + 1e-3 }
         let times: [Double]
         switch kind {
+        case .uniform where steps == 1, .logSNR where steps == 1, .karras where steps == 1:
+            // One grid time (then the final interval to σ = 0): t_max alone.
+            times = [upper]
         case .uniform: times = try TimeGrid.uniform(schedule, count: steps, from: upper, to: lower)
         case .logSNR: times = try TimeGrid.uniformLogSNR(schedule, count: steps, from: upper, to: lower)
         case .karras: times = try TimeGrid.karras(schedule, count: steps, from: upper, to: lower)

@@ -7,8 +7,8 @@ import TweedieRandom
 
 /// The Gaussian bridge q(x_s | x_t, x_0) = N(a x_t + b x_0, c Σ) between two grid levels
 /// (MATH.md §4), the building block of `ddpm` and `ddim`.
-func bridge(from now: NoiseLevel, to next: NoiseLevel) throws -> ReverseTransitionCoefficients {
-    try ReverseTransitionCoefficients(fromAlpha: now.alpha, sigma: now.sigma, toAlpha: next.alpha, sigma: next.sigma)
+func bridge(from now: NoiseLevel, to next: NoiseLevel) throws -> DDPMPosterior {
+    try DDPMPosterior(fromAlpha: now.alpha, sigma: now.sigma, toAlpha: next.alpha, sigma: next.sigma)
 }
 
 /// `ddim` (Song et al. 2021): x_s = α_s x̂_0 + √(σ_s² − σ_η²) ε̂ + σ_η R z with
@@ -21,27 +21,17 @@ public struct DDIMSampler: Sampler {
 
     public func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
                        firstSample: Int, monitor: SamplingMonitor) throws -> Matrix {
-        let n = path.steps
         let keyed = StepNoise(stream: noise, firstSample: firstSample, rows: x.rows, dimension: model.dimension)
-        var x = x
-        monitor.record(x, step: 0, of: n)
-        for i in 0..<n {
-            let now = path.levels[i]
-            let denoised = try monitor.denoise(model, x, at: now)
-            if i == n - 1 {
-                x = denoised
-            } else {
-                let next = path.levels[i + 1]
-                let sigmaEta2 = eta * eta * (try bridge(from: now, to: next)).c
-                let epsilon = combine(1 / now.sigma, x, -now.alpha / now.sigma, denoised)
-                x = combine(next.alpha, denoised, max(next.sigma * next.sigma - sigmaEta2, 0).squareRoot(), epsilon)
-                if sigmaEta2 > 0 {
-                    addScaled(&x, sigmaEta2.squareRoot(), keyed.correlated(interval: i, .main, noise: model.noiseCovariance))
-                }
+        return try denoisingLoop(x, model: model, path: path, monitor: monitor) { i, x, denoised in
+            let (now, next) = (path.levels[i], path.levels[i + 1])
+            let sigmaEta2 = eta * eta * (try bridge(from: now, to: next)).variance
+            let epsilon = combine(1 / now.sigma, x, -now.alpha / now.sigma, denoised)
+            var out = combine(next.alpha, denoised, max(next.sigma * next.sigma - sigmaEta2, 0).squareRoot(), epsilon)
+            if sigmaEta2 > 0 {
+                addScaled(&out, sigmaEta2.squareRoot(), keyed.correlated(interval: i, .main, noise: model.noiseCovariance))
             }
-            monitor.record(x, step: i + 1, of: n)
+            return out
         }
-        return x
     }
 }
 
@@ -56,31 +46,21 @@ public struct DDPMSampler: Sampler {
 
     public func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
                        firstSample: Int, monitor: SamplingMonitor) throws -> Matrix {
-        let n = path.steps
         let keyed = StepNoise(stream: noise, firstSample: firstSample, rows: x.rows, dimension: model.dimension)
-        var x = x
-        monitor.record(x, step: 0, of: n)
-        for i in 0..<n {
-            let now = path.levels[i]
-            let denoised = try monitor.denoise(model, x, at: now)
-            if i == n - 1 {
-                x = denoised
-            } else {
-                let next = path.levels[i + 1]
-                let q = try bridge(from: now, to: next)
-                let v: Double
-                switch variance {
-                case .posterior: v = q.c
-                case .forward:
-                    let ratio = now.alpha / next.alpha
-                    v = now.sigma * now.sigma - ratio * ratio * next.sigma * next.sigma
-                }
-                x = combine(q.a, x, q.b, denoised)
-                addScaled(&x, max(v, 0).squareRoot(), keyed.correlated(interval: i, .main, noise: model.noiseCovariance))
+        return try denoisingLoop(x, model: model, path: path, monitor: monitor) { i, x, denoised in
+            let (now, next) = (path.levels[i], path.levels[i + 1])
+            let q = try bridge(from: now, to: next)
+            let v: Double
+            switch variance {
+            case .posterior: v = q.variance
+            case .forward:
+                let ratio = now.alpha / next.alpha
+                v = now.sigma * now.sigma - ratio * ratio * next.sigma * next.sigma
             }
-            monitor.record(x, step: i + 1, of: n)
+            var out = combine(q.xtCoefficient, x, q.x0Coefficient, denoised)
+            addScaled(&out, max(v, 0).squareRoot(), keyed.correlated(interval: i, .main, noise: model.noiseCovariance))
+            return out
         }
-        return x
     }
 }
 
@@ -99,41 +79,29 @@ public struct DPMSolverPlusPlus2MSDESampler: Sampler {
 
     public func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
                        firstSample: Int, monitor: SamplingMonitor) throws -> Matrix {
-        let n = path.steps
         let keyed = StepNoise(stream: noise, firstSample: firstSample, rows: x.rows, dimension: model.dimension)
-        var x = x
         var previous: Matrix?
         var previousStep = 0.0
-        monitor.record(x, step: 0, of: n)
-        for i in 0..<n {
-            let now = path.levels[i]
-            let denoised = try monitor.denoise(model, x, at: now)
-            if i == n - 1 {
-                x = denoised
-            } else {
-                let next = path.levels[i + 1]
-                let sigma = path.scaledSigma(i), sigmaNext = path.scaledSigma(i + 1)
-                let h = log(sigma) - log(sigmaNext), etaH = eta * h
-                let gain = -expm1(-h - etaH)
-                var scaled = combine(sigmaNext / sigma * exp(-etaH) / now.alpha, x, gain, denoised)
-                if let previous {
-                    let r = previousStep / h
-                    let correction = 0.5 * gain / r
-                    for j in 0..<scaled.elements.count {
-                        scaled.elements[j] += correction * (denoised.elements[j] - previous.elements[j])
-                    }
+        return try denoisingLoop(x, model: model, path: path, monitor: monitor) { i, x, denoised in
+            let (now, next) = (path.levels[i], path.levels[i + 1])
+            let sigma = path.scaledSigma(i), sigmaNext = path.scaledSigma(i + 1)
+            let h = log(sigma) - log(sigmaNext), etaH = eta * h
+            let gain = -expm1(-h - etaH)
+            var scaled = combine(sigmaNext / sigma * exp(-etaH) / now.alpha, x, gain, denoised)
+            if let previous {
+                let correction = 0.5 * gain / (previousStep / h)
+                for j in 0..<scaled.elements.count {
+                    scaled.elements[j] += correction * (denoised.elements[j] - previous.elements[j])
                 }
-                if eta > 0 {
-                    let scale = sigmaNext * (-expm1(-2 * etaH)).squareRoot() * noiseScale
-                    addScaled(&scaled, scale, keyed.correlated(interval: i, .main, noise: model.noiseCovariance))
-                }
-                x = combine(next.alpha, scaled, 0, scaled)
-                previousStep = h
+            }
+            if eta > 0 {
+                let scale = sigmaNext * (-expm1(-2 * etaH)).squareRoot() * noiseScale
+                addScaled(&scaled, scale, keyed.correlated(interval: i, .main, noise: model.noiseCovariance))
             }
             previous = denoised
-            monitor.record(x, step: i + 1, of: n)
+            previousStep = h
+            return combine(next.alpha, scaled, 0, scaled)
         }
-        return x
     }
 }
 
@@ -150,33 +118,22 @@ public struct EulerMaruyamaSampler: Sampler {
 
     public func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
                        firstSample: Int, monitor: SamplingMonitor) throws -> Matrix {
-        let n = path.steps
         let keyed = StepNoise(stream: noise, firstSample: firstSample, rows: x.rows, dimension: model.dimension)
-        var x = x
-        monitor.record(x, step: 0, of: n)
-        for i in 0..<n {
+        return try denoisingLoop(x, model: model, path: path, monitor: monitor) { i, x, denoised in
             let now = path.levels[i]
-            let denoised = try monitor.denoise(model, x, at: now)
-            if i == n - 1 {
-                x = denoised
-            } else {
-                let dt = path.times[i + 1] - now.t
-                let t = now.t
-                let h = path.schedule.drift(t), g2 = path.schedule.diffusionSquared(t)
-                let sigmaScore = sigmaTimesScore(x, denoised: denoised, level: now)
-                var next = combine(1 + h * dt, x, -g2 * dt, sigmaScore)
-                addScaled(&next, (g2 * abs(dt)).squareRoot(), keyed.correlated(interval: i, .main, noise: model.noiseCovariance))
-                x = next
-            }
-            monitor.record(x, step: i + 1, of: n)
+            let dt = path.times[i + 1] - now.t
+            let h = path.schedule.drift(now.t), g2 = path.schedule.diffusionSquared(now.t)
+            let sigmaScore = sigmaTimesScore(x, denoised: denoised, level: now)
+            var next = combine(1 + h * dt, x, -g2 * dt, sigmaScore)
+            addScaled(&next, (g2 * abs(dt)).squareRoot(), keyed.correlated(interval: i, .main, noise: model.noiseCovariance))
+            return next
         }
-        return x
     }
 }
 
 /// `pc`: predictor–corrector (Song et al. 2021): at each grid level one Langevin corrector step
 /// x ← x + ε Σs + √(2ε) R z with ε = 2 a (r ‖z‖/‖Lᵀs‖)² (r the signal-to-noise ratio, a the
-/// one-step signal retention (α_{i+1}/α_i)², norms in whitened coordinates), then a
+/// one-step signal retention (α_i/α_{i+1})² ≤ 1, i.e. 1 − β_i, norms in whitened coordinates), then a
 /// reverse-diffusion (ancestral, `ddpm`) predictor step. Two model calls per interval.
 public struct PredictorCorrectorSampler: Sampler {
     public let name = "pc"
@@ -194,7 +151,8 @@ public struct PredictorCorrectorSampler: Sampler {
             let now = path.levels[i]
             if i < n - 1 {
                 // Corrector at level i.
-                let retention = pow(path.levels[i + 1].alpha / now.alpha, 2)
+                // 1 − β_i of Song et al.'s VP corrector: (α_t/α_s)² < 1 from this level to the next.
+                let retention = pow(now.alpha / path.levels[i + 1].alpha, 2)
                 let denoised = try monitor.denoise(model, x, at: now)
                 let sigmaScore = sigmaTimesScore(x, denoised: denoised, level: now)
                 let z = keyed.standard(interval: i, .corrector)
@@ -220,8 +178,8 @@ public struct PredictorCorrectorSampler: Sampler {
                 x = denoised
             } else {
                 let q = try bridge(from: now, to: path.levels[i + 1])
-                x = combine(q.a, x, q.b, denoised)
-                addScaled(&x, q.c.squareRoot(), keyed.correlated(interval: i, .main, noise: sigmaCov))
+                x = combine(q.xtCoefficient, x, q.x0Coefficient, denoised)
+                addScaled(&x, q.variance.squareRoot(), keyed.correlated(interval: i, .main, noise: sigmaCov))
             }
             monitor.record(x, step: i + 1, of: n)
         }

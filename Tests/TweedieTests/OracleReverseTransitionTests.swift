@@ -53,7 +53,8 @@ import Testing
         let (alphaT, sigmaT, alphaS, sigmaS) = (0.6, 0.8, 0.9, 0.43)
         let laws = try oracle.reverseTransitionLaw(from: x, alpha: alphaT, sigma: sigmaT, toAlpha: alphaS, sigma: sigmaS)
         let posterior = try oracle.evaluate(x, alpha: alphaT, sigma: sigmaT, including: .posteriorCovariance)
-        let coefficients = try ReverseTransitionCoefficients(fromAlpha: alphaT, sigma: sigmaT, toAlpha: alphaS, sigma: sigmaS)
+        let bridge = try DDPMPosterior(fromAlpha: alphaT, sigma: sigmaT, toAlpha: alphaS, sigma: sigmaS)
+        let coefficients = (a: bridge.xtCoefficient, b: bridge.x0Coefficient, c: bridge.variance)
         let sigmaMatrix = model.noise.denseMatrix
         for p in 0..<x.rows {
             let (mean, cov) = Self.moments(laws[p])
@@ -68,19 +69,20 @@ import Testing
         }
     }
 
-    @Test func coefficientsOfTheGaussianBridge() throws {
+    @Test func bridgeBetweenNoiseLevelsIsTheGaussianRegression() throws {
         // Independent route: for q(x_t|x_0) = N(α_t x_0, σ_t²) and q(x_s|x_0) = N(α_s x_0, σ_s²)
         // with x_t = α_{t|s} x_s + noise, the regression of x_s on (x_t, x_0) in the joint
         // Gaussian gives a = Cov(x_s,x_t|x_0)/Var(x_t|x_0) = α_{t|s}σ_s²/σ_t² and c = σ_s² − a²σ_t².
         let (alphaT, sigmaT, alphaS, sigmaS) = (0.5, 0.9, 0.8, 0.6)
-        let r = try ReverseTransitionCoefficients(fromAlpha: alphaT, sigma: sigmaT, toAlpha: alphaS, sigma: sigmaS)
+        let bridge = try DDPMPosterior(fromAlpha: alphaT, sigma: sigmaT, toAlpha: alphaS, sigma: sigmaS)
+        let r = (a: bridge.xtCoefficient, b: bridge.x0Coefficient, c: bridge.variance)
         let alphaTS = alphaT / alphaS
         let a = alphaTS * sigmaS * sigmaS / (sigmaT * sigmaT)
         #expect(abs(r.a - a) < 1e-15)
         #expect(abs(r.c - (sigmaS * sigmaS - a * a * sigmaT * sigmaT)) < 1e-15)
         #expect(abs(r.b - (alphaS - a * alphaT)) < 1e-15)  // E[x_s|x_t,x_0] is unbiased for α_s x_0
         #expect(throws: ArgumentError.self) {
-            try ReverseTransitionCoefficients(fromAlpha: alphaS, sigma: sigmaS, toAlpha: alphaT, sigma: sigmaT)
+            try DDPMPosterior(fromAlpha: alphaS, sigma: sigmaS, toAlpha: alphaT, sigma: sigmaT)
         }
     }
 
