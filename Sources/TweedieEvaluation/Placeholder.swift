@@ -1,1 +1,0 @@
-// Metrics against the exact distribution live here.
