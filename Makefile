@@ -22,7 +22,10 @@ demo: build
 	echo "\$$ tweedie model show ring8"; $$B model show ring8; echo; \
 	mkdir -p out; \
 	echo "\$$ tweedie oracle --model ring8 --x examples/ring8-points.npy --t 0.3 --schedule vp-cosine --out out/demo-oracle.npz"; \
-	$$B oracle --model ring8 --x examples/ring8-points.npy --t 0.3 --schedule vp-cosine --out out/demo-oracle.npz
+	$$B oracle --model ring8 --x examples/ring8-points.npy --t 0.3 --schedule vp-cosine --out out/demo-oracle.npz; echo; \
+	echo "\$$ tweedie sample --model ring8 --schedule vp-linear --sampler heun --steps 18 --count 2000 --seed 1 --out out/demo-samples.npy --plot out/demo.svg"; \
+	$$B sample --model ring8 --schedule vp-linear --sampler heun --steps 18 --count 2000 --seed 1 --out out/demo-samples.npy --plot out/demo.svg && \
+	echo && echo "The plot of the samples over the density of ring8 is out/demo.svg (open it in a browser)."
 
 test: deps
 	$(SWIFT) build --build-tests

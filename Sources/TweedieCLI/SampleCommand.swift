@@ -1,0 +1,342 @@
+import ArgumentParser
+import Foundation
+import Tweedie
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+struct SampleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample",
+        abstract: "Draw samples of p_0 with a diffusion sampler driven by the exact oracle, and report how close they are.",
+        discussion: """
+        The sampler starts from x = σ_{t_0} R z at the first grid time (z ~ N(0, I) from the seed, or \
+        the C×D array of --init) and runs the reverse process with the model's exact denoiser. \
+        Samples are drawn in batches of --batch-size; sample i uses only the noise of (--seed, i), so \
+        the result does not depend on the batch size. The report compares the samples with exact \
+        samples of p_0 (seeds derived from --seed): mean −log p_0 against the entropy estimate, \
+        per-mode weights and their total-variation distance to π, and the sliced Wasserstein-2 \
+        distance, each beside its Monte Carlo noise floor.
+        """)
+
+    @Option(help: "A built-in model name or a .json/.npz model file.") var model: String
+    @Option(help: "Schedule: \(Schedule.allNames.joined(separator: ", ")) (parameters as name:key=value,...).")
+    var schedule: String
+    @Option(help: "Sampler: \(SamplerCatalogue.names.joined(separator: ", ")).") var sampler: String
+    @Option(help: "Number of steps N (grid times; the last interval ends at σ = 0).") var steps: Int
+    @Option(help: "Number of samples C.") var count: Int
+    @Option(help: "Seed of the noise stream.") var seed: UInt64 = 0
+    @Option(name: .customLong("init"), help: "Starting standard normals z: a .npy array of shape (C, D) or (C, N, d).")
+    var initialNoise: String?
+    @Option(help: "Time grid: \(GridKind.allCases.map(\.rawValue).joined(separator: ", ")) (default: karras; trailing for discrete schedules).")
+    var grid: String?
+
+    @Option(help: "ddim: η (0 deterministic, 1 ancestral); dpmpp-2m-sde: η (default 1).") var eta: Double?
+    @Option(help: "ddpm: posterior variance beta-tilde (default) or forward variance beta.") var variance: String?
+    @Option(name: .customLong("s-churn"), help: "heun: stochastic churn S_churn (default 0).") var churn: Double?
+    @Option(name: .customLong("s-tmin"), help: "heun: churn only where σ̃ = σ/α ≥ S_tmin (default 0).") var churnMinimum: Double?
+    @Option(name: .customLong("s-tmax"), help: "heun: churn only where σ̃ = σ/α ≤ S_tmax (default ∞).") var churnMaximum: Double?
+    @Option(name: .customLong("s-noise"), help: "heun, dpmpp-2m-sde: noise scale S_noise (default 1).") var noiseScale: Double?
+    @Option(help: "pc: signal-to-noise ratio r of the Langevin corrector (default 0.16).") var snr: Double?
+    @Option(help: "rk45: relative tolerance (default 1e-5).") var rtol: Double?
+    @Option(help: "rk45: absolute tolerance (default 1e-5).") var atol: Double?
+
+    @Option(help: "Output .npy file for the samples (the model's point shape; written atomically).") var out: String
+    @Option(help: """
+        Also write the trajectory to this .npz file: times (N) and x (N+1 × C × D), the state at each \
+        grid time and the samples (rk45: the first and last only).
+        """)
+    var trajectory: String?
+    @Option(help: "Also draw the samples over the model's density to this .svg file.") var plot: String?
+    @Option(help: "Also write the samples as a multi-frame .xyz file (models of shape N×3).") var xyz: String?
+    @Option(name: .customLong("batch-size"), help: "Samples per batch.") var batchSize: Int = 256
+    @Option(help: "Random directions of the sliced Wasserstein distance in the report.") var projections: Int = SlicedWasserstein.defaultProjections
+    @Flag(name: .shortAndLong, help: "Print no report.") var quiet = false
+
+    /// Each sampler-specific option with the value given (nil when absent).
+    private var samplerOptions: [(name: String, given: Bool)] {
+        [("eta", eta != nil), ("variance", variance != nil), ("s-churn", churn != nil), ("s-tmin", churnMinimum != nil),
+         ("s-tmax", churnMaximum != nil), ("s-noise", noiseScale != nil), ("snr", snr != nil),
+         ("rtol", rtol != nil), ("atol", atol != nil)]
+    }
+
+    func validate() throws {
+        guard let entry = SamplerCatalogue.entry(sampler) else {
+            throw ValidationError("unknown sampler '\(sampler)' (known: \(SamplerCatalogue.names.joined(separator: ", ")))")
+        }
+        for option in samplerOptions where option.given && !entry.options.contains(option.name) {
+            let users = SamplerCatalogue.all.filter { $0.options.contains(option.name) }.map(\.name)
+            throw ValidationError("--\(option.name) is not an option of the \(entry.name) sampler (it applies to \(users.joined(separator: ", ")))")
+        }
+        if let grid, GridKind(rawValue: grid) == nil {
+            throw ValidationError("unknown grid '\(grid)' (known: \(GridKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count)") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        guard projections >= 1 else { throw ValidationError("--projections must be at least 1, got \(projections)") }
+        if let eta, !(eta >= 0 && eta.isFinite) { throw ValidationError("--eta must be finite and non-negative, got \(eta)") }
+        if let variance, DDPMSampler.Variance(rawValue: variance) == nil {
+            throw ValidationError("--variance must be beta-tilde or beta, got '\(variance)'")
+        }
+        if let churn, !(churn >= 0 && churn.isFinite) { throw ValidationError("--s-churn must be finite and non-negative, got \(churn)") }
+        if let churnMinimum, !(churnMinimum >= 0) { throw ValidationError("--s-tmin must be non-negative, got \(churnMinimum)") }
+        if let churnMaximum, !(churnMaximum >= (churnMinimum ?? 0)) {
+            throw ValidationError("--s-tmax must be at least --s-tmin, got \(churnMaximum)")
+        }
+        if let noiseScale, !(noiseScale >= 0 && noiseScale.isFinite) {
+            throw ValidationError("--s-noise must be finite and non-negative, got \(noiseScale)")
+        }
+        if let snr, !(snr > 0 && snr.isFinite) { throw ValidationError("--snr must be finite and positive, got \(snr)") }
+        if let rtol, !(rtol > 0 && rtol.isFinite) { throw ValidationError("--rtol must be finite and positive, got \(rtol)") }
+        if let atol, !(atol > 0 && atol.isFinite) { throw ValidationError("--atol must be finite and positive, got \(atol)") }
+
+        let outputs: [(String, String?, String)] = [("--out", out, ".npy"), ("--trajectory", trajectory, ".npz"),
+                                                    ("--plot", plot, ".svg"), ("--xyz", xyz, ".xyz")]
+        // Distinct suffixes keep the output files distinct.
+        for case let (flag, path?, suffix) in outputs {
+            guard path.hasSuffix(suffix) else { throw ValidationError("\(flag) must name a \(suffix) file, got '\(path)'") }
+        }
+    }
+
+    func run() throws {
+        let m = try loadModel(model)
+        let name = m.name ?? "model"
+        let oracle = try Oracle(m)
+        let d = m.dimension
+        let parsedSchedule = try Schedule.named(schedule)
+        let kind = grid.flatMap(GridKind.init(rawValue:)) ?? (parsedSchedule.discrete != nil ? .trailing : .karras)
+        let path = try SamplingPath.make(kind, schedule: parsedSchedule, steps: steps)
+        let sampler = SamplerCatalogue.entry(self.sampler)!.make(self)
+
+        var atoms: Int?
+        if xyz != nil {
+            guard let shape = m.shape, shape.count == 2, shape[1] == 3 else {
+                let shapeText = m.shape.map { $0.map(String.init).joined(separator: "×") } ?? "\(d)"
+                throw CommandFailure("--xyz needs a model whose points are N×3 atoms; \(name) has point shape \(shapeText)")
+            }
+            atoms = shape[0]
+        }
+        for case let (flag, path?) in [("--out", out), ("--trajectory", trajectory), ("--plot", plot), ("--xyz", xyz)] {
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw CommandFailure("\(flag): no such directory \(directory.path)")
+            }
+        }
+        var standardNormals: Matrix?
+        if let initialNoise {
+            let url = URL(fileURLWithPath: initialNoise)
+            let z = try ArrayFile.readMatrix(url)
+            guard z.rows == count, z.columns == d else {
+                throw CommandFailure("--init: \(url.lastPathComponent) holds \(z.rows)×\(z.columns) numbers; expected \(count)×\(d) standard normals (--count × D)")
+            }
+            if let i = z.elements.firstIndex(where: { !$0.isFinite }) {
+                throw CommandFailure("--init: \(url.lastPathComponent): row \(i / d), coordinate \(i % d) is \(z.elements[i])")
+            }
+            standardNormals = z
+        }
+
+        // Sampling, batch by batch.
+        let stream = NoiseStream(seed: seed)
+        let batches = stride(from: 0, to: count, by: batchSize).map { $0..<min(count, $0 + batchSize) }
+        let bar = isatty(2) != 0 ? ProgressBar(total: batches.count * path.steps) : nil
+        var samples = Matrix(rows: count, columns: d)
+        var frames: [Double] = []
+        var frameCount = 0
+        var batchedCalls = 0
+        var callsPerSample = 0.0
+        let start = Date()
+        for (index, rows) in batches.enumerated() {
+            var progress: (@Sendable (Int, Int) -> Void)?
+            if let bar {
+                let offset = index * path.steps
+                progress = { done, _ in bar.update(offset + done) }
+            }
+            let monitor = SamplingMonitor(recordsTrajectory: trajectory != nil, progress: progress)
+            let z = standardNormals.map {
+                Matrix(rows: rows.count, columns: d, elements: Array($0.elements[(rows.lowerBound * d)..<(rows.upperBound * d)]))
+            }
+            let x = try initialState(count: rows.count, model: oracle, path: path, noise: stream,
+                                     firstSample: rows.lowerBound, standardNormals: z)
+            let result = try sampler.sample(x, model: oracle, path: path, noise: stream, firstSample: rows.lowerBound,
+                                            monitor: monitor)
+            samples.elements.replaceSubrange((rows.lowerBound * d)..<(rows.upperBound * d), with: result.elements)
+            batchedCalls += monitor.modelCalls
+            callsPerSample += monitor.modelCallsPerSample * Double(rows.count) / Double(count)
+            if trajectory != nil {
+                if index == 0 {
+                    frameCount = monitor.trajectory.count
+                    frames = [Double](repeating: 0, count: frameCount * count * d)
+                }
+                for (f, state) in monitor.trajectory.prefix(frameCount).enumerated() {
+                    let base = (f * count + rows.lowerBound) * d
+                    frames.replaceSubrange(base..<(base + rows.count * d), with: state.elements)
+                }
+            }
+        }
+        bar?.finish()
+        let elapsed = Date().timeIntervalSince(start)
+
+        // Evaluation against exact samples of p_0 (before writing: a failure leaves no files).
+        let quality: Result<SampleQuality, Error>
+        if quiet {
+            quality = .failure(CommandFailure("not evaluated"))
+        } else {
+            quality = Result { try SampleQuality(samples: samples, mixture: m.prior, seed: seed, projections: projections) }
+        }
+
+        // Outputs: all or none.
+        var written: [URL] = []
+        do {
+            let outURL = URL(fileURLWithPath: out)
+            try ArrayFile.write(samples, to: outURL, shape: m.shape)
+            written.append(outURL)
+            if let trajectory {
+                let url = URL(fileURLWithPath: trajectory)
+                // rk45 records only the start and the end: times then holds t_0 alone.
+                let times = Array(path.times.prefix(max(frameCount - 1, 0)))
+                try ArrayFile.writeArchive([("times", NDArray(times)),
+                                            ("x", NDArray(shape: [frameCount, count, d], values: frames))], to: url)
+                written.append(url)
+            }
+            if let xyz, let atoms {
+                let url = URL(fileURLWithPath: xyz)
+                try XYZFile.write(samples, atoms: atoms, comment: { "sample \($0) of \(name)" }, to: url)
+                written.append(url)
+            }
+            if let plot {
+                let url = URL(fileURLWithPath: plot)
+                let title = "\(name): \(sampler.name), \(schedule), \(kind.rawValue) grid, \(steps) steps, \(count) samples"
+                try writeSamplePlot(model: m, oracle: oracle, samples: samples, title: title, to: url)
+                written.append(url)
+            }
+        } catch {
+            for url in written { try? FileManager.default.removeItem(at: url) }
+            throw error
+        }
+        guard !quiet else { return }
+
+        var lines: [String] = []
+        lines.append("sampled \(count) points of \(name) (D = \(d), K = \(m.componentCount)) with \(sampler.name): "
+                     + "schedule \(schedule), \(kind.rawValue) grid, \(steps) steps (t = \(format(path.times.first!)) → \(format(path.times.last!)) → 0), seed \(seed)")
+        lines.append("model calls \(format(callsPerSample)) per sample (\(batchedCalls) batched calls, \(batches.count) batch\(batches.count == 1 ? "" : "es") of ≤ \(batchSize)); "
+                     + "wall time \(format(elapsed, 3)) s")
+        lines.append("")
+        switch quality {
+        case .failure(let error):
+            lines.append("no report: \(error)")
+        case .success(let q):
+            lines.append(contentsOf: report(q, mixture: m.prior))
+        }
+        var outputs = ["\(out) \(pythonShape([count] + (m.shape ?? [d])))"]
+        if let trajectory { outputs.append("\(trajectory) (times (\(max(frameCount - 1, 0)),), x (\(frameCount), \(count), \(d)))") }
+        if let xyz { outputs.append("\(xyz) (\(count) frames)") }
+        if let plot { outputs.append(plot) }
+        lines.append("")
+        lines.append("wrote " + outputs.joined(separator: ", "))
+        print(lines.joined(separator: "\n"))
+    }
+
+    private func report(_ q: SampleQuality, mixture: GaussianMixture) -> [String] {
+        var lines: [String] = []
+        var rows: [[String]] = []
+        if let samples = q.negativeLogDensity, let entropy = q.entropy, let excess = q.excessNegativeLogDensity {
+            rows.append(["mean −log p_0 (nats)", "\(fixed(samples.mean, 3)) ± \(fixed(samples.standardError, 3))",
+                         "\(fixed(entropy.mean, 3)) ± \(fixed(entropy.standardError, 3))",
+                         "entropy estimate; difference \(excess.mean >= 0 ? "+" : "")\(fixed(excess.mean, 3)) ± \(fixed(excess.standardError, 3))"])
+        } else {
+            rows.append(["mean −log p_0", "unavailable", "", q.densityUnavailable.map { "\($0)" } ?? ""])
+        }
+        rows.append(["TV distance of mode weights", fixed(q.modeWeights.totalVariation, 4),
+                     fixed(q.referenceModeWeights.totalVariation, 4), "noise floor: exact samples vs π"])
+        rows.append(["sliced W2 to exact samples", fixed(q.slicedWasserstein, 4), fixed(q.slicedWassersteinFloor, 4),
+                     "noise floor: two exact sets (\(q.projections) projections)"])
+        lines.append(tableText(["figure", "samples", "exact p_0", ""], rows))
+        lines.append("  exact references: \(q.count) samples of p_0 per set, seeds derived from \(seed)")
+        let k = mixture.componentCount
+        if k <= 12 {
+            lines.append("")
+            let estimated = q.modeWeights.estimated, reference = q.referenceModeWeights.estimated
+            let modeRows = (0..<k).map { c in
+                ["\(c)", fixed(mixture.weights[c], 4), fixed(estimated[c], 4), fixed(reference[c], 4)]
+            }
+            lines.append(tableText(["mode k", "π_k", "ŵ_k samples", "ŵ_k exact"], modeRows))
+            lines.append("  ŵ_k: share of points with k = argmax p(k | x_0) under p_0")
+        } else {
+            lines.append("  (\(k) modes: weights table omitted; ŵ_k is the share of points with k = argmax p(k | x_0))")
+        }
+        if q.modeWeights.unassigned > 0 {
+            lines.append("  \(q.modeWeights.unassigned) samples have non-finite coordinates (counted against TV)")
+        }
+        return lines
+    }
+
+    /// A fixed number of decimals, so that a column of figures lines up.
+    private func fixed(_ value: Double, _ decimals: Int) -> String { String(format: "%.\(decimals)f", value) }
+
+    private func pythonShape(_ shape: [Int]) -> String {
+        shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+    }
+}
+
+/// The samplers by name, the sampler-specific options each one reads, and how to build it.
+enum SamplerCatalogue {
+    struct Entry: Sendable {
+        let name: String
+        let options: Set<String>
+        let make: @Sendable (SampleCommand) -> any Sampler
+    }
+
+    static let all: [Entry] = [
+        Entry(name: "euler", options: [], make: { _ in EulerSampler() }),
+        Entry(name: "heun", options: ["s-churn", "s-tmin", "s-tmax", "s-noise"], make: { c in
+            HeunSampler(churn: c.churn ?? 0, churnMinimum: c.churnMinimum ?? 0, churnMaximum: c.churnMaximum ?? .infinity,
+                        noiseScale: c.noiseScale ?? 1)
+        }),
+        Entry(name: "dpmpp-2m", options: [], make: { _ in DPMSolverPlusPlus2MSampler() }),
+        Entry(name: "ddim", options: ["eta"], make: { c in DDIMSampler(eta: c.eta ?? 0) }),
+        Entry(name: "ddpm", options: ["variance"], make: { c in
+            DDPMSampler(variance: c.variance.flatMap(DDPMSampler.Variance.init(rawValue:)) ?? .posterior)
+        }),
+        Entry(name: "dpmpp-2m-sde", options: ["eta", "s-noise"], make: { c in
+            DPMSolverPlusPlus2MSDESampler(eta: c.eta ?? 1, noiseScale: c.noiseScale ?? 1)
+        }),
+        Entry(name: "euler-maruyama", options: [], make: { _ in EulerMaruyamaSampler() }),
+        Entry(name: "pc", options: ["snr"], make: { c in PredictorCorrectorSampler(snr: c.snr ?? 0.16) }),
+        Entry(name: "rk45", options: ["rtol", "atol"], make: { c in
+            RK45Sampler(relativeTolerance: c.rtol ?? 1e-5, absoluteTolerance: c.atol ?? 1e-5)
+        }),
+        Entry(name: "exact", options: [], make: { _ in ExactSampler() }),
+    ]
+
+    static var names: [String] { all.map(\.name) }
+
+    static func entry(_ name: String) -> Entry? { all.first { $0.name == name } }
+}
+
+/// A one-line progress bar on stderr, redrawn when the percentage changes.
+final class ProgressBar: @unchecked Sendable {
+    private let total: Int
+    private var shown = -1
+    private let lock = NSLock()
+
+    init(total: Int) { self.total = max(total, 1) }
+
+    func update(_ done: Int) {
+        lock.lock(); defer { lock.unlock() }
+        let percent = min(100, max(0, done * 100 / total))
+        guard percent != shown else { return }
+        shown = percent
+        let width = 30, filled = percent * width / 100
+        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+        FileHandle.standardError.write(Data("\rsampling [\(bar)] \(percent)%".utf8))
+    }
+
+    /// Erases the bar.
+    func finish() {
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
