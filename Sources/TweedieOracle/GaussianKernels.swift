@@ -123,16 +123,27 @@ enum GaussianKernels {
         }
     }
 
-    /// (Σ_i z_i²/d_i, Σ_i (z_i/d_i)²): the quadratic form of log N_k and ‖ŝ_k‖².
+    /// (Σ_i z_i²/d_i, Σ_i (z_i/d_i)²): the quadratic form of log N_k and ‖ŝ_k‖². Four partial
+    /// sums in a fixed order (the same for every row) break the add latency chain.
     @inline(__always)
     static func quadraticForms(_ z: UnsafePointer<Double>, _ inverseVariance: UnsafePointer<Double>,
                                _ d: Int) -> (Double, Double) {
-        var quadratic = 0.0, scoreNorm = 0.0
-        for i in 0..<d {
-            let u = z[i] * inverseVariance[i]
-            quadratic += z[i] * u
-            scoreNorm += u * u
+        var q0 = 0.0, q1 = 0.0, q2 = 0.0, q3 = 0.0
+        var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+        var i = 0
+        while i + 4 <= d {
+            let u0 = z[i] * inverseVariance[i], u1 = z[i + 1] * inverseVariance[i + 1]
+            let u2 = z[i + 2] * inverseVariance[i + 2], u3 = z[i + 3] * inverseVariance[i + 3]
+            q0 += z[i] * u0; q1 += z[i + 1] * u1; q2 += z[i + 2] * u2; q3 += z[i + 3] * u3
+            s0 += u0 * u0; s1 += u1 * u1; s2 += u2 * u2; s3 += u3 * u3
+            i += 4
         }
-        return (quadratic, scoreNorm)
+        while i < d {
+            let u = z[i] * inverseVariance[i]
+            q0 += z[i] * u
+            s0 += u * u
+            i += 1
+        }
+        return ((q0 + q1) + (q2 + q3), (s0 + s1) + (s2 + s3))
     }
 }

@@ -26,9 +26,9 @@ public struct Oracle: Sendable {
     let componentGroups: [Range<Int>]
 
     /// Rows per tile.
-    public static let tileSize = 64
+    public static let tileSize = 256
     /// Tiles in flight at once (bounds the memory of a call).
-    static let tilesPerWave = 16
+    static let tilesPerWave = 8
 
     public init(_ model: MixtureModel) throws(ModelError) {
         self.model = model

@@ -160,9 +160,10 @@ import Testing
             let model = try Self.randomModel(type, noise: noise, k: 6, d: 8)
             let oracle = try Oracle(model)
             var rng = TestRandom(seed: 11)
-            let x = rng.matrix(150, 8)
+            // 300 rows cross a tile boundary (tiles of 256 rows).
+            let x = rng.matrix(300, 8)
             let all = try oracle.evaluate(x, alpha: 0.7, sigma: 0.5)
-            for (start, count) in [(0, 1), (3, 5), (64, 64), (100, 50), (7, 130)] {
+            for (start, count) in [(0, 1), (3, 5), (250, 50), (100, 200), (7, 290), (299, 1)] {
                 let part = Matrix(rows: count, columns: 8, elements: Array(x.elements[(start * 8)..<((start + count) * 8)]))
                 let r = try oracle.evaluate(part, alpha: 0.7, sigma: 0.5)
                 #expect(r.denoised.elements == Array(all.denoised.elements[(start * 8)..<((start + count) * 8)]), "\(type) \(noise)")
