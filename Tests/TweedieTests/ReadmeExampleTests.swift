@@ -30,4 +30,42 @@ import Tweedie
         let model = try ModelFile.decode(Data(json.utf8), as: .json)
         #expect(model.componentCount == 2 && model.shape == [1, 2])
     }
+
+    @Test func samplingExample() throws {
+        let oracle = try Oracle(BuiltinModels.ring8())
+        let path = try SamplingPath.make(.karras, schedule: .vpLinear(), steps: 18)
+        let noise = NoiseStream(seed: 1)
+        let start = try initialState(count: 100, model: oracle, path: path, noise: noise)
+        let samples = try HeunSampler().sample(start, model: oracle, path: path, noise: noise,
+                                               firstSample: 0, monitor: SamplingMonitor())
+        let network = PredictionModel(dimension: 2, predicting: .epsilon) { x, level in
+            try oracle.evaluate(x, alpha: level.alpha, sigma: level.sigma).standardizedNoise
+        }
+        let fromNetwork = try DPMSolverPlusPlus2MSampler().sample(start, model: network, path: path, noise: noise,
+                                                                  firstSample: 0, monitor: SamplingMonitor())
+        #expect(samples.rows == 100 && fromNetwork.rows == 100)
+    }
+
+    @Test func noisingAndClosedFormsExample() throws {
+        let chain = BuiltinModels.chain16()
+        let drawn = try chain.sampleMarginal(count: 20, t: 0.4, schedule: .vpLinear(), seed: 7)
+        let kernel = try ForwardKernel(t: 0.4, schedule: .vpLinear(), noise: chain.noise)
+        let xt = try kernel.sample(from: drawn.cleanPoints, seed: 8)
+        let step = try DDPMPosterior(step: 10, schedule: .linear())
+        let bridge = try DDPMPosterior(from: 0.6, to: 0.3, schedule: .vpCosine())
+        #expect(step.variance > 0 && bridge.variance > 0)
+        let chainOracle = try Oracle(chain)
+        let laws = try chainOracle.reverseTransitionLaw(from: xt, alpha: kernel.alpha, sigma: kernel.sigma,
+                                                        toAlpha: 0.9, sigma: 0.436)
+        #expect(laws.count == 20)
+        let sde = DiffusionSDE(schedule: .vpLinear(), noise: chain.noise)
+        let velocity = try sde.probabilityFlowVelocity(xt, at: 0.4, score: chainOracle.evaluate(xt, at: 0.4, schedule: .vpLinear()).score)
+        #expect(velocity.rows == 20)
+        let discrete = try DiscreteSchedule(discretizing: .vpLinear(), steps: 20)
+        let bound = DDPMVariationalBound(schedule: discrete, noise: chain.noise)
+        let terms = try bound.terms(of: Matrix(rows: 2, columns: 48, elements: Array(drawn.cleanPoints.elements.prefix(96))), denoiser: { x, i in
+            try chainOracle.evaluate(x, alpha: discrete.alpha(step: i), sigma: discrete.sigma(step: i)).denoised
+        }, drawsPerStep: 2, seed: 1)
+        #expect(terms.negativeELBO.count == 2)
+    }
 }
