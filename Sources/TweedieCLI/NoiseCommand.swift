@@ -19,11 +19,7 @@ struct NoiseCommand: ParsableCommand {
     @Option(help: "Number of samples of p_t to draw (with --model).") var count: Int?
     @Option(name: .customLong("x0"), help: "Clean points x_0: a .npy array of shape (B, D) or (B, N, d).")
     var cleanPoints: String?
-    @Option(help: "Time t of the schedule (with --schedule).") var t: Double?
-    @Option(help: "Schedule: \(Schedule.allNames.joined(separator: ", ")) (parameters as name:key=value,...).")
-    var schedule: String?
-    @Option(help: "Signal scale α ≥ 0 (with --sigma, instead of --t/--schedule).") var alpha: Double?
-    @Option(help: "Noise scale σ ≥ 0 (with --alpha).") var sigma: Double?
+    @OptionGroup var level: NoiseLevelOptions
     @Option(help: "Seed of the noise stream.") var seed: UInt64 = 0
     @Option(help: "Output .npy file for x_t (written atomically).") var out: String
     @Option(name: .customLong("also-x0"), help: "Also write the clean samples x_0 to this .npy file (with --count).")
@@ -38,10 +34,7 @@ struct NoiseCommand: ParsableCommand {
         default: throw ValidationError("give either --model with --count, or --x0")
         }
         if let count, count < 0 { throw ValidationError("--count must be non-negative, got \(count)") }
-        switch (t, schedule, alpha, sigma) {
-        case (.some, .some, nil, nil), (nil, nil, .some, .some): break
-        default: throw ValidationError("give either --t and --schedule, or --alpha and --sigma")
-        }
+        try level.check()
         guard out.hasSuffix(".npy") else { throw ValidationError("--out must name a .npy file, got '\(out)'") }
         if let alsoCleanPoints {
             guard count != nil else {
@@ -58,13 +51,7 @@ struct NoiseCommand: ParsableCommand {
 
     func run() throws {
         let m = try model.map(loadModel)
-        let (a, s): (Double, Double)
-        if let t, let schedule {
-            let c = try Schedule.named(schedule).coefficients(at: t)
-            (a, s) = (c.alpha, c.sigma)
-        } else {
-            (a, s) = (alpha!, sigma!)
-        }
+        let (a, s) = try level.resolve()
         let start = Date()
         let kernel: ForwardKernel, noisy: Matrix, clean: Matrix, pointShape: [Int]?
         if let count, let m {
@@ -93,7 +80,7 @@ struct NoiseCommand: ParsableCommand {
             try ArrayFile.write(noisy, to: outURL, shape: pointShape)
         }
         guard !quiet else { return }
-        let when = t.map { "t = \(format($0)) of \(schedule!), " } ?? ""
+        let when = level.timeDescription
         let source = count != nil ? "samples of p_t from \(m?.name ?? "model")" : "points from \(cleanPoints!)"
         let extra = alsoCleanPoints.map { " (x_0 in \($0))" } ?? ""
         print("noised \(noisy.rows) \(source) (D = \(noisy.columns)) at \(when)α = \(format(kernel.alpha)), "

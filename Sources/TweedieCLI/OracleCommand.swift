@@ -15,21 +15,14 @@ struct OracleCommand: ParsableCommand {
 
     @Option(help: "A built-in model name or a .json/.npz model file.") var model: String
     @Option(name: .customLong("x"), help: "Points x_t: a .npy array of shape (B, D) or (B, N, d).") var points: String
-    @Option(help: "Time t of the schedule (with --schedule).") var t: Double?
-    @Option(help: "Schedule: \(Schedule.allNames.joined(separator: ", ")) (parameters as name:key=value,...).")
-    var schedule: String?
-    @Option(help: "Signal scale α ≥ 0 (with --sigma, instead of --t/--schedule).") var alpha: Double?
-    @Option(help: "Noise scale σ > 0 (with --alpha).") var sigma: Double?
+    @OptionGroup var level: NoiseLevelOptions
     @Option(help: "Output .npz file (written atomically).") var out: String
     @Flag(help: "Also write the posterior covariance Cov[x_0 | x_t] (B×D×D).") var covariance = false
     @Flag(help: "Also write the component posterior means m_k(x_t) (B×K×D).") var components = false
     @Flag(name: .shortAndLong, help: "Print no summary.") var quiet = false
 
     func validate() throws {
-        switch (t, schedule, alpha, sigma) {
-        case (.some, .some, nil, nil), (nil, nil, .some, .some): break
-        default: throw ValidationError("give either --t and --schedule, or --alpha and --sigma")
-        }
+        try level.check()
         guard out.hasSuffix(".npz") else { throw ValidationError("--out must name a .npz file, got '\(out)'") }
     }
 
@@ -37,13 +30,7 @@ struct OracleCommand: ParsableCommand {
         let m = try loadModel(model)
         let oracle = try Oracle(m)
         let x = try ArrayFile.readMatrix(URL(fileURLWithPath: points))
-        let (a, s): (Double, Double)
-        if let t, let schedule {
-            let c = try Schedule.named(schedule).coefficients(at: t)
-            (a, s) = (c.alpha, c.sigma)
-        } else {
-            (a, s) = (alpha!, sigma!)
-        }
+        let (a, s) = try level.resolve()
         var extras: OracleExtras = []
         if covariance { extras.insert(.posteriorCovariance) }
         if components { extras.insert(.componentMeans) }
@@ -78,7 +65,7 @@ struct OracleCommand: ParsableCommand {
 
     private func summary(_ r: OracleResult, x: Matrix, model: MixtureModel, alpha: Double, sigma: Double,
                          elapsed: TimeInterval) -> String {
-        let when = t.map { "t = \(format($0)) of \(schedule!): " } ?? ""
+        let when = level.timeDescription
         var lines = ["oracle of \(model.name ?? "model") (D = \(model.dimension), K = \(model.componentCount)) at \(when)α = \(format(alpha)), σ = \(format(sigma))",
                      "\(r.count) points in \(format(elapsed * 1e3, 3)) ms; mean log p_t = \(format(r.logDensity.reduce(0, +) / Double(max(r.count, 1))))",
                      ""]
