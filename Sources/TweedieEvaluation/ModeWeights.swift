@@ -148,12 +148,17 @@ public struct ModeWeights: Sendable, Equatable {
     }
 
     public init(of points: Matrix, assigner: ModeAssigner) {
-        var counts = [Int](repeating: 0, count: assigner.mixture.componentCount)
+        self.init(assignments: assigner.assign(points), expected: assigner.mixture.weights)
+    }
+
+    /// Counts assignments k̂ (−1 for unassigned) against the weights π.
+    public init(assignments: [Int], expected: [Double]) {
+        var counts = [Int](repeating: 0, count: expected.count)
         var unassigned = 0
-        for k in assigner.assign(points) {
+        for k in assignments {
             if k >= 0 { counts[k] += 1 } else { unassigned += 1 }
         }
-        self.init(counts: counts, unassigned: unassigned, expected: assigner.mixture.weights)
+        self.init(counts: counts, unassigned: unassigned, expected: expected)
     }
 
     /// n, every point counted.

@@ -29,6 +29,14 @@ public struct SampleQuality: Sendable {
     public let referenceSeed: UInt64
     public let floorSeed: UInt64
     public let projectionSeed: UInt64
+    /// R, the exact reference set (n×D), kept for the other two-sample figures.
+    public let referenceSamples: Matrix
+    /// R', the second exact set (n×D) that gives the two-sample floors.
+    public let floorSamples: Matrix
+    /// k̂ of each sample (``ModeAssigner``; −1 for a non-finite one).
+    public let sampleModes: [Int]
+    /// k̂ of each point of R.
+    public let referenceModes: [Int]
     /// Mean −log p_0 of the samples; nil when p_0 has no density.
     public let negativeLogDensity: MeanEstimate?
     /// Mean −log p_0 of R, an estimate of the entropy H(p_0); nil when p_0 has no density.
@@ -71,8 +79,12 @@ public struct SampleQuality: Sendable {
             densityUnavailable = error
         }
         let assigner = ModeAssigner(mixture)
-        modeWeights = ModeWeights(of: samples, assigner: assigner)
-        referenceModeWeights = ModeWeights(of: reference, assigner: assigner)
+        sampleModes = assigner.assign(samples)
+        referenceModes = assigner.assign(reference)
+        modeWeights = ModeWeights(assignments: sampleModes, expected: mixture.weights)
+        referenceModeWeights = ModeWeights(assignments: referenceModes, expected: mixture.weights)
+        referenceSamples = reference
+        floorSamples = second
         let sliced = try SlicedWasserstein(dimension: mixture.dimension, projections: projections, seed: projectionSeed)
         slicedWasserstein = try sliced.distance(samples, reference)
         slicedWassersteinFloor = try sliced.distance(second, reference)

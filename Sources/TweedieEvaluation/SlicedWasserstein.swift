@@ -65,7 +65,9 @@ public struct SlicedWasserstein: Sendable {
                                elements: Array(directions.elements[(rows.lowerBound * dimension)..<(rows.upperBound * dimension)]))
                 let pa = BLAS.product(u, .none, a, .transpose), pb = BLAS.product(u, .none, b, .transpose)
                 for j in 0..<rows.count {
-                    let sa = pa.row(j).sorted(), sb = pb.row(j).sorted()
+                    var sa = pa.row(j), sb = pb.row(j)
+                    sa.withUnsafeMutableBufferPointer { sortAscending($0) }
+                    sb.withUnsafeMutableBufferPointer { sortAscending($0) }
                     var sum = 0.0
                     for i in 0..<n { sum += (sa[i] - sb[i]) * (sa[i] - sb[i]) }
                     out.value[rows.lowerBound + j] = sum / Double(n)
