@@ -36,7 +36,7 @@ public struct ExactSampler: Sampler {
     }
 }
 
-/// `rk45`: the probability-flow ODE solved adaptively by Dormand–Prince 5(4) with local error
+/// `rk45`: the probability-flow ODE solved adaptively by Dormand–Prince 5(4) (``DormandPrince``) with local error
 /// control (scipy's norm: RMS of err/(atol + rtol·max(|x̃|, |x̃'|))), in u = log σ̃ where
 /// dx̃/du = x̃ − x̂_0, from σ̃ at the first grid time to σ̃ at the last; the final interval to
 /// σ̃ = 0 returns x̂_0. Each sample is integrated on its own (its own steps), so a sample does not
@@ -49,22 +49,6 @@ public struct RK45Sampler: Sampler {
         self.relativeTolerance = relativeTolerance
         self.absoluteTolerance = absoluteTolerance
     }
-
-    // Dormand–Prince tableau.
-    static let c: [Double] = [0, 1.0 / 5, 3.0 / 10, 4.0 / 5, 8.0 / 9, 1, 1]
-    static let a: [[Double]] = [
-        [],
-        [1.0 / 5],
-        [3.0 / 40, 9.0 / 40],
-        [44.0 / 45, -56.0 / 15, 32.0 / 9],
-        [19372.0 / 6561, -25360.0 / 2187, 64448.0 / 6561, -212.0 / 729],
-        [9017.0 / 3168, -355.0 / 33, 46732.0 / 5247, 49.0 / 176, -5103.0 / 18656],
-        [35.0 / 384, 0, 500.0 / 1113, 125.0 / 192, -2187.0 / 6784, 11.0 / 84],
-    ]
-    /// 5th-order weights minus 4th-order weights: the error estimate.
-    static let errorWeights: [Double] = [35.0 / 384 - 5179.0 / 57600, 0, 500.0 / 1113 - 7571.0 / 16695,
-                                         125.0 / 192 - 393.0 / 640, -2187.0 / 6784 + 92097.0 / 339200,
-                                         11.0 / 84 - 187.0 / 2100, -1.0 / 40]
 
     public func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
                        firstSample: Int, monitor: SamplingMonitor) throws -> Matrix {
@@ -83,45 +67,13 @@ public struct RK45Sampler: Sampler {
                 return (0..<d).map { scaled[$0] - denoised.elements[$0] }
             }
             var y = x.row(r).map { $0 / path.levels[0].alpha }
-            var u = start
             if n > 1 && end < start {
-                var h = -min(0.05 * (start - end), 0.5)
-                var k1 = try velocity(y, u)
-                while u > end {
-                    // The step that reaches the end lands on it exactly: u + (end − u) can round
-                    // to a point just above end, which left a step of one ulp to take and a
-                    // spurious step-size underflow.
-                    let reachesEnd = u + h <= end
-                    if reachesEnd { h = end - u }
-                    // Stages; with FSAL the last stage is evaluated at the 5th-order solution.
-                    var stages = [k1]
-                    var candidate = y
-                    for s in 1..<7 {
-                        candidate = y
-                        for j in 0..<s where Self.a[s][j] != 0 {
-                            let w = h * Self.a[s][j]
-                            for i in 0..<d { candidate[i] += w * stages[j][i] }
-                        }
-                        stages.append(try velocity(candidate, u + Self.c[s] * h))
-                    }
-                    var errorNorm = 0.0
-                    for i in 0..<d {
-                        var e = 0.0
-                        for j in 0..<7 { e += Self.errorWeights[j] * stages[j][i] }
-                        let scale = absoluteTolerance + relativeTolerance * max(abs(y[i]), abs(candidate[i]))
-                        errorNorm += (h * e / scale) * (h * e / scale)
-                    }
-                    errorNorm = (errorNorm / Double(d)).squareRoot()
-                    if errorNorm <= 1 {
-                        y = candidate
-                        k1 = stages[6]
-                        if reachesEnd { break }
-                        u += h
-                    }
-                    h *= errorNorm == 0 ? 5 : min(5, max(0.2, 0.9 * pow(errorNorm, -0.2)))
-                    if abs(h) < 1e-12 * max(1, abs(u)) {
-                        throw ArgumentError("rk45", "step size underflow at σ̃ = \(exp(u)) (tolerances too tight)")
-                    }
+                let stepper = DormandPrince(relativeTolerance: relativeTolerance, absoluteTolerance: absoluteTolerance)
+                do {
+                    y = try stepper.integrate(y, from: start, to: end, initialStep: min(0.05 * (start - end), 0.5),
+                                              velocity).state
+                } catch let error as DormandPrince.StepSizeUnderflow {
+                    throw ArgumentError("rk45", "step size underflow at σ̃ = \(exp(error.time)) (tolerances too tight)")
                 }
             }
             // Final interval to σ̃ = 0: x̂_0.
