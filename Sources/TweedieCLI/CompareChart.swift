@@ -1,0 +1,46 @@
+import Foundation
+import Tweedie
+
+/// error_vs_nfe.svg: for each sampler, its distribution metric (sliced W2 to exact samples)
+/// against model calls per sample as a solid line, and for a deterministic sampler its path
+/// error as a dashed line of the same colour; the metric's noise floor as a band (a line when
+/// every row has the same floor). Both errors are distances in data units.
+func studyChart(_ configuration: StudyConfiguration, rows: [StudyRow]) -> SVGLineChart {
+    let c = configuration
+    let names = StudyTable(rows: rows).measurementNames
+    let metric = StudyOrder.distributionMetric(among: names)
+    let pathMetric = StudyOrder.pathErrorMetrics.first(where: names.contains)
+    let metricText = metric == "sliced_w2" ? "sliced W2 to exact samples" : metric ?? "no distribution metric"
+    var chart = SVGLineChart(title: "\(c.model), \(c.schedule), \(c.grid) grid: error vs model calls (\(c.count) samples, seed \(c.seed))",
+                             xLabel: "model calls per sample (NFE)", yLabel: "error")
+    var samplers: [String] = []
+    for row in rows where !samplers.contains(row.sampler) { samplers.append(row.sampler) }
+    for sampler in samplers {
+        // The colour follows the sampler's place in the study, whichever rows are present.
+        let color = SVGLineChart.palette[(c.samplers.firstIndex(of: sampler) ?? 0) % SVGLineChart.palette.count]
+        let own = rows.filter { $0.sampler == sampler }.sorted { ($0.modelCallsPerSample, $0.steps) < ($1.modelCallsPerSample, $1.steps) }
+        if let metric {
+            let points = own.compactMap { row in row.measurement(metric).map { SIMD2(row.modelCallsPerSample, $0.value) } }
+            if !points.isEmpty { chart.series.append(.init(label: sampler, points: points, color: color)) }
+        }
+        // Path errors of the samplers fitted as deterministic (every row deterministic).
+        let paths = !own.allSatisfy(\.isDeterministic) ? [] : own.compactMap { row in
+            pathMetric.flatMap(row.measurement).map { SIMD2(row.modelCallsPerSample, $0.value) }
+        }
+        if !paths.isEmpty { chart.series.append(.init(label: "\(sampler): path error", points: paths, color: color, isDashed: true)) }
+    }
+    if let metric {
+        let floors = rows.compactMap { $0.measurement(metric)?.noiseFloor }.filter { $0 > 0 && $0.isFinite }
+        if let low = floors.min(), let high = floors.max() {
+            chart.floor = low...high
+            chart.floorLabel = "noise floor (exact samples)"
+        }
+    }
+    chart.caption = [
+        "Solid: \(metricText), with its noise floor (the same figure for an independent set of exact samples). "
+            + "Dashed: path error of deterministic samplers, the \(pathMetric == StudyPathError.medianName ? "median" : "RMS") "
+            + "distance to the probability-flow ODE solved by rk45 "
+            + "(rtol = atol = \(c.referenceTolerance)) from the same starting noise. Log-log axes.",
+    ]
+    return chart
+}

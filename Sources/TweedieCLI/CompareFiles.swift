@@ -1,0 +1,64 @@
+import Foundation
+import Tweedie
+
+/// The files of a study directory: results.csv, report.md, error_vs_nfe.svg and config.json.
+enum StudyFiles {
+    static let results = "results.csv", report = "report.md", chart = "error_vs_nfe.svg", configuration = "config.json"
+
+    /// Writes all four files into `directory` (created if missing), each atomically; on any
+    /// failure none is left behind (nor the directory, if this created it).
+    static func write(_ configuration: StudyConfiguration, rows: [StudyRow], to directory: URL) throws -> [URL] {
+        // Everything is rendered before anything touches the disk.
+        let contents: [(String, Data)] = [
+            (results, Data(StudyTable(rows: rows).csv().utf8)),
+            (report, Data(StudyReport.markdown(configuration, rows: rows).utf8)),
+            (chart, Data(studyChart(configuration, rows: rows).render().utf8)),
+            (Self.configuration, configuration.json()),
+        ]
+        let manager = FileManager.default
+        var created = false
+        if !manager.fileExists(atPath: directory.path) {
+            do {
+                try manager.createDirectory(at: directory, withIntermediateDirectories: true)
+            } catch {
+                throw CommandFailure("--out: cannot create directory \(directory.path) (\((error as NSError).localizedDescription))")
+            }
+            created = true
+        }
+        var written: [URL] = []
+        do {
+            for (name, data) in contents {
+                let url = directory.appendingPathComponent(name)
+                try AtomicFile.write(data, to: url)
+                written.append(url)
+            }
+        } catch {
+            for url in written { try? manager.removeItem(at: url) }
+            if created { try? manager.removeItem(at: directory) }
+            throw error
+        }
+        return written
+    }
+
+    /// The configuration and rows of a study directory.
+    static func read(_ directory: URL) throws -> StudyMerge.Part {
+        func contents(_ name: String) throws -> Data {
+            let url = directory.appendingPathComponent(name)
+            guard let data = FileManager.default.contents(atPath: url.path) else {
+                throw CommandFailure("--merge: \(url.path): no such file (not a compare output directory?)")
+            }
+            return data
+        }
+        let configurationURL = directory.appendingPathComponent(configuration)
+        let parsed: StudyConfiguration
+        do { parsed = try StudyConfiguration(json: try contents(configuration)) } catch let error as StudyError {
+            throw CommandFailure("--merge: \(configurationURL.path): \(error)")
+        }
+        let resultsURL = directory.appendingPathComponent(results)
+        let table: StudyTable
+        do { table = try StudyTable(csv: String(decoding: try contents(results), as: UTF8.self)) } catch let error as StudyError {
+            throw CommandFailure("--merge: \(resultsURL.path): \(error)")
+        }
+        return StudyMerge.Part(name: directory.path, configuration: parsed, rows: table.rows)
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Tweedie
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Runs the rows of a sampler study: each sampler at each step count from the same starting
+/// noise, measured against p_0, with the path error of deterministic samplers against a tightly
+/// solved ODE endpoint (computed once for each pair of path ends, shared by those rows).
+struct SamplerStudy {
+    let model: MixtureModel
+    let oracle: Oracle
+    let schedule: Schedule
+    let grid: GridKind
+    let configuration: StudyConfiguration
+    let samplers: [String: any Sampler]
+    let stream: NoiseStream
+    private let bar: ProgressBar?
+    private var rowsDone = 0
+    private let rowCount: Int
+    /// Reference ODE endpoints by (first grid time, last grid time).
+    private var references: [[Double]: Matrix] = [:]
+
+    /// Progress units per row.
+    private static let unitsPerRow = 1000
+
+    init(model: MixtureModel, schedule: Schedule, grid: GridKind, configuration: StudyConfiguration,
+         samplers: [SamplerSpecification]) throws {
+        self.model = model
+        oracle = try Oracle(model)
+        self.schedule = schedule
+        self.grid = grid
+        self.configuration = configuration
+        self.samplers = Dictionary(uniqueKeysWithValues: samplers.map { ($0.text, $0.sampler) })
+        stream = NoiseStream(seed: configuration.seed)
+        rowCount = configuration.indices(in: configuration.shard).count
+        bar = isatty(2) != 0 ? ProgressBar(total: rowCount * Self.unitsPerRow) : nil
+    }
+
+    /// The rows of the configuration's shard, in grid order.
+    mutating func run() throws -> [StudyRow] {
+        var rows: [StudyRow] = []
+        for index in configuration.indices(in: configuration.shard) {
+            let (name, steps) = configuration.entry(index)
+            do {
+                rows.append(try row(name, steps: steps))
+            } catch {
+                bar?.finish()
+                throw CommandFailure("\(name) at \(steps) steps: \(error)")
+            }
+            rowsDone += 1
+        }
+        bar?.finish()
+        return rows
+    }
+
+    private mutating func row(_ name: String, steps: Int) throws -> StudyRow {
+        let sampler = samplers[name]!
+        let path = try SamplingPath.make(grid, schedule: schedule, steps: steps)
+        let start = Date()
+        let (samples, callsPerSample) = try draw(sampler, path: path, share: 0..<0.8)
+        let wallTime = Date().timeIntervalSince(start)
+        let deterministic = try isDeterministic(sampler, path: path)
+        var measurements = try SampleEvaluation.measure(samples, model: model, seed: configuration.seed,
+                                                        options: .init(projections: configuration.projections))
+        if deterministic {
+            let reference = try self.reference(for: path)
+            measurements.append(try SampleEvaluation.pathError(samples: samples, reference: reference))
+            measurements.append(StudyPathError.median(samples: samples, reference: reference))
+        }
+        return StudyRow(sampler: name, steps: steps, isDeterministic: deterministic, modelCallsPerSample: callsPerSample,
+                        wallTime: wallTime, measurements: measurements)
+    }
+
+    /// All samples of a sampler on a path, batch by batch (sample i from the noise of (seed, i)),
+    /// and the model calls per sample. `share` is the part of the row's progress it covers.
+    private func draw(_ sampler: any Sampler, path: SamplingPath, share: Range<Double>) throws -> (Matrix, Double) {
+        let count = configuration.count, d = model.dimension, batch = configuration.batchSize
+        let batches = stride(from: 0, to: count, by: batch).map { $0..<min(count, $0 + batch) }
+        var samples = Matrix(rows: count, columns: d)
+        var callsPerSample = 0.0
+        for (k, rows) in batches.enumerated() {
+            var progress: (@Sendable (Int, Int) -> Void)?
+            if let bar {
+                let base = Double(rowsDone * Self.unitsPerRow), units = Double(Self.unitsPerRow)
+                let batches = Double(batches.count), width = share.upperBound - share.lowerBound, start = share.lowerBound
+                progress = { done, all in
+                    let fraction = start + width * (Double(k) + Double(done) / Double(max(all, 1))) / batches
+                    bar.update(Int(base + units * fraction))
+                }
+            }
+            let monitor = SamplingMonitor(progress: progress)
+            let x = try initialState(count: rows.count, model: oracle, path: path, noise: stream, firstSample: rows.lowerBound)
+            let result = try sampler.sample(x, model: oracle, path: path, noise: stream, firstSample: rows.lowerBound,
+                                            monitor: monitor)
+            samples.elements.replaceSubrange((rows.lowerBound * d)..<(rows.upperBound * d), with: result.elements)
+            callsPerSample += monitor.modelCallsPerSample * Double(rows.count) / Double(count)
+        }
+        return (samples, callsPerSample)
+    }
+
+    /// Whether the sampler ignores the noise stream: two samples from the same starting state
+    /// with two different streams come out identical.
+    private func isDeterministic(_ sampler: any Sampler, path: SamplingPath) throws -> Bool {
+        let rows = min(2, configuration.count)
+        let x = try initialState(count: rows, model: oracle, path: path, noise: stream)
+        let outputs = try [1, 2].map { purpose in
+            try sampler.sample(x, model: oracle, path: path,
+                               noise: NoiseStream(seed: derivedSeed(configuration.seed, purpose: 100 + UInt64(purpose))),
+                               firstSample: 0, monitor: SamplingMonitor())
+        }
+        return outputs[0].elements == outputs[1].elements
+    }
+
+    /// The rk45 solution (rtol = atol = the reference tolerance) from the path's starting state to
+    /// its last grid time, then x̂_0, as every ODE sampler on the path ends. A one-step path
+    /// (which has no last time of its own) is measured against the ends of the two-step grid.
+    private mutating func reference(for path: SamplingPath) throws -> Matrix {
+        var end = path.times.last!
+        if path.steps == 1, let two = try? SamplingPath.make(grid, schedule: schedule, steps: 2) { end = two.times.last! }
+        let first = path.times[0]
+        let key = [first, end]
+        if let known = references[key] { return known }
+        let ends = try SamplingPath(schedule: schedule, times: end < first ? [first, end] : [first])
+        let solver = RK45Sampler(relativeTolerance: configuration.referenceTolerance,
+                                 absoluteTolerance: configuration.referenceTolerance)
+        let (solution, _) = try draw(solver, path: ends, share: 0.8..<1)
+        references[key] = solution
+        return solution
+    }
+}
