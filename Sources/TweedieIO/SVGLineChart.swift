@@ -96,20 +96,8 @@ public struct SVGLineChart: Sendable {
         let height = Self.top + plotHeight + Self.axisSpace + Double(captionLines.count) * Self.captionLine + 10
         let px = { (x: Double) in Self.left + (log10(x) - xr.lowerBound) / (xr.upperBound - xr.lowerBound) * plotWidth }
         let py = { (y: Double) in Self.top + (yr.upperBound - log10(y)) / (yr.upperBound - yr.lowerBound) * plotHeight }
-        let titleSize = max(9, min(15, 15 * (width - 16) / max(SVGPlot.textWidth(title) * 1.42, 1)))
-
-        var s = """
-            <?xml version="1.0" encoding="UTF-8" standalone="no"?>
-            <svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="\(n(width))" height="\(n(height))" \
-            viewBox="0 0 \(n(width)) \(n(height))" \(SVGPlot.font) font-size="12">
-            <title>\(SVGPlot.escape(title))</title>
-            <rect width="100%" height="100%" fill="#ffffff"/>
-            <defs><clipPath id="chart-area"><rect x="\(n(Self.left))" y="\(n(Self.top))" width="\(n(plotWidth))" \
-            height="\(n(plotHeight))"/></clipPath></defs>
-            <text x="\(n(width / 2))" y="\(n(Self.top - 16))" text-anchor="middle" font-size="\(n(titleSize))" \
-            font-weight="bold">\(SVGPlot.escape(title))</text>
-
-            """
+        var s = SVGPlot.documentHeader(title: title, width: width, height: height, clipID: "chart-area",
+                                       plotArea: (Self.left, Self.top, plotWidth, plotHeight))
         s += grid(xr, yr)
         s += "<g clip-path=\"url(#chart-area)\">\n"
         if let floor, floor.upperBound > 0, floor.upperBound.isFinite {

@@ -71,19 +71,9 @@ public struct SVGPlot: Sendable {
         let px = { (x: Double) in Self.left + (x - xr.lowerBound) / (xr.upperBound - xr.lowerBound) * plotWidth }
         let py = { (y: Double) in Self.top + (yr.upperBound - y) / (yr.upperBound - yr.lowerBound) * plotHeight }
         let n = Self.number
-        // Bold 15-px text is about 8.6 px a character: shrink a long title to fit the width.
-        let titleSize = max(9, min(15, 15 * (width - 16) / max(Self.textWidth(title) * 1.42, 1)))
-
-        var s = """
-            <?xml version="1.0" encoding="UTF-8" standalone="no"?>
-            <svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="\(n(width))" height="\(n(height))" \
-            viewBox="0 0 \(n(width)) \(n(height))" \(Self.font) font-size="12">
-            <title>\(Self.escape(title))</title>
-            <rect width="100%" height="100%" fill="#ffffff"/>
-            <defs><clipPath id="plot-area"><rect x="\(n(Self.left))" y="\(n(Self.top))" width="\(n(plotWidth))" \
-            height="\(n(plotHeight))"/></clipPath></defs>
-            <text x="\(n(width / 2))" y="\(n(Self.top - 16))" text-anchor="middle" font-size="\(n(titleSize))" \
-            font-weight="bold">\(Self.escape(title))</text>
+        var s = Self.documentHeader(title: title, width: width, height: height, clipID: "plot-area",
+                                    plotArea: (Self.left, Self.top, plotWidth, plotHeight))
+        s += """
             <g clip-path="url(#plot-area)">
 
             """
@@ -265,6 +255,27 @@ extension SVGPlot {
     /// Text made safe for XML character data and attribute values: the five special characters
     /// become entities, and characters XML 1.0 does not allow (most C0 controls, U+FFFE, U+FFFF)
     /// are dropped.
+    /// The start of an SVG 1.1 document: prolog, title, white background, a clip path for the
+    /// plot area and the title text (a long title shrinks to fit the width).
+    static func documentHeader(title: String, width: Double, height: Double, clipID: String,
+                               plotArea: (left: Double, top: Double, width: Double, height: Double)) -> String {
+        let n = number
+        // Bold 15-px text is about 8.6 px a character.
+        let titleSize = max(9, min(15, 15 * (width - 16) / max(textWidth(title) * 1.42, 1)))
+        return """
+            <?xml version="1.0" encoding="UTF-8" standalone="no"?>
+            <svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="\(n(width))" height="\(n(height))" \
+            viewBox="0 0 \(n(width)) \(n(height))" \(font) font-size="12">
+            <title>\(escape(title))</title>
+            <rect width="100%" height="100%" fill="#ffffff"/>
+            <defs><clipPath id="\(clipID)"><rect x="\(n(plotArea.left))" y="\(n(plotArea.top))" \
+            width="\(n(plotArea.width))" height="\(n(plotArea.height))"/></clipPath></defs>
+            <text x="\(n(width / 2))" y="\(n(plotArea.top - 16))" text-anchor="middle" font-size="\(n(titleSize))" \
+            font-weight="bold">\(escape(title))</text>
+
+            """
+    }
+
     public static func escape(_ text: String) -> String {
         var out = ""
         out.unicodeScalars.reserveCapacity(text.unicodeScalars.count)
