@@ -77,28 +77,18 @@ struct SamplerStudy {
     /// All samples of a sampler on a path, batch by batch (sample i from the noise of (seed, i)),
     /// and the model calls per sample. `share` is the part of the row's progress it covers.
     private func draw(_ sampler: any Sampler, path: SamplingPath, share: Range<Double>) throws -> (Matrix, Double) {
-        let count = configuration.count, d = model.dimension, batch = configuration.batchSize
-        let batches = stride(from: 0, to: count, by: batch).map { $0..<min(count, $0 + batch) }
-        var samples = Matrix(rows: count, columns: d)
-        var callsPerSample = 0.0
-        for (k, rows) in batches.enumerated() {
-            var progress: (@Sendable (Int, Int) -> Void)?
-            if let bar {
-                let base = Double(rowsDone * Self.unitsPerRow), units = Double(Self.unitsPerRow)
-                let batches = Double(batches.count), width = share.upperBound - share.lowerBound, start = share.lowerBound
-                progress = { done, all in
-                    let fraction = start + width * (Double(k) + Double(done) / Double(max(all, 1))) / batches
-                    bar.update(Int(base + units * fraction))
-                }
+        var progress: (@Sendable (Int, Int, Int, Int) -> Void)?
+        if let bar {
+            let base = Double(rowsDone * Self.unitsPerRow), units = Double(Self.unitsPerRow)
+            let width = share.upperBound - share.lowerBound, start = share.lowerBound
+            progress = { batch, batches, done, all in
+                let fraction = start + width * (Double(batch) + Double(done) / Double(max(all, 1))) / Double(batches)
+                bar.update(Int(base + units * fraction))
             }
-            let monitor = SamplingMonitor(progress: progress)
-            let x = try initialState(count: rows.count, model: oracle, path: path, noise: stream, firstSample: rows.lowerBound)
-            let result = try sampler.sample(x, model: oracle, path: path, noise: stream, firstSample: rows.lowerBound,
-                                            monitor: monitor)
-            samples.elements.replaceSubrange((rows.lowerBound * d)..<(rows.upperBound * d), with: result.elements)
-            callsPerSample += monitor.modelCallsPerSample * Double(rows.count) / Double(count)
         }
-        return (samples, callsPerSample)
+        let run = try sampler.run(count: configuration.count, model: oracle, path: path, noise: stream,
+                                  batchSize: configuration.batchSize, progress: progress)
+        return (run.samples, run.modelCallsPerSample)
     }
 
     /// Whether the sampler ignores the noise stream: two samples from the same starting state

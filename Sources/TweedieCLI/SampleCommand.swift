@@ -139,44 +139,21 @@ struct SampleCommand: ParsableCommand {
             standardNormals = z
         }
 
-        // Sampling, batch by batch.
+        // Sampling, batch by batch (sample i uses only the noise of (seed, i)).
         let stream = NoiseStream(seed: seed)
-        let batches = stride(from: 0, to: count, by: batchSize).map { $0..<min(count, $0 + batchSize) }
-        let bar = isatty(2) != 0 ? ProgressBar(total: batches.count * path.steps) : nil
-        var samples = Matrix(rows: count, columns: d)
-        var frames: [Double] = []
-        var frameCount = 0
-        var batchedCalls = 0
-        var callsPerSample = 0.0
-        let start = Date()
-        for (index, rows) in batches.enumerated() {
-            var progress: (@Sendable (Int, Int) -> Void)?
-            if let bar {
-                let offset = index * path.steps
-                progress = { done, _ in bar.update(offset + done) }
-            }
-            let monitor = SamplingMonitor(recordsTrajectory: trajectory != nil, progress: progress)
-            let z = standardNormals.map {
-                Matrix(rows: rows.count, columns: d, elements: Array($0.elements[(rows.lowerBound * d)..<(rows.upperBound * d)]))
-            }
-            let x = try initialState(count: rows.count, model: oracle, path: path, noise: stream,
-                                     firstSample: rows.lowerBound, standardNormals: z)
-            let result = try sampler.sample(x, model: oracle, path: path, noise: stream, firstSample: rows.lowerBound,
-                                            monitor: monitor)
-            samples.elements.replaceSubrange((rows.lowerBound * d)..<(rows.upperBound * d), with: result.elements)
-            batchedCalls += monitor.modelCalls
-            callsPerSample += monitor.modelCallsPerSample * Double(rows.count) / Double(count)
-            if trajectory != nil {
-                if index == 0 {
-                    frameCount = monitor.trajectory.count
-                    frames = [Double](repeating: 0, count: frameCount * count * d)
-                }
-                for (f, state) in monitor.trajectory.prefix(frameCount).enumerated() {
-                    let base = (f * count + rows.lowerBound) * d
-                    frames.replaceSubrange(base..<(base + rows.count * d), with: state.elements)
-                }
-            }
+        let batchCount = (count + batchSize - 1) / batchSize
+        let bar = isatty(2) != 0 ? ProgressBar(total: batchCount * path.steps) : nil
+        var progress: (@Sendable (Int, Int, Int, Int) -> Void)?
+        if let bar {
+            let steps = path.steps
+            progress = { batch, _, done, _ in bar.update(batch * steps + done) }
         }
+        let start = Date()
+        let run = try sampler.run(count: count, model: oracle, path: path, noise: stream, batchSize: batchSize,
+                                  standardNormals: standardNormals, recordsTrajectory: trajectory != nil,
+                                  progress: progress)
+        let samples = run.samples
+        let frameCount = run.trajectory.count
         bar?.finish()
         let elapsed = Date().timeIntervalSince(start)
 
@@ -199,7 +176,7 @@ struct SampleCommand: ParsableCommand {
                 // rk45 records only the start and the end: times then holds t_0 alone.
                 let times = Array(path.times.prefix(max(frameCount - 1, 0)))
                 try ArrayFile.writeArchive([("times", NDArray(times)),
-                                            ("x", NDArray(shape: [frameCount, count, d], values: frames))], to: url)
+                                            ("x", NDArray(stacking: run.trajectory, rows: count, columns: d))], to: url)
                 written.append(url)
             }
             if let xyz, let atoms {
@@ -222,7 +199,7 @@ struct SampleCommand: ParsableCommand {
         var lines: [String] = []
         lines.append("sampled \(count) points of \(name) (D = \(d), K = \(m.componentCount)) with \(sampler.name): "
                      + "schedule \(schedule), \(kind.rawValue) grid, \(steps) steps (t = \(format(path.times.first!)) → \(format(path.times.last!)) → 0), seed \(seed)")
-        lines.append("model calls \(format(callsPerSample)) per sample (\(batchedCalls) batched calls, \(batches.count) batch\(batches.count == 1 ? "" : "es") of ≤ \(batchSize)); "
+        lines.append("model calls \(format(run.modelCallsPerSample)) per sample (\(run.batchedModelCalls) batched calls, \(run.batchCount) batch\(run.batchCount == 1 ? "" : "es") of ≤ \(batchSize)); "
                      + "wall time \(format(elapsed, 3)) s")
         lines.append("")
         switch quality {

@@ -1,0 +1,59 @@
+import TweedieDistributions
+import TweedieLinearAlgebra
+import TweedieRandom
+
+/// Samples drawn in batches by ``Sampler/run(count:model:path:noise:batchSize:standardNormals:recordsTrajectory:progress:)``,
+/// with what the run cost.
+public struct SamplingRun: Sendable {
+    /// The samples, C×D.
+    public var samples: Matrix
+    /// Model calls per sample, averaged over the batches.
+    public var modelCallsPerSample: Double
+    /// Calls to the model in all batches together.
+    public var batchedModelCalls: Int
+    public var batchCount: Int
+    /// With `recordsTrajectory`: the state of every sample at each recorded step (C×D each), the
+    /// samples last; rk45 records only its start and end.
+    public var trajectory: [Matrix]
+}
+
+extension Sampler {
+    /// Draws `count` samples in batches of `batchSize`. Sample i starts from σ_{t_0} R z_i, with
+    /// z_i from the noise stream or row i of `standardNormals` (C×D), and uses only the noise of
+    /// (seed, i), so the result is the same, bit for bit, whatever the batch size. `progress` is
+    /// called with (batch, batches, intervals done in the batch, intervals in all).
+    public func run(count: Int, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
+                    batchSize: Int = 256, standardNormals: Matrix? = nil, recordsTrajectory: Bool = false,
+                    progress: (@Sendable (Int, Int, Int, Int) -> Void)? = nil) throws -> SamplingRun {
+        guard count >= 0 else { throw ArgumentError("count", "must be non-negative, got \(count)") }
+        guard batchSize >= 1 else { throw ArgumentError("batch size", "must be at least 1, got \(batchSize)") }
+        let d = model.dimension
+        let batches = stride(from: 0, to: count, by: batchSize).map { $0..<min(count, $0 + batchSize) }
+        var run = SamplingRun(samples: Matrix(rows: count, columns: d), modelCallsPerSample: 0, batchedModelCalls: 0,
+                              batchCount: batches.count, trajectory: [])
+        for (index, rows) in batches.enumerated() {
+            let report = progress.map { report in { @Sendable (done: Int, all: Int) in report(index, batches.count, done, all) } }
+            let monitor = SamplingMonitor(recordsTrajectory: recordsTrajectory, progress: report)
+            let z = standardNormals.map {
+                Matrix(rows: rows.count, columns: d, elements: Array($0.elements[(rows.lowerBound * d)..<(rows.upperBound * d)]))
+            }
+            let x = try initialState(count: rows.count, model: model, path: path, noise: noise,
+                                     firstSample: rows.lowerBound, standardNormals: z)
+            let result = try sample(x, model: model, path: path, noise: noise, firstSample: rows.lowerBound,
+                                    monitor: monitor)
+            run.samples.elements.replaceSubrange((rows.lowerBound * d)..<(rows.upperBound * d), with: result.elements)
+            run.batchedModelCalls += monitor.modelCalls
+            run.modelCallsPerSample += monitor.modelCallsPerSample * Double(rows.count) / Double(count)
+            if recordsTrajectory {
+                if index == 0 {
+                    run.trajectory = [Matrix](repeating: Matrix(rows: count, columns: d), count: monitor.trajectory.count)
+                }
+                for (frame, state) in zip(run.trajectory.indices, monitor.trajectory) {
+                    run.trajectory[frame].elements.replaceSubrange((rows.lowerBound * d)..<(rows.upperBound * d),
+                                                                   with: state.elements)
+                }
+            }
+        }
+        return run
+    }
+}
