@@ -35,15 +35,16 @@ import Tweedie
         let oracle = try Oracle(BuiltinModels.ring8())
         let path = try SamplingPath.make(.karras, schedule: .vpLinear(), steps: 18)
         let noise = NoiseStream(seed: 1)
-        let start = try initialState(count: 100, model: oracle, path: path, noise: noise)
-        let samples = try HeunSampler().sample(start, model: oracle, path: path, noise: noise,
-                                               firstSample: 0, monitor: SamplingMonitor())
+        let run = try HeunSampler().run(count: 100, model: oracle, path: path, noise: noise)
+        #expect(run.modelCallsPerSample == 35)
         let network = PredictionModel(dimension: 2, predicting: .epsilon) { x, level in
             try oracle.evaluate(x, alpha: level.alpha, sigma: level.sigma).standardizedNoise
         }
-        let fromNetwork = try DPMSolverPlusPlus2MSampler().sample(start, model: network, path: path, noise: noise,
-                                                                  firstSample: 0, monitor: SamplingMonitor())
-        #expect(samples.rows == 100 && fromNetwork.rows == 100)
+        let fromNetwork = try DPMSolverPlusPlus2MSampler().run(count: 100, model: network, path: path, noise: noise)
+        let measurements = try SampleEvaluation.measure(run.samples, model: BuiltinModels.ring8(), seed: 1)
+        #expect(measurements.contains { $0.name == "tv_mode_weights" })
+        let samples = run.samples, fromNetworkSamples = fromNetwork.samples
+        #expect(samples.rows == 100 && fromNetworkSamples.rows == 100)
     }
 
     @Test func noisingAndClosedFormsExample() throws {
