@@ -65,6 +65,10 @@ struct SamplerStudy {
         let deterministic = try isDeterministic(sampler, path: path)
         var measurements = try SampleEvaluation.measure(samples, model: model, seed: configuration.seed,
                                                         options: .init(projections: configuration.projections))
+        // A single Gaussian and a linear sampler: the exact output law and its W2 (no sampling noise).
+        if model.componentCount == 1, GaussianOutputLaw.isLinear(sampler) {
+            measurements.append(try GaussianOutputLaw(model: model, sampler: sampler, path: path).measurement)
+        }
         if deterministic {
             let reference = try self.reference(for: path)
             measurements.append(try SampleEvaluation.pathError(samples: samples, reference: reference))

@@ -138,6 +138,27 @@ import Tweedie
         #expect(report.contains("| euler | `path_error_median` | 4 | \(String(format: "%.2f", eulerOrder)) |"), "\(report)")
     }
 
+    /// A single-Gaussian model: linear samplers get the exact W2 of their output law (no noise
+    /// floor), halving with the step for euler; stochastic samplers get none.
+    @Test func singleGaussianRowsHaveTheExactWasserstein() throws {
+        let dir = try CLI.scratch()
+        let model = dir.appendingPathComponent("gauss.json")
+        try Data(#"""
+        {"weights": [1], "means": [[1, -1]], "covariance_type": "full", "covariances": [[[1, 0.6], [0.6, 0.5]]],
+         "noise": {"type": "full", "covariance": [[1, 0.3], [0.3, 0.8]]}}
+        """#.utf8).write(to: model)
+        let out = dir.appendingPathComponent("study")
+        let run = try Self.compare(["--model", model.path, "--schedule", "vp-linear", "--samplers", "euler,ddpm",
+                                    "--steps", "8,16,32", "--count", "100", "--seed", "2", "--out", out.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = try Self.text(out, "results.csv").split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        let column = try #require(lines[0].firstIndex(of: "exact_w2"))
+        let euler = lines.dropFirst().filter { $0[0] == "euler" }.map { Double($0[column])! }
+        #expect(euler.count == 3)
+        for (coarse, fine) in zip(euler, euler.dropFirst()) { #expect(fine < 0.7 * coarse && fine > 0.3 * coarse) }
+        #expect(lines.dropFirst().filter { $0[0] == "ddpm" }.allSatisfy { $0[column].isEmpty })
+    }
+
     @Test func unknownSamplerFailsCleanly() throws {
         let out = try CLI.scratch().appendingPathComponent("never")
         let run = try Self.compare(["--model", "ring8", "--schedule", "vp-linear", "--samplers", "euler,leapfrog",
