@@ -84,17 +84,8 @@ import Testing
         let x = rng.matrix(3, 4, scale: 1.5)
         let (alpha, sigma) = (0.8, 0.7)
         let reference = try oracle.evaluate(x, alpha: alpha, sigma: sigma, including: .posteriorCovariance)
-        let step = 1e-5
         for b in 0..<x.rows {
-            var hessian = Matrix(rows: 4, columns: 4)
-            for j in 0..<4 {
-                var plus = Matrix(rows: 1, columns: 4, elements: x.row(b)), minus = plus
-                plus[0, j] += step
-                minus[0, j] -= step
-                let sp = try oracle.evaluate(plus, alpha: alpha, sigma: sigma).score
-                let sm = try oracle.evaluate(minus, alpha: alpha, sigma: sigma).score
-                for i in 0..<4 { hessian[i, j] = (sp[0, i] - sm[0, i]) / (2 * step) }
-            }
+            let hessian = try OracleIdentityTests.scoreJacobian(oracle, at: x.row(b), alpha: alpha, sigma: sigma)
             let covariance = try TweedieFormula.posteriorCovariance(hessian: hessian.symmetrized, alpha: alpha, sigma: sigma,
                                                                     noise: model.noise)
             let expected = reference.posteriorCovariance![b]
