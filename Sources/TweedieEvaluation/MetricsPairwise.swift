@@ -185,17 +185,7 @@ enum PairwiseSums {
             func select(_ rank: Int, _ low: Int, _ high: Int) -> Double {
                 var (low, high) = (low, high)
                 while low < high {
-                    let pivot = v[low + (high - low) / 2]
-                    var (i, j) = (low, high)
-                    while i <= j {
-                        while v[i] < pivot { i += 1 }
-                        while v[j] > pivot { j -= 1 }
-                        if i <= j {
-                            v.swapAt(i, j)
-                            i += 1
-                            j -= 1
-                        }
-                    }
+                    let (i, j) = hoarePartition(v, low, high, pivot: v[low + (high - low) / 2])
                     // Now v[low...j] ≤ pivot ≤ v[i...high], and v[j+1..<i] = pivot.
                     if rank <= j { high = j } else if rank >= i { low = i } else { return v[rank] }
                 }
@@ -221,6 +211,24 @@ enum PairwiseSums {
     }
 }
 
+/// Hoare's partition of values[low...high] around `pivot` (a value in that range): returns (i, j)
+/// with values[low...j] ≤ pivot ≤ values[i...high] and values[j+1..<i] = pivot.
+@inline(__always)
+func hoarePartition(_ values: UnsafeMutableBufferPointer<Double>, _ low: Int, _ high: Int,
+                    pivot: Double) -> (Int, Int) {
+    var (i, j) = (low, high)
+    while i <= j {
+        while values[i] < pivot { i += 1 }
+        while values[j] > pivot { j -= 1 }
+        if i <= j {
+            values.swapAt(i, j)
+            i += 1
+            j -= 1
+        }
+    }
+    return (i, j)
+}
+
 /// Sorts `values` ascending in place: quicksort (Hoare partitions around the median of the
 /// first, middle and last values; the smaller side first, the larger iterated, so the stack stays
 /// O(log n)) with insertion sort below 16 values. Non-generic, so debug builds run it at a
@@ -235,17 +243,7 @@ func sortAscending(_ values: UnsafeMutableBufferPointer<Double>) {
             if a > b { swap(&a, &b) }
             if b > c { swap(&b, &c) }
             if a > b { swap(&a, &b) }
-            let pivot = b
-            var (i, j) = (low, high)
-            while i <= j {
-                while values[i] < pivot { i += 1 }
-                while values[j] > pivot { j -= 1 }
-                if i <= j {
-                    values.swapAt(i, j)
-                    i += 1
-                    j -= 1
-                }
-            }
+            let (i, j) = hoarePartition(values, low, high, pivot: b)
             // values[low...j] ≤ pivot ≤ values[i...high].
             if j - low < high - i {
                 stack.append((i, high))
