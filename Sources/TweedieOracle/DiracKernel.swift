@@ -97,15 +97,17 @@ enum DiracKernel {
                         }
                     }
                     state.raiseMax(row: b, to: blockMax)
-                    var weightSum = 0.0, divergenceSum = 0.0
+                    // ‖ŝ_k‖² = ‖y − αν_k‖²/σ⁴, divided twice so that σ⁴ never underflows.
+                    var weightSum = 0.0, normSum = 0.0
                     for j in 0..<m {
                         let w = exp(logits[b * kCount + start + j] - state.rowMax[b])
                         weights[b * m + j] = w
                         weightSum += w
-                        divergenceSum += w * (distance[b * m + j] / (sigma2 * sigma2) - Double(d) / sigma2)
+                        normSum += w * (distance[b * m + j] / sigma2 / sigma2)
                     }
                     state.weightSum[b] += weightSum
-                    state.divergenceSum[b] += divergenceSum
+                    state.traceSum[b] += weightSum * (Double(d) / sigma2)
+                    state.normSum[b] += normSum
                 }
                 state.accumulator.withUnsafeMutableBufferPointer { acc in
                     BLAS.gemm(m: n, n: 2 * d, k: m, a: weights, lda: m,

@@ -44,7 +44,7 @@ enum GaussianKernels {
                     let (quadratic, scoreNorm) = Self.quadraticForms(zb, inv, d)
                     let a = scales.logNormalizer[k] - 0.5 * quadratic
                     logits[b * kCount + k] = a
-                    let w = state.add(row: b, logWeight: a, divergenceTerm: scoreNorm - scales.traceInverseVariance[k])
+                    let w = state.add(row: b, logWeight: a, trace: scales.traceInverseVariance[k], scoreNorm: scoreNorm)
                     let scoreRow = weighted + 2 * b * d, gainRow = scoreRow + d
                     for i in 0..<d {
                         scoreRow[i] = w * zb[i] * inv[i]
@@ -97,7 +97,7 @@ enum GaussianKernels {
                     let (quadratic, scoreNorm) = Self.quadraticForms(z, inv, d)
                     let a = scales.logNormalizer[k] - 0.5 * quadratic
                     logits[b * kCount + k] = a
-                    let w = state.add(row: b, logWeight: a, divergenceTerm: scoreNorm - scales.traceInverseVariance[k])
+                    let w = state.add(row: b, logWeight: a, trace: scales.traceInverseVariance[k], scoreNorm: scoreNorm)
                     state.accumulator.withUnsafeMutableBufferPointer { acc in
                         let scoreRow = acc.baseAddress! + 2 * b * d, gainRow = scoreRow + d
                         for i in 0..<d {

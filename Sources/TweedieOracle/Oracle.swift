@@ -62,9 +62,11 @@ public struct Oracle: Sendable {
     public var componentCount: Int { mixture.componentCount }
 
     /// Checks a batch and a noise level; throws an ``ArgumentError`` naming the culprit.
+    ///
+    /// α² and σ² must be finite and σ² a normal number (about 1.5e-154 < σ < 1.3e154, α < 1.3e154):
+    /// outside that range the squares the formulas need are not representable.
     public func validate(_ x: Matrix, alpha: Double, sigma: Double) throws(ArgumentError) {
-        guard alpha.isFinite, alpha >= 0 else { throw ArgumentError("alpha", "must be finite and non-negative, got \(alpha)") }
-        guard sigma.isFinite, sigma > 0 else { throw ArgumentError("sigma", "must be finite and positive, got \(sigma)") }
+        try Self.validateNoiseLevel(alpha: alpha, sigma: sigma)
         guard x.columns == dimension else {
             throw ArgumentError("x", "points have \(x.columns) coordinates, the model has \(dimension)")
         }
@@ -73,13 +75,32 @@ public struct Oracle: Sendable {
         }
     }
 
+    /// Checks α ≥ 0 and σ > 0, with finite, normal squares.
+    public static func validateNoiseLevel(alpha: Double, sigma: Double) throws(ArgumentError) {
+        guard alpha.isFinite, alpha >= 0 else { throw ArgumentError("alpha", "must be finite and non-negative, got \(alpha)") }
+        guard sigma.isFinite, sigma > 0 else { throw ArgumentError("sigma", "must be finite and positive, got \(sigma)") }
+        guard (alpha * alpha).isFinite else {
+            throw ArgumentError("alpha", "\(alpha) is too large: α² overflows Float64 (α must be below 1.3e154)")
+        }
+        guard (sigma * sigma).isFinite else {
+            throw ArgumentError("sigma", "\(sigma) is too large: σ² overflows Float64 (σ must be below 1.3e154)")
+        }
+        guard (sigma * sigma).isNormal else {
+            throw ArgumentError("sigma", "\(sigma) is too small: σ² underflows Float64 (σ must be above 1.5e-154)")
+        }
+    }
+
     /// Evaluates every oracle quantity for the rows of `x` (B×D) at signal scale `alpha` ≥ 0 and
     /// noise scale `sigma` > 0.
+    ///
+    /// Throws an ``ArgumentError`` for bad arguments, and for a point whose results are not
+    /// representable in Float64 (e.g. log p_t below −1.8e308 far from every component): no
+    /// output is ever NaN or infinite.
     public func evaluate(_ x: Matrix, alpha: Double, sigma: Double,
                          including extras: OracleExtras = []) throws(ArgumentError) -> OracleResult {
         try validate(x, alpha: alpha, sigma: sigma)
-        let b = x.rows, d = dimension, k = componentCount
-        let output = OutputBuffers(count: b, componentCount: k, dimension: d, extras: extras)
+        let b = x.rows, k = componentCount
+        let output = OutputBuffers(count: b, componentCount: k, dimension: dimension, extras: extras)
         guard b > 0 else { return output.makeResult() }
         let scales = mixture.isDirac ? nil : ComponentScales(mixture, alpha: alpha, sigma: sigma)
         let details = extras.isEmpty ? nil : PosteriorDetails(mixture, scales: scales, alpha: alpha, sigma: sigma,
@@ -88,42 +109,29 @@ public struct Oracle: Sendable {
 
         var firstTile = 0
         while firstTile < tileCount {
-            let tiles = firstTile..<min(tileCount, firstTile + Self.tilesPerWave)
+            let tiles = (firstTile..<min(tileCount, firstTile + Self.tilesPerWave)).map { tile in
+                Tile(rows: tileRows(tile, of: b), points: x, noise: model.noise, componentCount: k)
+            }
             // One task per (tile, component group); each writes its own state and logit columns.
             let groups = componentGroups
             var states = [StreamState?](repeating: nil, count: tiles.count * groups.count)
-            var whitened = [[Double]](repeating: [], count: tiles.count)
-            for (slot, tile) in tiles.enumerated() {
-                let rows = tileRows(tile, of: b)
-                var y = Array(x.elements[(rows.lowerBound * d)..<(rows.upperBound * d)])
-                y.withUnsafeMutableBufferPointer { model.noise.apply(.whiten, rows: rows.count, to: $0.baseAddress!) }
-                whitened[slot] = y
-            }
             let statePointer = UncheckedSendable(states.withUnsafeMutableBufferPointer { $0.baseAddress! })
-            let tileList = Array(tiles)
-            Parallel.forEach(tileList.count * groups.count) { task in
-                let slot = task / groups.count, group = groups[task % groups.count]
-                let rows = tileRows(tileList[slot], of: b)
-                var state = StreamState(rows: rows.count, dimension: d)
-                whitened[slot].withUnsafeBufferPointer { y in
-                    let logits = output.responsibilities + rows.lowerBound * k
-                    stream(components: group, scales: scales, alpha: alpha, sigma: sigma,
-                           y: y.baseAddress!, rows: rows.count, logits: logits, state: &state)
-                }
+            Parallel.forEach(tiles.count * groups.count) { task in
+                let tile = tiles[task / groups.count], group = groups[task % groups.count]
+                var state = StreamState(rows: tile.paddedRows, dimension: dimension)
+                stream(components: group, scales: scales, alpha: alpha, sigma: sigma,
+                       y: tile.whitened, rows: tile.paddedRows, logits: tile.logits, state: &state)
                 statePointer.value[task] = state
             }
-            Parallel.forEach(tileList.count) { slot in
-                let rows = tileRows(tileList[slot], of: b)
+            Parallel.forEach(tiles.count) { slot in
                 var merged = statePointer.value[slot * groups.count]!
                 for g in 1..<groups.count { merged.merge(statePointer.value[slot * groups.count + g]!) }
-                whitened[slot].withUnsafeBufferPointer { y in
-                    finish(rows: rows, x: x, y: y.baseAddress!, state: merged, alpha: alpha, sigma: sigma,
-                           output: output)
-                    details?.evaluate(rows: rows, y: y.baseAddress!, output: output)
-                }
+                finish(tiles[slot], state: merged, scales: scales, alpha: alpha, sigma: sigma, output: output)
+                details?.evaluate(tiles[slot], output: output)
             }
-            firstTile = tiles.upperBound
+            firstTile += tiles.count
         }
+        try output.requireFinite(alpha: alpha, sigma: sigma)
         return output.makeResult()
     }
 
@@ -149,19 +157,22 @@ public struct Oracle: Sendable {
         }
     }
 
-    /// From the merged sums of a tile to the outputs (MATH.md §2, §3):
+    /// From the merged sums of a tile to the outputs (docs/math.md §2, §3):
     /// log p_t = max + log Σw; r_k = exp(a_k − max)/Σw; whitened score ŝ = Σ r_k ŝ_k;
     /// E[z | x_t] = −σ ŝ and E[ε | x_t] = −σ² L ŝ (Tweedie, without the cancellation of
     /// x_t − α x̂_0); x̂_0 = Σ r_k μ_k + L Σ r_k U_k(gain_k ⊙ z_k) (gain form);
-    /// tr(ΣH) = Σ r_k(‖ŝ_k‖² − Σ 1/d_k) − ‖ŝ‖².
-    private func finish(rows: Range<Int>, x: Matrix, y: UnsafePointer<Double>, state: StreamState,
-                        alpha: Double, sigma: Double, output: OutputBuffers) {
-        let n = rows.count, d = dimension, k = componentCount, first = rows.lowerBound
-        let responsibilities = output.responsibilities + first * k
-        let whitenedScore = output.score + first * d
-        let denoised = output.denoised + first * d
-        for b in 0..<n {
-            output.logDensity[first + b] = state.rowMax[b] + log(state.weightSum[b])
+    /// tr(ΣH) = Σ r_k ‖ŝ_k − ŝ‖² − Σ r_k Σ_i 1/d_{k,i}, the variance of the component scores
+    /// refined by ``DivergenceRefinement`` wherever its short form could cancel.
+    ///
+    /// Every product runs on the whole padded tile, and only its real rows are copied out.
+    private func finish(_ tile: Tile, state: StreamState, scales: ComponentScales?, alpha: Double, sigma: Double,
+                        output: OutputBuffers) {
+        let n = tile.rows.count, np = tile.paddedRows, d = dimension, k = componentCount
+        let first = tile.rows.lowerBound
+        let responsibilities = tile.logits
+        let whitenedScore = tile.score
+        let denoised = tile.denoised
+        for b in 0..<np {
             // exp(a_k − max)/Σw rather than exp(a_k − log p_t): no subtraction of two large
             // log-weights (log p_t ≈ −1e7 at t → 0 would cost 1e-9 in every r_k).
             let inverseSum = 1 / state.weightSum[b]
@@ -173,26 +184,26 @@ public struct Oracle: Sendable {
         if mixture.isDirac {
             // Accumulator row: [Σ w μ_k | Σ w ν_k]; ŝ = −(y − α ν̄)/σ².
             let sigma2 = sigma * sigma
-            for b in 0..<n {
+            for b in 0..<np {
                 let inverseSum = 1 / state.weightSum[b]
                 for i in 0..<d {
                     denoised[b * d + i] = sums[b * 2 * d + i] * inverseSum
                     let meanNu = sums[b * 2 * d + d + i] * inverseSum
-                    whitenedScore[b * d + i] = -(y[b * d + i] - alpha * meanNu) / sigma2
+                    whitenedScore[b * d + i] = -(tile.whitened[b * d + i] - alpha * meanNu) / sigma2
                 }
             }
         } else {
             // Accumulator row: [Σ w U(z/d) | Σ w U(gain ⊙ z)].
-            for b in 0..<n {
+            for b in 0..<np {
                 let inverseSum = 1 / state.weightSum[b]
                 for i in 0..<d {
                     whitenedScore[b * d + i] = -sums[b * 2 * d + i] * inverseSum
                     denoised[b * d + i] = sums[b * 2 * d + d + i] * inverseSum
                 }
             }
-            model.noise.apply(.unwhiten, rows: n, to: denoised)
+            model.noise.apply(.unwhiten, rows: np, to: denoised)
             mixture.means.elements.withUnsafeBufferPointer { mu in
-                BLAS.gemm(m: n, n: d, k: k, a: responsibilities, lda: k, b: mu.baseAddress!, ldb: d,
+                BLAS.gemm(m: np, n: d, k: k, a: responsibilities, lda: k, b: mu.baseAddress!, ldb: d,
                           beta: 1, c: denoised, ldc: d)
             }
         }
@@ -202,12 +213,70 @@ public struct Oracle: Sendable {
                 let s = whitenedScore[b * d + i]
                 norm += s * s
                 output.standardizedNoise[(first + b) * d + i] = -sigma * s
-                output.noise[(first + b) * d + i] = -sigma * sigma * s
+                tile.noise[b * d + i] = -sigma * sigma * s
             }
-            output.divergence[first + b] = state.divergenceSum[b] / state.weightSum[b] - norm
+            let trace = state.traceSum[b] / state.weightSum[b]
+            let secondMoment = state.normSum[b] / state.weightSum[b]
+            var variance = secondMoment - norm
+            if DivergenceRefinement.isNeeded(secondMoment: secondMoment, trace: trace, dimension: d) {
+                variance = DivergenceRefinement.varianceOfComponentScores(
+                    mixture, scales: scales, alpha: alpha, sigma: sigma, y: tile.whitened + b * d,
+                    r: responsibilities + b * k, score: whitenedScore + b * d)
+            }
+            output.divergence[first + b] = variance - trace
+            output.logDensity[first + b] = state.rowMax[b] + log(state.weightSum[b])
         }
-        model.noise.apply(.unwhiten, rows: n, to: output.noise + first * d)
-        model.noise.apply(.whitenTransposed, rows: n, to: whitenedScore)
+        model.noise.apply(.unwhiten, rows: np, to: tile.noise)
+        model.noise.apply(.whitenTransposed, rows: np, to: whitenedScore)
+        output.responsibilities.advanced(by: first * k).update(from: responsibilities, count: n * k)
+        output.denoised.advanced(by: first * d).update(from: denoised, count: n * d)
+        output.noise.advanced(by: first * d).update(from: tile.noise, count: n * d)
+        output.score.advanced(by: first * d).update(from: whitenedScore, count: n * d)
+    }
+}
+
+/// One tile of points, padded with zero rows to a multiple of ``Tile/rowAlignment``.
+///
+/// BLAS kernels may round a row differently depending on where it falls in a call (OpenBLAS's
+/// Haswell kernels treat a trailing odd row apart), so every product of the oracle runs on whole
+/// padded tiles: a point's arithmetic is then the same in any batch.
+final class Tile: @unchecked Sendable {
+    static let rowAlignment = 8
+
+    /// The tile's rows in the batch.
+    let rows: Range<Int>
+    let paddedRows: Int
+    /// y = L⁻¹x, paddedRows × D (zero rows after the real ones).
+    let whitened: UnsafeMutablePointer<Double>
+    /// Log-weights, then responsibilities, paddedRows × K.
+    let logits: UnsafeMutablePointer<Double>
+    /// Work space for the whitened score, the denoiser and E[ε | x_t], paddedRows × D each.
+    let score: UnsafeMutablePointer<Double>
+    let denoised: UnsafeMutablePointer<Double>
+    let noise: UnsafeMutablePointer<Double>
+
+    init(rows: Range<Int>, points x: Matrix, noise covariance: NoiseCovariance, componentCount k: Int) {
+        let d = x.columns
+        self.rows = rows
+        paddedRows = (rows.count + Self.rowAlignment - 1) / Self.rowAlignment * Self.rowAlignment
+        func allocate(_ count: Int) -> UnsafeMutablePointer<Double> {
+            let p = UnsafeMutablePointer<Double>.allocate(capacity: max(count, 1))
+            p.initialize(repeating: 0, count: max(count, 1))
+            return p
+        }
+        whitened = allocate(paddedRows * d)
+        logits = allocate(paddedRows * k)
+        score = allocate(paddedRows * d)
+        denoised = allocate(paddedRows * d)
+        noise = allocate(paddedRows * d)
+        x.elements.withUnsafeBufferPointer { all in
+            whitened.update(from: all.baseAddress! + rows.lowerBound * d, count: rows.count * d)
+        }
+        covariance.apply(.whiten, rows: paddedRows, to: whitened)
+    }
+
+    deinit {
+        for p in [whitened, logits, score, denoised, noise] { p.deallocate() }
     }
 }
 
@@ -257,6 +326,23 @@ final class OutputBuffers: @unchecked Sendable {
     deinit {
         for p in [logDensity, responsibilities, denoised, noise, standardizedNoise, score, divergence] {
             p.deallocate()
+        }
+    }
+
+    /// Throws for the first point with a non-finite output, naming what could not be represented.
+    func requireFinite(alpha: Double, sigma: Double) throws(ArgumentError) {
+        let d = dimension, k = componentCount
+        for b in 0..<count {
+            let quantity: String? =
+                !logDensity[b].isFinite ? "log p_t" :
+                !(0..<d).allSatisfy({ denoised[b * d + $0].isFinite }) ? "E[x_0 | x_t]" :
+                !(0..<d).allSatisfy({ score[b * d + $0].isFinite && noise[b * d + $0].isFinite
+                                        && standardizedNoise[b * d + $0].isFinite }) ? "the score" :
+                !divergence[b].isFinite ? "tr(ΣH)" :
+                !(0..<k).allSatisfy({ responsibilities[b * k + $0].isFinite }) ? "the responsibilities" : nil
+            if let quantity {
+                throw ArgumentError("x", "point \(b): \(quantity) is not representable in Float64 at α = \(alpha), σ = \(sigma) (\(logDensity[b]) for log p_t); the point is too far from the data for this noise level")
+            }
         }
     }
 

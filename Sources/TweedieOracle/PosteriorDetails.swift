@@ -50,12 +50,16 @@ struct PosteriorDetails: Sendable {
         return m
     }
 
-    func evaluate(rows: Range<Int>, y: UnsafePointer<Double>, output: OutputBuffers) {
-        let n = rows.count, d = mixture.dimension, k = mixture.componentCount, first = rows.lowerBound
-        let responsibilities = output.responsibilities + first * k
+    /// The extras for the real rows of a finished tile (its responsibilities and denoiser in
+    /// place); products run on the whole padded tile, as in the oracle.
+    func evaluate(_ tile: Tile, output: OutputBuffers) {
+        let n = tile.rows.count, np = tile.paddedRows, d = mixture.dimension, k = mixture.componentCount
+        let first = tile.rows.lowerBound
+        let responsibilities = tile.logits
         let wantsMeans = output.componentMeans != nil
         // Dirac components need no per-point means: m̃_k = ν_k.
-        let means: [Matrix]? = (scales != nil) ? (0..<k).map { whitenedComponentMeans($0, y: y, rows: n) } : nil
+        let means: [Matrix]? = (scales != nil)
+            ? (0..<k).map { whitenedComponentMeans($0, y: tile.whitened, rows: np) } : nil
 
         if wantsMeans {
             for b in 0..<n {
@@ -67,17 +71,17 @@ struct PosteriorDetails: Sendable {
         }
         guard covariance else { return }
 
-        var meanPart = Matrix(rows: n, columns: d * d)
+        var meanPart = Matrix(rows: np, columns: d * d)
         if let p = whitenedCovariances {
             p.elements.withUnsafeBufferPointer { pp in
                 meanPart.elements.withUnsafeMutableBufferPointer { out in
-                    BLAS.gemm(m: n, n: d * d, k: k, a: responsibilities, lda: k, b: pp.baseAddress!, ldb: d * d,
+                    BLAS.gemm(m: np, n: d * d, k: k, a: responsibilities, lda: k, b: pp.baseAddress!, ldb: d * d,
                               c: out.baseAddress!, ldc: d * d)
                 }
             }
         }
-        var posteriorMean = Array(UnsafeBufferPointer(start: output.denoised + first * d, count: n * d))
-        posteriorMean.withUnsafeMutableBufferPointer { mixture.noise.apply(.whiten, rows: n, to: $0.baseAddress!) }
+        var posteriorMean = Array(UnsafeBufferPointer(start: tile.denoised, count: np * d))
+        posteriorMean.withUnsafeMutableBufferPointer { mixture.noise.apply(.whiten, rows: np, to: $0.baseAddress!) }
         for b in 0..<n {
             let active = (0..<k).filter { responsibilities[b * k + $0] > 0 }
             var deviations = [Double](repeating: 0, count: active.count * d)

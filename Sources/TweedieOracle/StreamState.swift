@@ -11,8 +11,11 @@ struct StreamState {
     let width: Int
     var rowMax: [Double]
     var weightSum: [Double]
-    /// Σ_k w_k (−Σ_i 1/d_{k,i} + ‖z_k/d_k‖²), the first part of the divergence.
-    var divergenceSum: [Double]
+    /// Σ_k w_k Σ_i 1/d_{k,i}: the trace part of the divergence (docs/math.md §3).
+    var traceSum: [Double]
+    /// Σ_k w_k ‖ŝ_k‖²: the second moment of the component scores, whose difference with ‖ŝ‖² is
+    /// the variance part of the divergence (refined when that difference cancels).
+    var normSum: [Double]
     var accumulator: [Double]
 
     init(rows: Int, dimension: Int) {
@@ -20,7 +23,8 @@ struct StreamState {
         width = 2 * dimension
         rowMax = [Double](repeating: -.infinity, count: rows)
         weightSum = [Double](repeating: 0, count: rows)
-        divergenceSum = [Double](repeating: 0, count: rows)
+        traceSum = [Double](repeating: 0, count: rows)
+        normSum = [Double](repeating: 0, count: rows)
         accumulator = [Double](repeating: 0, count: rows * 2 * dimension)
     }
 
@@ -32,7 +36,8 @@ struct StreamState {
         rowMax[b] = newMax
         guard weightSum[b] != 0 else { return }
         weightSum[b] *= scale
-        divergenceSum[b] *= scale
+        traceSum[b] *= scale
+        normSum[b] *= scale
         let base = b * width
         for i in 0..<width { accumulator[base + i] *= scale }
     }
@@ -40,11 +45,12 @@ struct StreamState {
     /// Adds a component with log-weight `a` to row b (raising the running maximum first) and
     /// returns its weight w = exp(a − max); the caller adds w times its vectors to the accumulator.
     @inline(__always)
-    mutating func add(row b: Int, logWeight a: Double, divergenceTerm: Double) -> Double {
+    mutating func add(row b: Int, logWeight a: Double, trace: Double, scoreNorm: Double) -> Double {
         raiseMax(row: b, to: a)
         let w = exp(a - rowMax[b])
         weightSum[b] += w
-        divergenceSum[b] += w * divergenceTerm
+        traceSum[b] += w * trace
+        normSum[b] += w * scoreNorm
         return w
     }
 
@@ -55,7 +61,8 @@ struct StreamState {
             guard other.weightSum[b] != 0 else { continue }
             let scale = exp(other.rowMax[b] - rowMax[b])
             weightSum[b] += scale * other.weightSum[b]
-            divergenceSum[b] += scale * other.divergenceSum[b]
+            traceSum[b] += scale * other.traceSum[b]
+            normSum[b] += scale * other.normSum[b]
             let base = b * width
             for i in 0..<width { accumulator[base + i] += scale * other.accumulator[base + i] }
         }
