@@ -6,7 +6,9 @@ enum StudyFiles {
     static let results = "results.csv", report = "report.md", chart = "error_vs_nfe.svg", configuration = "config.json"
 
     /// Writes all four files into `directory` (created if missing), each atomically; on any
-    /// failure none is left behind (nor the directory, if this created it).
+    /// failure none is left behind (nor the directory, if this created it). config.json is the
+    /// completion marker: an old one is removed first and the new one is renamed into place
+    /// last, so a directory with a config.json holds a finished result.
     static func write(_ configuration: StudyConfiguration, rows: [StudyRow], to directory: URL) throws -> [URL] {
         // Everything is rendered before anything touches the disk.
         let contents: [(String, Data)] = [
@@ -25,19 +27,17 @@ enum StudyFiles {
             }
             created = true
         }
-        var written: [URL] = []
+        let urls = contents.map { directory.appendingPathComponent($0.0) }
         do {
-            for (name, data) in contents {
-                let url = directory.appendingPathComponent(name)
-                try AtomicFile.write(data, to: url)
-                written.append(url)
+            try AtomicFile.writingTogether {
+                for (url, (_, data)) in zip(urls, contents) { try AtomicFile.write(data, to: url) }
+                try? manager.removeItem(at: directory.appendingPathComponent(Self.configuration))
             }
         } catch {
-            for url in written { try? manager.removeItem(at: url) }
             if created { try? manager.removeItem(at: directory) }
             throw error
         }
-        return written
+        return urls
     }
 
     /// The configuration and rows of a study directory.

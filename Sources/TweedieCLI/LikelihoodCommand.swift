@@ -49,6 +49,7 @@ struct LikelihoodCommand: ParsableCommand {
     }
 
     func run() throws {
+        try OutputPaths.requireSafe(outputs: [("--out", out)], inputs: [("--model", model), ("--x", points)])
         let m = try loadModel(model)
         let oracle = try Oracle(m)
         let parsedSchedule = try Schedule.named(schedule)

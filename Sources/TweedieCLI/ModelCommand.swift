@@ -35,7 +35,8 @@ struct ModelCommand: ParsableCommand {
         @Argument(help: "A built-in model name or a .json/.npz model file.") var model: String
         @Option(help: "Output file; the extension (.json or .npz) picks the format.") var out: String
         func run() throws {
-            let m = try loadModel(model)
+            try OutputPaths.requireSafe(outputs: [("--out", out)], inputs: [("model", model)])
+            let m = try loadModel(model, forDisplay: false)
             try ModelFile.write(m, to: URL(fileURLWithPath: out))
             print("wrote \(out)")
         }

@@ -50,7 +50,9 @@ struct NoiseCommand: ParsableCommand {
     }
 
     func run() throws {
-        let m = try model.map(loadModel)
+        try OutputPaths.requireSafe(outputs: [("--out", out)] + (alsoCleanPoints.map { [("--also-x0", $0)] } ?? []),
+                                    inputs: (model.map { [("--model", $0)] } ?? []) + (cleanPoints.map { [("--x0", $0)] } ?? []))
+        let m = try model.map { try loadModel($0) }
         let (a, s) = try level.resolve()
         let start = Date()
         let kernel: ForwardKernel, noisy: Matrix, clean: Matrix, pointShape: [Int]?

@@ -27,17 +27,18 @@ struct OracleCommand: ParsableCommand {
     }
 
     func run() throws {
+        try OutputPaths.requireSafe(outputs: [("--out", out)], inputs: [("--model", model), ("--x", points)])
+        let (a, s) = try level.resolve()
         let m = try loadModel(model)
         let oracle = try Oracle(m)
         let x = try ArrayFile.readMatrix(URL(fileURLWithPath: points))
-        let (a, s) = try level.resolve()
         var extras: OracleExtras = []
         if covariance { extras.insert(.posteriorCovariance) }
         if components { extras.insert(.componentMeans) }
         let start = Date()
         let result: OracleResult
         do { result = try oracle.evaluate(x, alpha: a, sigma: s, including: extras) } catch {
-            throw CommandFailure("\(points): \(error)")
+            throw CommandFailure(error.argument == "x" ? "\(points): \(error.reason)" : "--\(error.argument): \(error.reason)")
         }
         let elapsed = Date().timeIntervalSince(start)
         var arrays: [(String, NDArray)] = [

@@ -141,6 +141,7 @@ struct SampleCommand: ParsableCommand {
 
         // Sampling, batch by batch (sample i uses only the noise of (seed, i)).
         let stream = NoiseStream(seed: seed)
+        let batchSize = min(self.batchSize, count)
         let batchCount = (count + batchSize - 1) / batchSize
         let bar = isatty(2) != 0 ? ProgressBar(total: batchCount * path.steps) : nil
         var progress: (@Sendable (Int, Int, Int, Int) -> Void)?
@@ -165,34 +166,25 @@ struct SampleCommand: ParsableCommand {
             quality = Result { try SampleQuality(samples: samples, mixture: m.prior, seed: seed, projections: projections) }
         }
 
-        // Outputs: all or none.
-        var written: [URL] = []
-        do {
-            let outURL = URL(fileURLWithPath: out)
-            try ArrayFile.write(samples, to: outURL, shape: m.shape)
-            written.append(outURL)
+        // Outputs: all or none (each staged, then all renamed into place).
+        try AtomicFile.writingTogether {
+            try ArrayFile.write(samples, to: URL(fileURLWithPath: out), shape: m.shape)
             if let trajectory {
                 let url = URL(fileURLWithPath: trajectory)
                 // rk45 records only the start and the end: times then holds t_0 alone.
                 let times = Array(path.times.prefix(max(frameCount - 1, 0)))
                 try ArrayFile.writeArchive([("times", NDArray(times)),
                                             ("x", NDArray(stacking: run.trajectory, rows: count, columns: d))], to: url)
-                written.append(url)
             }
             if let xyz, let atoms {
                 let url = URL(fileURLWithPath: xyz)
                 try XYZFile.write(samples, atoms: atoms, comment: { "sample \($0) of \(name)" }, to: url)
-                written.append(url)
             }
             if let plot {
                 let url = URL(fileURLWithPath: plot)
                 let title = "\(name): \(sampler.name), \(schedule), \(kind.rawValue) grid, \(steps) steps, \(count) samples"
                 try writeSamplePlot(model: m, oracle: oracle, samples: samples, title: title, to: url)
-                written.append(url)
             }
-        } catch {
-            for url in written { try? FileManager.default.removeItem(at: url) }
-            throw error
         }
         guard !quiet else { return }
 

@@ -12,6 +12,7 @@ struct TweedieCommand: ParsableCommand {
     /// Runs a command; any failure is one line on stderr and a non-zero exit (help and
     /// version requests print as usual).
     static func main() {
+        AtomicFile.removeTemporariesOnSignals()
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -31,8 +32,9 @@ struct CommandFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// `--model`: a built-in name or a .json/.npz file.
-func loadModel(_ specification: String) throws -> MixtureModel {
+/// `--model`: a built-in name or a .json/.npz file. With `forDisplay`, the model's name has its
+/// control characters escaped (`\u{1B}`), so that printing it cannot drive the terminal.
+func loadModel(_ specification: String, forDisplay: Bool = true) throws -> MixtureModel {
     if let model = BuiltinModels.named(specification) { return model }
     let url = URL(fileURLWithPath: specification)
     guard FileManager.default.fileExists(atPath: url.path) else {
@@ -40,7 +42,21 @@ func loadModel(_ specification: String) throws -> MixtureModel {
     }
     var model = try ModelFile.read(url)
     if model.name == nil { model.name = url.deletingPathExtension().lastPathComponent }
+    if forDisplay { model.name = model.name.map(printable) }
     return model
+}
+
+/// `text` with control characters escaped as `\u{…}`.
+func printable(_ text: String) -> String {
+    var result = ""
+    for scalar in text.unicodeScalars {
+        if scalar.properties.generalCategory == .control {
+            result += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+        } else {
+            result.unicodeScalars.append(scalar)
+        }
+    }
+    return result
 }
 
 func format(_ value: Double, _ digits: Int = 4) -> String {

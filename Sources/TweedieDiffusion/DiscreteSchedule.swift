@@ -1,4 +1,5 @@
 import Foundation
+import TweedieDistributions
 
 /// A discrete DDPM schedule (MATH.md §1 last row, §4): variances β_1 … β_T, ᾱ_i = Π_{s≤i}(1 − β_s)
 /// with ᾱ_0 = 1, and step i read as the continuous α_i = √ᾱ_i, σ_i = √(1 − ᾱ_i) at t_i = i/T.
@@ -51,6 +52,9 @@ public struct DiscreteSchedule: Sendable, Equatable, CustomStringConvertible {
         let name = Self.name(of: recipe)
         guard steps >= 1 else {
             throw .invalidParameter(schedule: name, parameter: "steps", reason: "must be ≥ 1, got \(steps)")
+        }
+        guard steps <= MemoryBudget.maximumSteps else {
+            throw .invalidParameter(schedule: name, parameter: "steps", reason: "must be at most \(MemoryBudget.maximumSteps), got \(steps)")
         }
         let betas: [Double]
         switch recipe {

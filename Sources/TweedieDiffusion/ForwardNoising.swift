@@ -114,6 +114,8 @@ public struct ForwardKernel: Sendable, Equatable {
             throw ArgumentError("sampler", "the mixture has dimension \(sampler.dimension), Σ has \(dimension)")
         }
         try Self.validate(step: step, firstSample: firstSample, count: count)
+        try MemoryBudget.require("count", "\(count) samples × D = \(dimension) (clean and noised)",
+                                 elements: [2, count, dimension])
         let (clean, components) = try sampler.sample(count: count, seed: seed, firstSample: firstSample)
         let points = try sample(from: clean, seed: seed, step: step, firstSample: firstSample)
         return MarginalSample(points: points, cleanPoints: clean, components: components)

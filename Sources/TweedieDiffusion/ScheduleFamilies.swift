@@ -225,14 +225,26 @@ struct FlowFormulas: ScheduleFormulas {
     func diffusionSquared(_ t: Double) -> Double { 2 * t / (1 - t) }
 }
 
-/// 0 < σ_min < σ_max < ∞, with the message naming the schedule and parameter.
+/// The noise scales a schedule may reach: within [1e-100, 1e100], σ² and the products the oracle
+/// forms with it (α²γ + σ², ‖x‖² for points of that spread) stay far inside Float64's range.
+let representableSigma: ClosedRange<Double> = 1e-100...1e100
+
+/// σ_min < σ_max, both in ``representableSigma``, with the message naming the schedule and parameter.
 func checkSigmaRange(schedule: String, sigmaMin: Double, sigmaMax: Double) throws(ScheduleError) {
     guard sigmaMin.isFinite, sigmaMin > 0 else {
         throw .invalidParameter(schedule: schedule, parameter: "sigma_min",
                                 reason: "must be finite and > 0, got \(sigmaMin)")
     }
+    guard representableSigma.contains(sigmaMin) else {
+        throw .invalidParameter(schedule: schedule, parameter: "sigma_min",
+                                reason: "must be at least 1e-100 (σ² must stay far inside Float64's range), got \(sigmaMin)")
+    }
     guard sigmaMax.isFinite, sigmaMax > sigmaMin else {
         throw .invalidParameter(schedule: schedule, parameter: "sigma_max",
                                 reason: "must be finite and > sigma_min = \(sigmaMin), got \(sigmaMax)")
+    }
+    guard representableSigma.contains(sigmaMax) else {
+        throw .invalidParameter(schedule: schedule, parameter: "sigma_max",
+                                reason: "must be at most 1e100 (σ² must stay far inside Float64's range), got \(sigmaMax)")
     }
 }

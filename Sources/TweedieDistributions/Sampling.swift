@@ -102,6 +102,7 @@ public struct MixtureSampler: Sendable {
                        firstSample: Int = 0) throws(ArgumentError) -> (points: Matrix, components: [Int]) {
         try Self.validate(count: count, firstSample: firstSample)
         let d = dimension
+        try MemoryBudget.require("count", "\(count) samples × D = \(d)", elements: [count, d])
         var points = Matrix(rows: count, columns: d)
         var components = [Int](repeating: 0, count: count)
         let stream = NoiseStream(seed: seed)

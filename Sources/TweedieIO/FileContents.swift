@@ -1,4 +1,5 @@
 import Foundation
+import TweedieDistributions
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -9,8 +10,11 @@ import Darwin
 
 /// Opens a regular file for reading and returns its descriptor and size; the caller closes it.
 /// Errors are one line naming the file, e.g. `x.npy: cannot read (No such file or directory)`.
+///
+/// The file is opened without blocking, so a FIFO with no writer (or a device) is refused at once
+/// instead of hanging the open.
 private func openRegularFile(_ url: URL) throws(FileError) -> (descriptor: Int32, size: Int) {
-    let descriptor = open(url.path, O_RDONLY | O_CLOEXEC)
+    let descriptor = open(url.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
     guard descriptor >= 0 else { throw readFailure(url, errorText()) }
     var status = stat()
     guard fstat(descriptor, &status) == 0 else {
@@ -20,8 +24,16 @@ private func openRegularFile(_ url: URL) throws(FileError) -> (descriptor: Int32
     }
     guard (status.st_mode & S_IFMT) == S_IFREG else {
         close(descriptor)
-        throw readFailure(url, "not a regular file")
+        let kind = switch status.st_mode & S_IFMT {
+        case S_IFDIR: "a directory"
+        case S_IFIFO: "a FIFO"
+        case S_IFCHR, S_IFBLK: "a device"
+        case S_IFSOCK: "a socket"
+        default: "not a regular file"
+        }
+        throw readFailure(url, kind == "not a regular file" ? kind : "it is \(kind), not a regular file")
     }
+    _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
     return (descriptor, Int(status.st_size))
 }
 
@@ -34,10 +46,15 @@ func requireReadableFile(_ url: URL) throws(FileError) {
     close(try openRegularFile(url).descriptor)
 }
 
-/// Reads a whole regular file.
+/// Reads a whole regular file, refusing one larger than the memory limit (``MemoryBudget``).
 func readContents(of url: URL) throws(FileError) -> Data {
     let (descriptor, size) = try openRegularFile(url)
     defer { close(descriptor) }
+    do {
+        try MemoryBudget.require("file", "its \(size) bytes", elements: [size], bytesEach: 1)
+    } catch {
+        throw FileError(file: url.displayName, "is too large to read: \(error.reason)")
+    }
     var data = Data(count: size)
     let failed: String? = data.withUnsafeMutableBytes { buffer in
         var offset = 0

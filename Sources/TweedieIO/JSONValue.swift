@@ -2,7 +2,7 @@ import Foundation
 import TweedieLinearAlgebra
 
 /// A parsed JSON document, walked with typed accessors that name the field in every error.
-enum JSONValue: Decodable, Equatable {
+enum JSONValue: Equatable {
     case null
     case bool(Bool)
     case number(Double)
@@ -10,35 +10,12 @@ enum JSONValue: Decodable, Equatable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: JSONValue].self))
-        }
-    }
-
-    /// Parses a JSON document; syntax errors are reported on one line.
+    /// Parses a JSON document (RFC 8259). Errors are one line with the line and column: a
+    /// syntax error, a key given twice in one object, a number beyond Float64's range, or
+    /// nesting deeper than ``JSONParser/maximumDepth``.
     static func parse(_ data: Data) throws(FileError) -> JSONValue {
-        do {
-            return try JSONDecoder().decode(JSONValue.self, from: data)
-        } catch {
-            // JSONDecoder says only "not valid JSON"; JSONSerialization says where.
-            var detail = ""
-            do { _ = try JSONSerialization.jsonObject(with: data, options: .fragmentsAllowed) } catch {
-                detail = ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String) ?? ""
-            }
-            throw FileError(detail.isEmpty ? "invalid JSON" : "invalid JSON (\(detail))")
-        }
+        var parser = JSONParser(Array(data))
+        return try parser.document()
     }
 
     var typeName: String {
@@ -122,5 +99,204 @@ struct JSONField {
             elements += row
         }
         return Matrix(rows: items.count, columns: width ?? 0, elements: elements)
+    }
+}
+
+/// A strict recursive-descent JSON reader; unlike Foundation's decoders it refuses duplicate keys
+/// and says which number cannot be represented.
+struct JSONParser {
+    /// Deeper nesting is refused (a model file nests four levels deep).
+    static let maximumDepth = 64
+
+    private let bytes: [UInt8]
+    private var position = 0
+    private var depth = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    mutating func document() throws(FileError) -> JSONValue {
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { position = 3 }
+        let value = try self.value()
+        skipWhitespace()
+        guard position == bytes.count else { throw failure("unexpected text after the JSON value") }
+        return value
+    }
+
+    private func failure(_ reason: String, at offset: Int? = nil) -> FileError {
+        let end = min(offset ?? position, bytes.count)
+        var line = 1, column = 1
+        for b in bytes[..<end] {
+            if b == 0x0A { line += 1; column = 1 } else if b & 0xC0 != 0x80 { column += 1 }
+        }
+        return FileError("invalid JSON: \(reason) (line \(line), column \(column))")
+    }
+
+    private mutating func skipWhitespace() {
+        while position < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[position]) { position += 1 }
+    }
+
+    private mutating func value() throws(FileError) -> JSONValue {
+        skipWhitespace()
+        guard position < bytes.count else { throw failure("unexpected end of input") }
+        switch bytes[position] {
+        case UInt8(ascii: "{"): return try object()
+        case UInt8(ascii: "["): return try array()
+        case UInt8(ascii: "\""): return .string(try string())
+        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+        case UInt8(ascii: "n"): try literal("null"); return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try number())
+        default: throw failure("unexpected character '\(Character(Unicode.Scalar(bytes[position])))'")
+        }
+    }
+
+    private mutating func literal(_ word: String) throws(FileError) {
+        let expected = Array(word.utf8)
+        guard bytes.count - position >= expected.count,
+              Array(bytes[position..<(position + expected.count)]) == expected else {
+            throw failure("unexpected text (expected \(word))")
+        }
+        position += expected.count
+    }
+
+    private mutating func enter() throws(FileError) {
+        depth += 1
+        guard depth <= Self.maximumDepth else { throw failure("nested deeper than \(Self.maximumDepth) levels") }
+    }
+
+    private mutating func object() throws(FileError) -> JSONValue {
+        try enter()
+        defer { depth -= 1 }
+        position += 1
+        var members: [String: JSONValue] = [:]
+        skipWhitespace()
+        if position < bytes.count, bytes[position] == UInt8(ascii: "}") { position += 1; return .object(members) }
+        while true {
+            skipWhitespace()
+            guard position < bytes.count else { throw failure("unexpected end of input in an object") }
+            let keyStart = position
+            guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw failure("expected a string key") }
+            let key = try string()
+            guard members[key] == nil else { throw failure("key '\(key)' appears twice in one object", at: keyStart) }
+            skipWhitespace()
+            guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw failure("expected ':' after a key") }
+            position += 1
+            members[key] = try value()
+            skipWhitespace()
+            guard position < bytes.count else { throw failure("unexpected end of input in an object") }
+            if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
+            if bytes[position] == UInt8(ascii: "}") { position += 1; return .object(members) }
+            throw failure("expected ',' or '}' in an object")
+        }
+    }
+
+    private mutating func array() throws(FileError) -> JSONValue {
+        try enter()
+        defer { depth -= 1 }
+        position += 1
+        var items: [JSONValue] = []
+        skipWhitespace()
+        if position < bytes.count, bytes[position] == UInt8(ascii: "]") { position += 1; return .array(items) }
+        while true {
+            items.append(try value())
+            skipWhitespace()
+            guard position < bytes.count else { throw failure("unexpected end of input in an array") }
+            if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
+            if bytes[position] == UInt8(ascii: "]") { position += 1; return .array(items) }
+            throw failure("expected ',' or ']' in an array")
+        }
+    }
+
+    private mutating func number() throws(FileError) -> Double {
+        let start = position
+        func digits() -> Int {
+            let first = position
+            while position < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[position]) { position += 1 }
+            return position - first
+        }
+        if bytes[position] == UInt8(ascii: "-") { position += 1 }
+        let integerStart = position
+        guard digits() > 0 else { throw failure("malformed number", at: start) }
+        if bytes[integerStart] == UInt8(ascii: "0"), position - integerStart > 1 {
+            throw failure("numbers must not have leading zeros", at: start)
+        }
+        if position < bytes.count, bytes[position] == UInt8(ascii: ".") {
+            position += 1
+            guard digits() > 0 else { throw failure("malformed number", at: start) }
+        }
+        if position < bytes.count, bytes[position] == UInt8(ascii: "e") || bytes[position] == UInt8(ascii: "E") {
+            position += 1
+            if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") { position += 1 }
+            guard digits() > 0 else { throw failure("malformed number", at: start) }
+        }
+        let text = String(decoding: bytes[start..<position], as: UTF8.self)
+        guard let value = Double(text), value.isFinite else {
+            throw failure("the number \(text) is beyond Float64's range (±1.8e308)", at: start)
+        }
+        return value
+    }
+
+    private mutating func string() throws(FileError) -> String {
+        let start = position
+        position += 1
+        var scalars = String.UnicodeScalarView()
+        var runStart = position
+        func flush(_ end: Int) throws(FileError) {
+            guard let text = String(validating: bytes[runStart..<end], as: UTF8.self) else {
+                throw failure("a string is not valid UTF-8", at: start)
+            }
+            scalars.append(contentsOf: text.unicodeScalars)
+        }
+        while true {
+            guard position < bytes.count else { throw failure("unterminated string", at: start) }
+            let b = bytes[position]
+            if b == UInt8(ascii: "\"") {
+                try flush(position)
+                position += 1
+                return String(scalars)
+            }
+            if b < 0x20 { throw failure("control character in a string") }
+            if b != UInt8(ascii: "\\") { position += 1; continue }
+            try flush(position)
+            position += 1
+            guard position < bytes.count else { throw failure("unterminated string", at: start) }
+            let escape = bytes[position]
+            position += 1
+            switch escape {
+            case UInt8(ascii: "\""): scalars.append("\"")
+            case UInt8(ascii: "\\"): scalars.append("\\")
+            case UInt8(ascii: "/"): scalars.append("/")
+            case UInt8(ascii: "b"): scalars.append("\u{08}")
+            case UInt8(ascii: "f"): scalars.append("\u{0C}")
+            case UInt8(ascii: "n"): scalars.append("\n")
+            case UInt8(ascii: "r"): scalars.append("\r")
+            case UInt8(ascii: "t"): scalars.append("\t")
+            case UInt8(ascii: "u"):
+                var code = try hex4()
+                if (0xD800..<0xDC00).contains(code) {
+                    guard bytes.count - position >= 6, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u") else {
+                        throw failure("unpaired surrogate in a string")
+                    }
+                    position += 2
+                    let low = try hex4()
+                    guard (0xDC00..<0xE000).contains(low) else { throw failure("unpaired surrogate in a string") }
+                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                }
+                guard let scalar = Unicode.Scalar(code) else { throw failure("invalid \\u escape in a string") }
+                scalars.append(scalar)
+            default:
+                throw failure("invalid escape in a string")
+            }
+            runStart = position
+        }
+    }
+
+    private mutating func hex4() throws(FileError) -> UInt32 {
+        guard bytes.count - position >= 4,
+              let code = UInt32(String(decoding: bytes[position..<(position + 4)], as: UTF8.self), radix: 16) else {
+            throw failure("invalid \\u escape in a string")
+        }
+        position += 4
+        return code
     }
 }

@@ -4,6 +4,11 @@ import TweedieLinearAlgebra
 
 /// The `.npz` form of a ``MixtureModel``; see ``ModelFile`` for the keys.
 enum ModelNPZ {
+    /// The arrays a model archive may hold (others are ignored, and not even inflated).
+    static let keys: Set<String> = ["weights", "means", "covariances", "covariance_type", "noise_covariance",
+                                    "noise_type", "block_size", "shape", "name"]
+    static let requiredKeys = ["weights", "means"]
+
     static func decode(_ archive: NPZArchive) throws(FileError) -> MixtureModel {
         let reader = Reader(archive: archive)
         let weights = try reader.numbers("weights", dimensions: 1, expected: "(K,)")

@@ -1,11 +1,14 @@
 import Foundation
+import TweedieDistributions
 
 /// NumPy's `.npy` format: a magic string, a version, a Python-dictionary header, then the data.
 ///
 /// Reading accepts format versions 1.0, 2.0 and 3.0, C-ordered arrays of little-endian
-/// floats (`<f8`, `<f4`), integers (`<i8` … `|u1`, converted to `Double`; integers beyond 2⁵³
-/// are rounded), booleans (`|b1`), and fixed-width strings (`<U`, `|S`). Big-endian data,
-/// Fortran-ordered arrays of two or more dimensions, object and structured arrays are rejected.
+/// floats (`<f8`, `<f4`), integers (`<i8` … `|u1`, converted to `Double` exactly: a 64-bit
+/// integer that Float64 cannot hold exactly is refused, not rounded), and fixed-width strings (`<U`, `|S`). Booleans,
+/// big-endian data, Fortran-ordered arrays of two or more dimensions, zero-width strings, object
+/// and structured arrays are rejected, and so is an array larger than the memory limit
+/// (``MemoryBudget``), before anything is allocated.
 /// Writing produces version 1.0 files with `<f8` numbers or `<U` strings, as `np.save` does.
 public enum NPY {
     static let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
@@ -26,24 +29,46 @@ public enum NPY {
         try data.withUnsafeBytes { bytes in Result { () throws(FileError) in try decode(bytes) } }.get()
     }
 
-    private static func decode(_ bytes: UnsafeRawBufferPointer) throws(FileError) -> NPYValue {
+    /// Where the header dictionary lies: after the magic string, the version and its length.
+    private static func headerRange(_ bytes: UnsafeRawBufferPointer) throws(FileError) -> Range<Int> {
         guard bytes.count >= 10, bytes.starts(with: magic) else {
             throw FileError("not a .npy file (missing the \\x93NUMPY magic string)")
         }
         let (major, minor) = (bytes[6], bytes[7])
-        let headerStart: Int, headerLength: Int
         switch major {
         case 1:
-            headerStart = 10
-            headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
+            return 10..<(10 + (Int(bytes[8]) | Int(bytes[9]) << 8))
         case 2, 3:
             guard bytes.count >= 12 else { throw FileError(field: "header", "truncated") }
-            headerStart = 12
-            headerLength = (8..<12).reduce(0) { $0 | Int(bytes[$1]) << (8 * ($1 - 8)) }
+            return 12..<(12 + (8..<12).reduce(0) { $0 | Int(bytes[$1]) << (8 * ($1 - 8)) })
         default:
             throw FileError("unsupported .npy format version \(major).\(minor) (expected 1.0, 2.0 or 3.0)")
         }
-        let dataStart = headerStart + headerLength
+    }
+
+    /// The size of the whole `.npy` file its first bytes declare (preamble, header and data), or
+    /// nil while `prefix` does not reach the end of the header. Lets a reader bound an archive
+    /// entry before inflating it.
+    static func declaredFileSize(prefix: Data) throws(FileError) -> Int? {
+        try prefix.withUnsafeBytes { bytes in
+            Result { () throws(FileError) -> Int? in
+                guard bytes.count >= 12 || (bytes.count >= 10 && bytes[6] == 1) else { return nil }
+                let range = try headerRange(bytes)
+                guard range.upperBound <= bytes.count else { return nil }
+                let header = try NPYHeader(parsing: Array(bytes[range]))
+                let (data, overflow) = try elementCount(header.shape).multipliedReportingOverflow(by: header.elementType.size)
+                guard !overflow, data <= Int.max - range.upperBound else {
+                    throw FileError(field: "header", "shape \(pythonTuple(header.shape)) is too large")
+                }
+                return range.upperBound + data
+            }
+        }.get()
+    }
+
+    private static func decode(_ bytes: UnsafeRawBufferPointer) throws(FileError) -> NPYValue {
+        let range = try headerRange(bytes)
+        let headerStart = range.lowerBound, headerLength = range.count
+        let dataStart = range.upperBound
         guard dataStart <= bytes.count else {
             throw FileError(field: "header", "truncated: needs \(headerLength) bytes, the file has \(bytes.count - headerStart)")
         }
@@ -54,6 +79,12 @@ public enum NPY {
         }
         let count = try elementCount(header.shape)
         let type = header.elementType
+        do {
+            // Strings cost far more than their bytes once decoded.
+            try MemoryBudget.require("shape", "\(count) elements", elements: [count], bytesEach: type.isString ? 16 + type.size : 8)
+        } catch {
+            throw FileError(field: "header", "shape \(pythonTuple(header.shape)) is too large: \(error.reason)")
+        }
         let (needed, overflow) = count.multipliedReportingOverflow(by: type.size)
         let available = bytes.count - dataStart
         guard !overflow, needed <= available else {
@@ -64,7 +95,7 @@ public enum NPY {
         }
         let raw = UnsafeRawBufferPointer(rebasing: bytes[dataStart...])
         guard type.isString else {
-            return .numbers(NDArray(shape: header.shape, values: decodeNumbers(raw, count: count, type: type)))
+            return .numbers(NDArray(shape: header.shape, values: try decodeNumbers(raw, count: count, type: type)))
         }
         return .strings(shape: header.shape, values: try decodeStrings(raw, count: count, type: type))
     }
@@ -115,7 +146,8 @@ public enum NPY {
         return count
     }
 
-    private static func decodeNumbers(_ raw: UnsafeRawBufferPointer, count: Int, type: NPYElementType) -> [Double] {
+    private static func decodeNumbers(_ raw: UnsafeRawBufferPointer, count: Int,
+                                      type: NPYElementType) throws(FileError) -> [Double] {
         func load<T: FixedWidthInteger>(_: T.Type, _ convert: (T) -> Double) -> [Double] {
             [Double](unsafeUninitializedCapacity: count) { buffer, initialized in
                 for i in 0..<count {
@@ -124,18 +156,26 @@ public enum NPY {
                 initialized = count
             }
         }
+        /// 64-bit integers beyond ±2⁵³ may have no exact Float64; those are refused.
+        func exact<T: FixedWidthInteger>(_: T.Type) throws(FileError) -> [Double] {
+            let values = load(T.self) { Double(exactly: $0) ?? .nan }
+            if let i = values.firstIndex(where: \.isNaN) {
+                let value = T(littleEndian: raw.loadUnaligned(fromByteOffset: i * T.bitWidth / 8, as: T.self))
+                throw FileError("element \(i) = \(value) has no exact Float64 (integers beyond 2^53 lose digits)")
+            }
+            return values
+        }
         switch (type.kind, type.size) {
         case (.float, 8): return load(UInt64.self) { Double(bitPattern: $0) }
         case (.float, _): return load(UInt32.self) { Double(Float(bitPattern: $0)) }
         case (.signedInteger, 1): return load(Int8.self) { Double($0) }
         case (.signedInteger, 2): return load(Int16.self) { Double($0) }
         case (.signedInteger, 4): return load(Int32.self) { Double($0) }
-        case (.signedInteger, _): return load(Int64.self) { Double($0) }
+        case (.signedInteger, _): return try exact(Int64.self)
         case (.unsignedInteger, 1): return load(UInt8.self) { Double($0) }
         case (.unsignedInteger, 2): return load(UInt16.self) { Double($0) }
         case (.unsignedInteger, 4): return load(UInt32.self) { Double($0) }
-        case (.unsignedInteger, _): return load(UInt64.self) { Double($0) }
-        default: return load(UInt8.self) { $0 == 0 ? 0 : 1 }
+        default: return try exact(UInt64.self)
         }
     }
 

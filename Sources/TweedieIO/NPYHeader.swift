@@ -24,7 +24,7 @@ struct NPYElementType: Equatable {
 }
 
 extension NPYElementType {
-    static let supportedList = "<f8, <f4, <i8, <i4, <i2, |i1, <u8, <u4, <u2, |u1, |b1, <U (strings), |S (bytes)"
+    static let supportedList = "<f8, <f4, <i8, <i4, <i2, |i1, <u8, <u4, <u2, |u1, <U (strings), |S (bytes)"
 
     /// Parses a `descr` string; throws for big-endian, structured and other unsupported types.
     init(descr: String) throws(FileError) {
@@ -43,7 +43,10 @@ extension NPYElementType {
         case ("f", 4), ("f", 8): self.init(kind: .float, size: width)
         case ("i", 1), ("i", 2), ("i", 4), ("i", 8): self.init(kind: .signedInteger, size: width)
         case ("u", 1), ("u", 2), ("u", 4), ("u", 8): self.init(kind: .unsignedInteger, size: width)
-        case ("b", 1): self.init(kind: .boolean, size: 1)
+        case ("b", 1):
+            throw FileError(field: "header", "boolean arrays ('\(descr)') are not numbers; save arr.astype(float) instead")
+        case ("U", 0), ("S", 0):
+            throw FileError(field: "header", "zero-width strings ('\(descr)') are not supported")
         case ("U", _):
             let (size, overflow) = width.multipliedReportingOverflow(by: 4)
             guard !overflow else { throw unsupported }

@@ -1,4 +1,5 @@
 import Foundation
+import TweedieDistributions
 import ZIPFoundation
 
 /// NumPy's `.npz` format: a ZIP archive with one `<name>.npy` entry per array.
@@ -47,10 +48,12 @@ public struct NPZArchive: Sendable, Equatable {
         entries.append(Entry(name: name, value: value))
     }
 
-    /// Reads a `.npz` file.
-    public static func read(_ url: URL) throws(FileError) -> NPZArchive {
+    /// Reads a `.npz` file. With `keys`, only the arrays named there are inflated (the others are
+    /// skipped unread), and every name in `required` must be present: both are checked against the
+    /// archive's directory before anything is inflated.
+    public static func read(_ url: URL, keys: Set<String>? = nil, required: [String] = []) throws(FileError) -> NPZArchive {
         try requireReadableFile(url)
-        do { return try decode(archiveAt: url) } catch { throw error.inFile(url.displayName) }
+        do { return try decode(archiveAt: url, keys: keys, required: required) } catch { throw error.inFile(url.displayName) }
     }
 
     /// Writes the archive atomically.
@@ -72,20 +75,48 @@ public struct NPZArchive: Sendable, Equatable {
         return try decode(archiveAt: url)
     }
 
-    private static func decode(archiveAt url: URL) throws(FileError) -> NPZArchive {
+    private static func decode(archiveAt url: URL, keys: Set<String>? = nil,
+                               required: [String] = []) throws(FileError) -> NPZArchive {
         let archive: Archive
         do { archive = try Archive(url: url, accessMode: .read) } catch {
             throw FileError("not a ZIP archive (\(zipReason(error)))")
         }
+        let entries = archive.filter { $0.type != .directory }
+        for entry in entries where entry.type != .file || !entry.path.hasSuffix(".npy") {
+            throw FileError(field: entry.path, "is not a .npy entry")
+        }
+        let names = Set(entries.map { String($0.path.dropLast(4)) })
+        if let missing = required.first(where: { !names.contains($0) }) {
+            throw FileError(field: missing, "missing")
+        }
         var result = NPZArchive()
-        for entry in archive where entry.type != .directory {
+        for entry in entries where keys?.contains(String(entry.path.dropLast(4))) ?? true {
             let path = entry.path
-            guard entry.type == .file, path.hasSuffix(".npy") else {
-                throw FileError(field: path, "is not a .npy entry")
+            // Bound the entry before inflating it: its declared size against the memory limit, its
+            // .npy header against its declared size, and what it inflates to against both.
+            let declared = Int(clamping: entry.uncompressedSize)
+            do {
+                try MemoryBudget.require("entry", "\(declared) bytes", elements: [declared], bytesEach: 1)
+            } catch {
+                throw FileError(field: path, "is too large to inflate: \(error.reason)")
             }
             var contents = Data()
+            var headerChecked = false
             do {
-                let checksum = try archive.extract(entry, skipCRC32: false) { contents.append($0) }
+                let checksum = try archive.extract(entry, skipCRC32: false) { chunk in
+                    contents.append(chunk)
+                    guard contents.count <= declared else {
+                        throw FileError(field: path, "inflates to more than the \(declared) bytes it declares (the archive is corrupt)")
+                    }
+                    // A header that does not parse is reported after the CRC check, by the decoder.
+                    if !headerChecked, let size = try? NPY.declaredFileSize(prefix: contents) {
+                        headerChecked = true
+                        guard size == declared else {
+                            throw FileError(field: String(path.dropLast(4)),
+                                            "\(size > declared ? "truncated" : "too much data"): its .npy header declares \(size) bytes, the archive entry holds \(declared)")
+                        }
+                    }
+                }
                 guard checksum == entry.checksum else {
                     throw FileError(field: path, "CRC-32 mismatch (the archive is corrupt)")
                 }

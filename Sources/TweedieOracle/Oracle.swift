@@ -100,6 +100,16 @@ public struct Oracle: Sendable {
                          including extras: OracleExtras = []) throws(ArgumentError) -> OracleResult {
         try validate(x, alpha: alpha, sigma: sigma)
         let b = x.rows, k = componentCount
+        try MemoryBudget.require("x", "the outputs for \(b) points (D = \(dimension), K = \(k))",
+                                 elements: [b, 4 * dimension + k + 2])
+        if extras.contains(.posteriorCovariance) {
+            try MemoryBudget.require("x", "the posterior covariances of \(b) points (\(b) × \(dimension) × \(dimension))",
+                                     elements: [b, dimension, dimension])
+        }
+        if extras.contains(.componentMeans) {
+            try MemoryBudget.require("x", "the component means of \(b) points (\(b) × \(k) × \(dimension))",
+                                     elements: [b, k, dimension])
+        }
         let output = OutputBuffers(count: b, componentCount: k, dimension: dimension, extras: extras)
         guard b > 0 else { return output.makeResult() }
         let scales = mixture.isDirac ? nil : ComponentScales(mixture, alpha: alpha, sigma: sigma)
@@ -341,7 +351,7 @@ final class OutputBuffers: @unchecked Sendable {
                 !divergence[b].isFinite ? "tr(ΣH)" :
                 !(0..<k).allSatisfy({ responsibilities[b * k + $0].isFinite }) ? "the responsibilities" : nil
             if let quantity {
-                throw ArgumentError("x", "point \(b): \(quantity) is not representable in Float64 at α = \(alpha), σ = \(sigma) (\(logDensity[b]) for log p_t); the point is too far from the data for this noise level")
+                throw ArgumentError("x", "point \(b): \(quantity) is beyond Float64's range at α = \(alpha), σ = \(sigma) (the point is too far from the data for this noise level)")
             }
         }
     }

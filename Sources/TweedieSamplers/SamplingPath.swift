@@ -68,7 +68,7 @@ extension SamplingPath {
     /// with σ > 0: the schedule's lower end, or 1e-3 where σ vanishes there).
     public static func make(_ kind: GridKind, schedule: Schedule, steps: Int,
                             tMax: Double? = nil, tMin: Double? = nil) throws -> SamplingPath {
-        guard steps >= 1 else { throw ArgumentError("steps", "must be at least 1, got \(steps)") }
+        try MemoryBudget.requireSteps("steps", steps)
         let range = schedule.timeRange
         var upper = tMax ?? range.upperBound
         var lower = tMin ?? range.lowerBound

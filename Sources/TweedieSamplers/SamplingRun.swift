@@ -26,8 +26,17 @@ extension Sampler {
                     batchSize: Int = 256, standardNormals: Matrix? = nil, recordsTrajectory: Bool = false,
                     progress: (@Sendable (Int, Int, Int, Int) -> Void)? = nil) throws -> SamplingRun {
         guard count >= 0 else { throw ArgumentError("count", "must be non-negative, got \(count)") }
-        guard batchSize >= 1 else { throw ArgumentError("batch size", "must be at least 1, got \(batchSize)") }
+        guard batchSize >= 1 else { throw ArgumentError("batch-size", "must be at least 1, got \(batchSize)") }
         let d = model.dimension
+        try MemoryBudget.require("count", "\(count) samples × D = \(d)", elements: [count, d])
+        if recordsTrajectory {
+            try MemoryBudget.require("count", "a trajectory of \(path.times.count) states × \(count) samples × D = \(d)",
+                                     elements: [path.times.count, count, d])
+        }
+        if let standardNormals, standardNormals.rows != count || standardNormals.columns != d {
+            throw ArgumentError("init", "the starting noise is \(standardNormals.rows)×\(standardNormals.columns), expected \(count)×\(d)")
+        }
+        let batchSize = min(batchSize, max(count, 1))  // no overflow in the batch bounds below
         let batches = stride(from: 0, to: count, by: batchSize).map { $0..<min(count, $0 + batchSize) }
         var run = SamplingRun(samples: Matrix(rows: count, columns: d), modelCallsPerSample: 0, batchedModelCalls: 0,
                               batchCount: batches.count, trajectory: [])

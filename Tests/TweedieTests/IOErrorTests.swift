@@ -41,8 +41,12 @@ struct IOErrorTests {
         (#"{"weights": [1], "means": [[0, 0]], "covariance_type": "tied", "covariances": [[1, 2], [2, 1]]}"#,
          "model.json: covariances: is not positive semi-definite"),
         (#"[1, 2]"#, "model.json: expected an object, got an array"),
-        (#"{"weights": [1],"#, "model.json: invalid JSON (Unexpected end of file"),
-        (#"{"weights": [1e999]}"#, "model.json: invalid JSON"),
+        (#"{"weights": [1],"#, "model.json: invalid JSON: unexpected end of input in an object (line 1, column 17)"),
+        (#"{"weights": [1e999]}"#, "model.json: invalid JSON: the number 1e999 is beyond Float64's range"),
+        (#"{"weights": [1], "weights": [1]}"#, "model.json: invalid JSON: key 'weights' appears twice in one object (line 1, column 18)"),
+        (#"{"weights": [1], "means": [[0, 0]], "covariance_type": "dirac", "name": "a\u0000b" "#,
+         "model.json: invalid JSON: unexpected end of input in an object"),
+        (String(repeating: "[", count: 100_000), "model.json: invalid JSON: nested deeper than 64 levels"),
         ("", "model.json: invalid JSON"),
     ])
     func badJSON(text: String, expected: String) throws {
@@ -165,7 +169,9 @@ struct IOErrorTests {
         expectIOFailure(file: "c.npz", "CRC-32 mismatch") { _ = try NPZArchive.read(flipped) }
 
         let badEntry = try ioFixture("bad_entry.npz")
-        expectIOFailure(file: "bad_entry.npz", "weights: truncated data") { _ = try ModelFile.read(badEntry) }
+        expectIOFailure(file: "bad_entry.npz", "weights: truncated") { _ = try NPZArchive.read(badEntry) }
+        // A model archive is checked for its required arrays before any entry is inflated.
+        expectIOFailure(file: "bad_entry.npz", "means: missing") { _ = try ModelFile.read(badEntry) }
     }
 
     @Test("missing files and unknown extensions")
@@ -188,11 +194,11 @@ struct IOErrorTests {
         let missing = scratch.url("no/such/dir/model.npz")
         expectIOFailure(file: "model.npz", "cannot create a temporary file") { try ModelFile.write(model, to: missing) }
 
-        // The destination is a directory: the rename fails after the data was written.
+        // The destination is a directory: refused before anything is written.
         let directory = scratch.url("taken.json")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false)
-        expectIOFailure(file: "taken.json", "cannot replace") { try ModelFile.write(model, to: directory) }
-        expectIOFailure(file: "taken.npy", "cannot replace") {
+        expectIOFailure(file: "taken.json", "not a regular file") { try ModelFile.write(model, to: directory) }
+        expectIOFailure(file: "taken.npy", "not a regular file") {
             try FileManager.default.createDirectory(at: scratch.url("taken.npy"), withIntermediateDirectories: false)
             try ArrayFile.write(Matrix([[1]]), to: scratch.url("taken.npy"))
         }

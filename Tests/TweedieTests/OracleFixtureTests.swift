@@ -21,6 +21,7 @@ import Testing
     }()
 
     static func numbers(_ any: Any?) -> [Double] {
+        if let v = any as? Int { return [Double(v)] }
         if let v = any as? Double { return [v] }
         if let v = any as? NSNumber { return [v.doubleValue] }
         if let a = any as? [Any] { return a.flatMap { numbers($0) } }
