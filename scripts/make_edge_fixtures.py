@@ -6,7 +6,7 @@ relative to this file), read by Tests/TweedieTests/OracleEdgeNumericsTests.swift
 and mpmath.
 
 Every stored value is computed in 60-digit mpmath by the *direct dense* route (never the whitened
-eigen route of MATH.md §2 that the Swift library uses), from the float64 inputs exactly as stored:
+eigen route of docs/math.md §2 that the Swift library uses), from the float64 inputs exactly as stored:
 
   C_k   = α²Λ_k + σ²Σ                              (Λ_k = 0 for Dirac components: C_k = σ²Σ)
   log N_k = −½(x − αμ_k)ᵀC_k⁻¹(x − αμ_k) − ½ log det C_k − (D/2) log 2π

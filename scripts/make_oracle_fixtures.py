@@ -4,7 +4,7 @@
 Writes Tests/TweedieTests/Fixtures/oracle_reference.json (run from anywhere; paths are resolved
 relative to this file).  Requires only numpy, scipy and mpmath.
 
-The reference follows seed 000's *direct dense* route, never the whitened/eigen route of MATH.md §2
+The reference follows the *direct dense* route, never the whitened/eigen route of docs/math.md §2
 that the Swift library uses:
 
   C_k   = α²Λ_k + σ²Σ
@@ -36,7 +36,7 @@ rounded up to one significant digit, with SAFETY = 1000 and rtol = 1e-10:
     the effect of log-weight rounding on the responsibilities;
   * own error: max |stored − mpmath| (the reference's own accuracy).
 As a sanity check that the tolerances are achievable by a different float64 algorithm, a float64
-implementation of the whitened route (MATH.md §2) is run and must pass every tolerance with a
+implementation of the whitened route (docs/math.md §2) is run and must pass every tolerance with a
 margin of at least 10; it is never used to produce stored values.
 """
 
@@ -487,7 +487,7 @@ def mp_to_np(v):
 
 
 # ----------------------------------------------------------------------------------------------
-# Validation-only: float64 whitened route of MATH.md §2 (never stored; checks the tolerances are
+# Validation-only: float64 whitened route of docs/math.md §2 (never stored; checks the tolerances are
 # achievable by a different algorithm)
 # ----------------------------------------------------------------------------------------------
 
@@ -1001,7 +1001,7 @@ def main():
     doc = {
         "schema_version": 1,
         "generator": "scripts/make_oracle_fixtures.py",
-        "description": "Exact Gaussian-mixture diffusion oracle reference values computed by seed 000's "
+        "description": "Exact Gaussian-mixture diffusion oracle reference values computed by the "
                        "direct dense route (float64 numpy/scipy, or 50-digit mpmath where flagged).",
         "conventions": {
             "forward_kernel": "q(x_t|x_0) = N(alpha x_0, sigma^2 Σ)",
@@ -1014,7 +1014,7 @@ def main():
             "posterior_covariance": "Cov[x_0 | x_t] (present only when D <= 8)",
             "component_means": "m_k(x) = E[x_0 | x_t, k], indexed [b][k][i] (present only when K*D <= 64)",
             "reference": "float64-dense: numpy/scipy float64; mpmath-50-digit-dense: 50-digit mpmath "
-                         "rounded to nearest float64. Both use seed 000's dense formulas with C_k = "
+                         "rounded to nearest float64. Both use the dense formulas with C_k = "
                          "alpha^2 Λ_k + sigma^2 Σ; component_posterior_form[k] says how m_k, V_k were "
                          "formed: information = (Λ^-1 + alpha^2 (sigma^2 Σ)^-1)^-1 form, gain = "
                          "mu + alpha Λ C^-1 (x - alpha mu), dirac = (mu_k, 0)",

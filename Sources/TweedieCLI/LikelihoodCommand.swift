@@ -9,7 +9,7 @@ struct LikelihoodCommand: ParsableCommand {
         discussion: """
         Integrates dx/dt = h_t x − ½g_t²Σ∇log p_t(x) with d log p/dt = −(h_t D − ½g_t² tr(ΣH)) from \
         --t-min to --t-max by adaptive Dormand–Prince steps, each point on its own, and adds the \
-        prior's log-density at the end point: log p_{t_min}(x) (MATH.md §5). The divergence is the \
+        prior's log-density at the end point: log p_{t_min}(x) (docs/math.md §5). The divergence is the \
         oracle's exact tr(ΣH), or Hutchinson's estimate from --probes Rademacher probes (central \
         differences of the score), reported with its standard error. Writes the B log-likelihoods \
         (nats) to --out and prints each beside the analytic log p_0(x) (where p_0 has a density) and \

@@ -3,9 +3,9 @@ import TweedieDistributions
 import TweedieLinearAlgebra
 
 /// The posterior of the forward process given the clean point, q(x_s | x_t, x_0) =
-/// N(a x_t + b x_0, v Σ) for times s < t (MATH.md §4; seeds 001, 002 (b)).
+/// N(a x_t + b x_0, v Σ) for times s < t (docs/math.md §4).
 ///
-/// Both forms of MATH.md §4 are one application of Bayes' rule,
+/// Both forms of docs/math.md §4 are one application of Bayes' rule,
 /// q(x_s | x_t, x_0) ∝ q(x_t | x_s) q(x_s | x_0): with q(x_s | x_0) = N(α_s x_0, σ_s² Σ) and
 /// q(x_t | x_s) = N(α_{t|s} x_s, σ²_{t|s} Σ), and σ_t² = α²_{t|s}σ_s² + σ²_{t|s},
 ///
@@ -36,7 +36,7 @@ public struct DDPMPosterior: Sendable, Equatable {
     }
 
     /// The posterior from q(x_s | x_0) (`marginal`) and q(x_t | x_s) (`transition`) by Bayes'
-    /// rule (MATH.md §4): a = α_{t|s}σ_s²/σ_t², b = α_s σ²_{t|s}/σ_t², v = σ²_{t|s}σ_s²/σ_t²,
+    /// rule (docs/math.md §4): a = α_{t|s}σ_s²/σ_t², b = α_s σ²_{t|s}/σ_t², v = σ²_{t|s}σ_s²/σ_t²,
     /// with σ_t² = α²_{t|s}σ_s² + σ²_{t|s}, a sum of non-negative terms (no cancellation).
     ///
     /// When q(x_t | x_0) is degenerate (σ_t = 0) x_t equals α_t x_0 and the posterior is the
@@ -53,8 +53,8 @@ public struct DDPMPosterior: Sendable, Equatable {
                   variance: vts * vs / vt)
     }
 
-    /// q(x_{i−1} | x_i, x_0) = N(μ̃_i, β̃_i Σ) of a discrete schedule, i ∈ 1 … T (MATH.md §4;
-    /// seed 001). At i = 1 (ᾱ_0 = 1) it is the point mass at x_0: a = 0, b = 1, β̃_1 = 0.
+    /// q(x_{i−1} | x_i, x_0) = N(μ̃_i, β̃_i Σ) of a discrete schedule, i ∈ 1 … T (docs/math.md §4;
+    /// §4). At i = 1 (ᾱ_0 = 1) it is the point mass at x_0: a = 0, b = 1, β̃_1 = 0.
     public init(step i: Int, schedule: DiscreteSchedule) throws(ArgumentError) {
         guard (1...schedule.stepCount).contains(i) else {
             throw ArgumentError("step", "must be in 1...\(schedule.stepCount), got \(i)")
@@ -64,7 +64,7 @@ public struct DDPMPosterior: Sendable, Equatable {
                       transition: ForwardKernel(step: i, schedule: schedule, noise: noise))
     }
 
-    /// q(x_s | x_t, x_0) for times s < t of a continuous schedule (MATH.md §4):
+    /// q(x_s | x_t, x_0) for times s < t of a continuous schedule (docs/math.md §4):
     /// N((α_{t|s}σ_s²/σ_t²) x_t + (α_s σ²_{t|s}/σ_t²) x_0, (σ²_{t|s}σ_s²/σ_t²) Σ).
     /// Throws a ``ScheduleError`` for a time outside the range, an ``ArgumentError`` if s > t.
     public init(from t: Double, to s: Double, schedule: Schedule) throws {

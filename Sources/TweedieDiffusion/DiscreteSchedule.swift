@@ -1,7 +1,7 @@
 import Foundation
 import TweedieDistributions
 
-/// A discrete DDPM schedule (MATH.md §1 last row, §4): variances β_1 … β_T, ᾱ_i = Π_{s≤i}(1 − β_s)
+/// A discrete DDPM schedule (docs/math.md §1 last row, §4): variances β_1 … β_T, ᾱ_i = Π_{s≤i}(1 − β_s)
 /// with ᾱ_0 = 1, and step i read as the continuous α_i = √ᾱ_i, σ_i = √(1 − ᾱ_i) at t_i = i/T.
 ///
 /// Steps are numbered 1 … T as in the papers. HuggingFace diffusers numbers its timesteps
@@ -124,13 +124,13 @@ public struct DiscreteSchedule: Sendable, Equatable, CustomStringConvertible {
         return betas[i - 1]
     }
 
-    /// ᾱ_i = Π_{s≤i}(1 − β_s), i ∈ 0 … T (ᾱ_0 = 1) (MATH.md §1).
+    /// ᾱ_i = Π_{s≤i}(1 − β_s), i ∈ 0 … T (ᾱ_0 = 1) (docs/math.md §1).
     public func alphaBar(step i: Int) -> Double { exp(logAlphaBar(step: i)) }
 
-    /// α_i = √ᾱ_i, the continuous α of step i (MATH.md §1).
+    /// α_i = √ᾱ_i, the continuous α of step i (docs/math.md §1).
     public func alpha(step i: Int) -> Double { exp(0.5 * logAlphaBar(step: i)) }
 
-    /// σ_i = √(1 − ᾱ_i), the continuous σ of step i (MATH.md §1), accurate also where ᾱ_i ≈ 1.
+    /// σ_i = √(1 − ᾱ_i), the continuous σ of step i (docs/math.md §1), accurate also where ᾱ_i ≈ 1.
     public func sigma(step i: Int) -> Double { VariancePreserving.sigma(logAlpha: 0.5 * logAlphaBar(step: i)) }
 
     private func logAlphaBar(step i: Int) -> Double {

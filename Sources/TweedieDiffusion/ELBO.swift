@@ -2,7 +2,7 @@ import Foundation
 import TweedieDistributions
 import TweedieLinearAlgebra
 
-/// The variational bound of a discrete DDPM (Ho et al. 2020, eq. 5; MATH.md §4 with Σ), for a
+/// The variational bound of a discrete DDPM (Ho et al. 2020, eq. 5; docs/math.md §4 with Σ), for a
 /// reverse model whose prediction of x_0 is any denoiser:
 ///
 ///     −ELBO(x_0) = L_T + Σ_{i=2}^{T} L_{i−1} + L_0 ≥ −log p_θ(x_0),
@@ -183,7 +183,7 @@ extension DiscreteSchedule {
     /// The discrete schedule of T = `steps` steps at the knots t_i = i/T of a continuous
     /// variance-preserving schedule: ᾱ_i = α(t_i)² and β_i = 1 − ᾱ_i/ᾱ_{i−1}, computed as
     /// −expm1(2(log α(t_i) − log α(t_{i−1}))). As T grows its DDPM process converges to the
-    /// schedule's SDE (MATH.md §5), so bounds at increasing T have a continuum limit.
+    /// schedule's SDE (docs/math.md §5), so bounds at increasing T have a continuum limit.
     ///
     /// β_i is capped at `maxBeta` (where α reaches 0, e.g. vp-cosine at t = 1); only capped
     /// steps leave ᾱ_i ≠ α(t_i)². Throws if the schedule does not run over [0, 1] or is not

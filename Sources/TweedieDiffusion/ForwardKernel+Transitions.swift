@@ -3,13 +3,13 @@ import TweedieDistributions
 import TweedieLinearAlgebra
 
 /// Transitions of the forward process between two times, and composition of kernels
-/// (MATH.md §1, §4; seed 002).
+/// (docs/math.md §1, §4).
 ///
 /// A ``ForwardKernel`` is any Σ-shaped Gaussian kernel x ↦ N(α x, σ² Σ). Besides the marginal
 /// q(x_t | x_0), the forward process has one between any two times s < t,
 /// q(x_t | x_s) = N(α_{t|s} x_s, σ²_{t|s} Σ), and, for a discrete schedule, the one-step kernel
 /// q(x_i | x_{i−1}) = N(√(1 − β_i) x_{i−1}, β_i Σ). Kernels compose: following
-/// N(a₁ x, v₁ Σ) by N(a₂ y, v₂ Σ) gives N(a₂a₁ x, (a₂²v₁ + v₂) Σ), which is how seed 002 proves
+/// N(a₁ x, v₁ Σ) by N(a₂ y, v₂ Σ) gives N(a₂a₁ x, (a₂²v₁ + v₂) Σ), which is how one proves
 /// q(x_i | x_0) = N(√ᾱ_i x_0, (1 − ᾱ_i) Σ) by induction.
 ///
 /// ```swift
@@ -18,7 +18,7 @@ import TweedieLinearAlgebra
 /// // marginal ≈ ForwardKernel(t: 0.5, …)
 /// ```
 extension ForwardKernel {
-    /// q(x_t | x_s) = N(α_{t|s} x_s, σ²_{t|s} Σ) for times s ≤ t of `schedule` (MATH.md §4):
+    /// q(x_t | x_s) = N(α_{t|s} x_s, σ²_{t|s} Σ) for times s ≤ t of `schedule` (docs/math.md §4):
     /// α_{t|s} = α_t/α_s and σ²_{t|s} = σ_t² − α²_{t|s} σ_s².
     ///
     /// σ²_{t|s} is evaluated as σ_t² (1 − e^{2(λ_t − λ_s)}) = −σ_t² expm1(2(λ_t − λ_s)) with
@@ -42,7 +42,7 @@ extension ForwardKernel {
     }
 
     /// The one-step kernel of a discrete schedule, q(x_i | x_{i−1}) = N(√(1 − β_i) x_{i−1}, β_i Σ)
-    /// for i ∈ 1 … T (MATH.md §4; seed 002's forward kernel).
+    /// for i ∈ 1 … T (docs/math.md §4; the forward kernel).
     public init(step i: Int, schedule: DiscreteSchedule, noise: NoiseCovariance) throws(ArgumentError) {
         guard (1...schedule.stepCount).contains(i) else {
             throw ArgumentError("step", "must be in 1...\(schedule.stepCount), got \(i)")
@@ -52,8 +52,8 @@ extension ForwardKernel {
     }
 
     /// q(x_i | x_j) of a discrete schedule for steps 0 ≤ j ≤ i ≤ T: N(√(ᾱ_i/ᾱ_j) x_j, (1 − ᾱ_i/ᾱ_j) Σ)
-    /// (MATH.md §4 with α_{t|s} = √(ᾱ_i/ᾱ_j)). With j = 0 it is the marginal
-    /// q(x_i | x_0) = N(√ᾱ_i x_0, (1 − ᾱ_i) Σ) of seed 002 (a). The ratio is taken in log space,
+    /// (docs/math.md §4 with α_{t|s} = √(ᾱ_i/ᾱ_j)). With j = 0 it is the marginal
+    /// q(x_i | x_0) = N(√ᾱ_i x_0, (1 − ᾱ_i) Σ) of §4.1. The ratio is taken in log space,
     /// ᾱ_i/ᾱ_j = exp(log ᾱ_i − log ᾱ_j), and 1 − ᾱ_i/ᾱ_j = −expm1(log ᾱ_i − log ᾱ_j).
     public init(fromStep j: Int = 0, toStep i: Int, schedule: DiscreteSchedule,
                 noise: NoiseCovariance) throws(ArgumentError) {
@@ -74,7 +74,7 @@ extension ForwardKernel {
     }
 
     /// This kernel followed by `next`: x ↦ N(a₁ x, v₁ Σ) then y ↦ N(a₂ y, v₂ Σ) is
-    /// x ↦ N(a₂a₁ x, (a₂² v₁ + v₂) Σ) (the induction step of seed 002 (a), with Σ). Both kernels
+    /// x ↦ N(a₂a₁ x, (a₂² v₁ + v₂) Σ) (the induction step of §4.1, with Σ). Both kernels
     /// must share Σ.
     public func followed(by next: ForwardKernel) -> ForwardKernel {
         precondition(noise == next.noise, "kernels with different noise covariances do not compose")

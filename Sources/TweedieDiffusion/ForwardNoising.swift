@@ -3,7 +3,7 @@ import TweedieDistributions
 import TweedieLinearAlgebra
 import TweedieRandom
 
-/// The forward kernel q(x_t | x_0) = N(α x_0, σ² Σ) at one noise level (MATH.md §1), and exact
+/// The forward kernel q(x_t | x_0) = N(α x_0, σ² Σ) at one noise level (docs/math.md §1), and exact
 /// sampling from it and from the marginal p_t.
 ///
 /// Noising draws x_t = α x_0 + σ R z with R = L, the lower Cholesky factor of Σ (applied through
@@ -53,7 +53,7 @@ public struct ForwardKernel: Sendable, Equatable {
     public var dimension: Int { noise.dimension }
 
     /// x_t = α x_0 + σ L z for each row of `x0` (B×D), row b using the noise of sample
-    /// `firstSample + b` at `step` of the stream `seed` (MATH.md §1, forward kernel).
+    /// `firstSample + b` at `step` of the stream `seed` (docs/math.md §1, forward kernel).
     public func sample(from x0: Matrix, seed: UInt64, step: Int = 0,
                        firstSample: Int = 0) throws(ArgumentError) -> Matrix {
         try validate(x0, argument: "x0")
@@ -84,7 +84,7 @@ public struct ForwardKernel: Sendable, Equatable {
 
     /// The standardized noise z of ``sample(from:seed:step:firstSample:)``: row b is
     /// `normals(sample: firstSample + b, step: step)`, so x_t = α x_0 + σ L z and
-    /// ε = x_t − α x_0 = σ L z (MATH.md §1, the two noise conventions).
+    /// ε = x_t − α x_0 = σ L z (docs/math.md §1, the two noise conventions).
     public func standardizedNoise(count: Int, seed: UInt64, step: Int = 0,
                                   firstSample: Int = 0) throws(ArgumentError) -> Matrix {
         try Self.validate(step: step, firstSample: firstSample, count: count)

@@ -6,7 +6,7 @@ import TweedieLinearAlgebra
 /// with P = N(mean, covariance) and Q the reference N(referenceMean, referenceCovariance).
 ///
 /// Two forms: a dense one for any two positive-definite covariances, and the Σ-shaped closed form
-/// of MATH.md §4 (seed 001's loss term) for covariances u²Σ and v²Σ sharing the noise shape Σ,
+/// of docs/math.md §4 (the DDPM loss term) for covariances u²Σ and v²Σ sharing the noise shape Σ,
 /// which needs only Σ's Cholesky factor. Neither forms a matrix inverse.
 ///
 /// ```swift
@@ -16,7 +16,7 @@ import TweedieLinearAlgebra
 /// ```
 public enum GaussianKL {
     /// KL(N(m₁, S₁) ‖ N(m₂, S₂)) = ½[tr(S₂⁻¹S₁) + (m₂ − m₁)ᵀS₂⁻¹(m₂ − m₁) − D + log det S₂ − log det S₁]
-    /// for positive-definite S₁, S₂ (the general form of which MATH.md §4's Σ-shaped KL is a case).
+    /// for positive-definite S₁, S₂ (the general form of which docs/math.md §4's Σ-shaped KL is a case).
     ///
     /// With the Cholesky factors S₁ = L₁L₁ᵀ and S₂ = L₂L₂ᵀ: tr(S₂⁻¹S₁) = ‖L₂⁻¹L₁‖²_F, the
     /// quadratic form is ‖L₂⁻¹(m₂ − m₁)‖², and log det S = 2 Σ log L_ii; triangular solves only.
@@ -53,7 +53,7 @@ public enum GaussianKL {
     }
 
     /// KL(N(a, u²Σ) ‖ N(b, v²Σ)) = ½[D u²/v² − D + D log(v²/u²) + (a − b)ᵀΣ⁻¹(a − b)/v²]
-    /// (MATH.md §4), given D, u² = `variance`, v² = `referenceVariance` and the squared
+    /// (docs/math.md §4), given D, u² = `variance`, v² = `referenceVariance` and the squared
     /// Mahalanobis distance (a − b)ᵀΣ⁻¹(a − b).
     ///
     /// The variance part D(r − 1 − log r), r = u²/v², is evaluated as D(δ − log1p(δ)) with
@@ -67,7 +67,7 @@ public enum GaussianKL {
     }
 
     /// KL(N(a, u²Σ) ‖ N(b, v²Σ)) for each pair of rows a of `means` and b of `referenceMeans`
-    /// (MATH.md §4), with (a − b)ᵀΣ⁻¹(a − b) = ‖L⁻¹(a − b)‖² by one triangular solve per row.
+    /// (docs/math.md §4), with (a − b)ᵀΣ⁻¹(a − b) = ‖L⁻¹(a − b)‖² by one triangular solve per row.
     public static func divergence(means a: Matrix, variance u2: Double, referenceMeans b: Matrix,
                                   referenceVariance v2: Double, noise: NoiseCovariance) throws(ArgumentError) -> [Double] {
         try requireColumns(a, noise.dimension, "means")

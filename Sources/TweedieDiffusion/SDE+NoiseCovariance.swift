@@ -2,12 +2,12 @@ import Foundation
 import TweedieDistributions
 import TweedieLinearAlgebra
 
-// Products with Σ = L Lᵀ and with Σ⁻¹ through the factor (MATH.md §2): two triangular
+// Products with Σ = L Lᵀ and with Σ⁻¹ through the factor (docs/math.md §2): two triangular
 // operations per row, never an inverse. Used by the SDE drifts, Tweedie's formula and the
 // Σ-shaped KL divergence.
 
 extension NoiseCovariance {
-    /// Σ v for each row v of `x`, computed as L (Lᵀ v) (MATH.md §5: "Σ s = L ∇_y log p̃").
+    /// Σ v for each row v of `x`, computed as L (Lᵀ v) (docs/math.md §5: "Σ s = L ∇_y log p̃").
     public func applyingCovariance(to x: Matrix) -> Matrix {
         var y = x
         apply(.unwhitenTransposed, to: &y)

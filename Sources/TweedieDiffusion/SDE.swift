@@ -5,7 +5,7 @@ import TweedieLinearAlgebra
 /// A score model: ∇_x log p_t(x) for each row of a batch of points (B×D) at time t.
 public typealias ScoreFunction = (_ x: Matrix, _ t: Double) throws -> Matrix
 
-/// The diffusion SDEs of a schedule with noise covariance Σ = R Rᵀ (MATH.md §5; seed 003):
+/// The diffusion SDEs of a schedule with noise covariance Σ = R Rᵀ (docs/math.md §5):
 ///
 /// - forward SDE: dx = h_t x dt + g_t R dw;
 /// - reverse SDE: dx = (h_t x − g_t² Σ s_t(x)) dt + g_t R dw̄, integrated from t = 1 down to 0
@@ -38,7 +38,7 @@ public struct DiffusionSDE: Sendable {
 
     public var dimension: Int { noise.dimension }
 
-    /// h_t x for each row: the drift of the forward SDE (MATH.md §5).
+    /// h_t x for each row: the drift of the forward SDE (docs/math.md §5).
     public func forwardDrift(_ x: Matrix, at t: Double) throws -> Matrix {
         try requireColumns(x, dimension, "x")
         let h = try schedule.coefficients(at: t).drift
@@ -46,7 +46,7 @@ public struct DiffusionSDE: Sendable {
     }
 
     /// g_t R w for each row w of `standardNormals`: the forward SDE's noise term for a Brownian
-    /// increment dw = √dt · w (MATH.md §5), with R = L.
+    /// increment dw = √dt · w (docs/math.md §5), with R = L.
     public func diffusionTerm(_ standardNormals: Matrix, at t: Double) throws -> Matrix {
         try requireColumns(standardNormals, dimension, "standardNormals")
         let g = try schedule.coefficients(at: t).diffusionSquared.squareRoot()
@@ -55,7 +55,7 @@ public struct DiffusionSDE: Sendable {
         return y
     }
 
-    /// h_t x − g_t² Σ s for each row: the drift of the reverse SDE (MATH.md §5), given the
+    /// h_t x − g_t² Σ s for each row: the drift of the reverse SDE (docs/math.md §5), given the
     /// score s = ∇ log p_t(x) of each row.
     public func reverseDrift(_ x: Matrix, at t: Double, score: Matrix) throws -> Matrix {
         try scoreCorrectedDrift(x, at: t, score: score, weight: 1)
@@ -66,7 +66,7 @@ public struct DiffusionSDE: Sendable {
         try reverseDrift(x, at: t, score: score(x, t))
     }
 
-    /// h_t x − ½ g_t² Σ s for each row: the velocity of the probability-flow ODE (MATH.md §5),
+    /// h_t x − ½ g_t² Σ s for each row: the velocity of the probability-flow ODE (docs/math.md §5),
     /// given the score s = ∇ log p_t(x) of each row.
     public func probabilityFlowVelocity(_ x: Matrix, at t: Double, score: Matrix) throws -> Matrix {
         try scoreCorrectedDrift(x, at: t, score: score, weight: 0.5)
@@ -78,7 +78,7 @@ public struct DiffusionSDE: Sendable {
     }
 
     /// ∇·v = h_t D − ½ g_t² tr(Σ H_t) for each point: the divergence of the probability-flow
-    /// velocity (MATH.md §5), given tr(Σ ∇² log p_t) of each point (e.g. the oracle's
+    /// velocity (docs/math.md §5), given tr(Σ ∇² log p_t) of each point (e.g. the oracle's
     /// `divergence`). d/dt log p_t(x(t)) = −∇·v along an ODE trajectory.
     public func probabilityFlowDivergence(at t: Double, traceOfCovarianceHessian: [Double]) throws -> [Double] {
         let c = try schedule.coefficients(at: t)

@@ -1,10 +1,10 @@
 import Foundation
 
 /// A noise schedule: the signal scale α_t and noise scale σ_t of the forward kernel
-/// q(x_t | x_0) = N(α_t x_0, σ_t² Σ) on a continuous time range (MATH.md §1), and everything
+/// q(x_t | x_0) = N(α_t x_0, σ_t² Σ) on a continuous time range (docs/math.md §1), and everything
 /// derived from them: SNR_t = α_t²/σ_t², λ_t = log(α_t/σ_t), h_t = d/dt log α_t and
 /// g_t² = dσ_t²/dt − 2 h_t σ_t², the drift and squared diffusion coefficients of the forward SDE
-/// dx = h_t x dt + g_t R dw (MATH.md §5).
+/// dx = h_t x dt + g_t R dw (docs/math.md §5).
 ///
 /// Time runs over ``timeRange``: [0, 1] for every family except ``edm(sigmaMin:sigmaMax:rho:)``,
 /// whose time variable *is* σ, over [σ_min, σ_max]. t = `timeRange.lowerBound` is data (or
@@ -75,7 +75,7 @@ public struct Schedule: Sendable, Equatable, CustomStringConvertible {
         do { return try Schedule(family) } catch { preconditionFailure(error.description) }
     }
 
-    // MARK: Named constructors (defaults as in MATH.md §1)
+    // MARK: Named constructors (defaults as in docs/math.md §1)
 
     /// Variance-preserving schedule with β linear in t from `betaMin` to `betaMax`.
     public static func vpLinear(betaMin: Double = 0.1, betaMax: Double = 20) -> Schedule {
@@ -152,10 +152,10 @@ public struct Schedule: Sendable, Equatable, CustomStringConvertible {
 
     // MARK: Coefficients
 
-    /// α_t, the signal scale (MATH.md §1).
+    /// α_t, the signal scale (docs/math.md §1).
     public func alpha(_ t: Double) -> Double { require(t); return formulas.alpha(t) }
 
-    /// σ_t, the noise scale (MATH.md §1).
+    /// σ_t, the noise scale (docs/math.md §1).
     public func sigma(_ t: Double) -> Double { require(t); return formulas.sigma(t) }
 
     /// dα_t/dt in closed form.
@@ -164,26 +164,26 @@ public struct Schedule: Sendable, Equatable, CustomStringConvertible {
     /// dσ_t/dt in closed form; +∞ where σ = 0 and σ grows like √t (VP schedules at t = 0).
     public func sigmaDerivative(_ t: Double) -> Double { require(t); return formulas.sigmaDerivative(t) }
 
-    /// SNR_t = α_t²/σ_t² (MATH.md §1); +∞ where σ = 0, 0 where α = 0.
+    /// SNR_t = α_t²/σ_t² (docs/math.md §1); +∞ where σ = 0, 0 where α = 0.
     public func snr(_ t: Double) -> Double {
         require(t)
         let a = formulas.alpha(t), s = formulas.sigma(t)
         return (a * a) / (s * s)
     }
 
-    /// λ_t = log(α_t/σ_t), the half log-SNR (MATH.md §1); ±∞ where σ or α vanishes.
+    /// λ_t = log(α_t/σ_t), the half log-SNR (docs/math.md §1); ±∞ where σ or α vanishes.
     public func logSNR(_ t: Double) -> Double { require(t); return formulas.logSNR(t) }
 
-    /// h_t = d/dt log α_t (MATH.md §1), the drift coefficient of the forward SDE (§5).
+    /// h_t = d/dt log α_t (docs/math.md §1), the drift coefficient of the forward SDE (§5).
     public func drift(_ t: Double) -> Double { require(t); return formulas.drift(t) }
 
-    /// g_t² = dσ_t²/dt − 2 h_t σ_t² (MATH.md §1), the squared diffusion coefficient (§5).
+    /// g_t² = dσ_t²/dt − 2 h_t σ_t² (docs/math.md §1), the squared diffusion coefficient (§5).
     public func diffusionSquared(_ t: Double) -> Double { require(t); return formulas.diffusionSquared(t) }
 
-    /// g_t = √(g_t²), the diffusion coefficient of the forward SDE (MATH.md §5).
+    /// g_t = √(g_t²), the diffusion coefficient of the forward SDE (docs/math.md §5).
     public func diffusion(_ t: Double) -> Double { require(t); return formulas.diffusionSquared(t).squareRoot() }
 
-    /// The time at which λ_t = `logSNR`, in closed form (MATH.md §1 inverted per family).
+    /// The time at which λ_t = `logSNR`, in closed form (docs/math.md §1 inverted per family).
     ///
     /// λ_t is strictly decreasing, so the inverse is unique. A result that misses ``timeRange`` by
     /// rounding only (at most 1e-12 relative to the end point) is set to the end point; a λ the

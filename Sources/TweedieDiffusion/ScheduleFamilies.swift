@@ -1,7 +1,7 @@
 import Foundation
 
-// The closed forms of each continuous schedule family (MATH.md §1 table), one struct per family.
-// Derived quantities follow MATH.md §1: λ = log(α/σ), h = d/dt log α, g² = dσ²/dt − 2hσ².
+// The closed forms of each continuous schedule family (docs/math.md §1 table), one struct per family.
+// Derived quantities follow docs/math.md §1: λ = log(α/σ), h = d/dt log α, g² = dσ²/dt − 2hσ².
 
 /// softplus(x) = log(1 + eˣ), without overflow for large x or loss of digits for very negative x.
 @inline(__always)
@@ -24,7 +24,7 @@ enum VariancePreserving {
     static func logAlpha(logSNR lambda: Double) -> Double { -0.5 * softplus(-2 * lambda) }
 }
 
-/// vp-linear: log α_t = −¼t²(β_max − β_min) − ½tβ_min, σ_t = √(1 − α_t²) (MATH.md §1).
+/// vp-linear: log α_t = −¼t²(β_max − β_min) − ½tβ_min, σ_t = √(1 − α_t²) (docs/math.md §1).
 /// With β(t) = β_min + t(β_max − β_min): h_t = −½β(t) and g_t² = β(t).
 struct VPLinearFormulas: ScheduleFormulas {
     let betaMin: Double
@@ -51,7 +51,7 @@ struct VPLinearFormulas: ScheduleFormulas {
     /// β(t) = β_min + t(β_max − β_min).
     func beta(_ t: Double) -> Double { betaMin + t * (betaMax - betaMin) }
 
-    /// log α_t = −¼t²(β_max − β_min) − ½tβ_min (MATH.md §1, vp-linear).
+    /// log α_t = −¼t²(β_max − β_min) − ½tβ_min (docs/math.md §1, vp-linear).
     func logAlpha(_ t: Double) -> Double { -0.25 * t * t * (betaMax - betaMin) - 0.5 * t * betaMin }
 
     func alpha(_ t: Double) -> Double { exp(logAlpha(t)) }
@@ -85,7 +85,7 @@ struct VPLinearFormulas: ScheduleFormulas {
     func diffusionSquared(_ t: Double) -> Double { beta(t) }
 }
 
-/// vp-cosine: α_t = cos(π/2·(t+s)/(1+s)) / cos(π/2·s/(1+s)), σ_t = √(1 − α_t²) (MATH.md §1).
+/// vp-cosine: α_t = cos(π/2·(t+s)/(1+s)) / cos(π/2·s/(1+s)), σ_t = √(1 − α_t²) (docs/math.md §1).
 ///
 /// Written with k = π/(2(1+s)) and θ₀ = ks, the angle θ_t = k(t+s) and its complement
 /// φ_t = π/2 − θ_t = k(1−t):
@@ -149,7 +149,7 @@ struct VPCosineFormulas: ScheduleFormulas {
     func diffusionSquared(_ t: Double) -> Double { -2 * drift(t) }
 }
 
-/// ve: α_t = 1, σ_t = σ_min (σ_max/σ_min)^t (MATH.md §1). With L = log(σ_max/σ_min):
+/// ve: α_t = 1, σ_t = σ_min (σ_max/σ_min)^t (docs/math.md §1). With L = log(σ_max/σ_min):
 /// σ' = Lσ, h = 0, g² = dσ²/dt = 2Lσ², λ = −log σ_min − Lt.
 struct VEFormulas: ScheduleFormulas {
     let sigmaMin: Double, sigmaMax: Double
@@ -180,7 +180,7 @@ struct VEFormulas: ScheduleFormulas {
     }
 }
 
-/// edm: α = 1, σ = t on [σ_min, σ_max] (MATH.md §1): σ' = 1, h = 0, g² = 2t, λ = −log t.
+/// edm: α = 1, σ = t on [σ_min, σ_max] (docs/math.md §1): σ' = 1, h = 0, g² = 2t, λ = −log t.
 struct EDMFormulas: ScheduleFormulas {
     let sigmaMin: Double, sigmaMax: Double, rho: Double
 
@@ -208,7 +208,7 @@ struct EDMFormulas: ScheduleFormulas {
     func diffusionSquared(_ t: Double) -> Double { 2 * t }
 }
 
-/// flow (rectified flow): α_t = 1 − t, σ_t = t (MATH.md §1): λ = log((1−t)/t),
+/// flow (rectified flow): α_t = 1 − t, σ_t = t (docs/math.md §1): λ = log((1−t)/t),
 /// h = −1/(1−t), g² = 2t + 2t²/(1−t) = 2t/(1−t), and t = 1/(1 + e^λ).
 struct FlowFormulas: ScheduleFormulas {
     var name: String { "flow" }

@@ -56,7 +56,7 @@ public enum TimeGrid {
         return interpolate(from: a, to: b, count: count)
     }
 
-    /// `count` times equally spaced in λ = log(α/σ) (MATH.md §1) from λ(`start`) up to λ(`end`),
+    /// `count` times equally spaced in λ = log(α/σ) (docs/math.md §1) from λ(`start`) up to λ(`end`),
     /// mapped to t by the schedule's closed-form inverse. λ must be finite at both ends: pass an
     /// end time above 0 for VP and flow schedules, and a start time below 1 for vp-cosine and flow.
     public static func uniformLogSNR(_ schedule: Schedule, count: Int,

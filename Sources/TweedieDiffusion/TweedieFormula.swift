@@ -5,13 +5,13 @@ import TweedieLinearAlgebra
 /// A denoiser: an estimate of E[x_0 | x_t] for each row of a batch of points (B×D) at time t.
 public typealias DenoiserFunction = (_ x: Matrix, _ t: Double) throws -> Matrix
 
-/// Tweedie's formula and its relatives under q(x_t | x_0) = N(α x_0, σ² Σ) (MATH.md §3; seeds
-/// 003, 004), for any score or denoiser:
+/// Tweedie's formula and its relatives under q(x_t | x_0) = N(α x_0, σ² Σ) (docs/math.md §3),
+/// for any score or denoiser:
 ///
 /// - first order: x̂_0 = E[x_0 | x_t] = (x + σ² Σ ∇log p_t(x)) / α, and its inverse, the
 ///   denoiser-to-score identity s = (σ²Σ)⁻¹(α x̂_0 − x);
 /// - second order: Cov[x_0 | x_t] = (σ²/α²)(Σ + σ² Σ H Σ) with H = ∇² log p_t(x);
-/// - the small-noise posterior of seed 004: p(x_0 | y) ≈ N(y + σ²Σ ∇log p_0(y), σ²Σ) for
+/// - the small-noise posterior (docs/math.md §3.6): p(x_0 | y) ≈ N(y + σ²Σ ∇log p_0(y), σ²Σ) for
 ///   y = x_0 + σ R n.
 ///
 /// Products with Σ and Σ⁻¹ go through its Cholesky factor (two triangular operations per row).
@@ -21,8 +21,8 @@ public typealias DenoiserFunction = (_ x: Matrix, _ t: Double) throws -> Matrix
 /// let s2 = try TweedieFormula.score(x, denoised: x0Hat, alpha: 0.8, sigma: 0.6, noise: noise)  // = s
 /// ```
 public enum TweedieFormula {
-    /// x̂_0 = (x + σ² Σ s) / α for each row x with score s = ∇log p_t(x) (MATH.md §3, Tweedie;
-    /// seed 004 with Σ and α). Needs α > 0.
+    /// x̂_0 = (x + σ² Σ s) / α for each row x with score s = ∇log p_t(x) (docs/math.md §3, Tweedie;
+    /// §3.1, with Σ and α). Needs α > 0.
     public static func denoised(_ x: Matrix, score: Matrix, alpha: Double, sigma: Double,
                                 noise: NoiseCovariance) throws(ArgumentError) -> Matrix {
         try validate(x, alpha: alpha, sigma: sigma, noise: noise)
@@ -33,8 +33,8 @@ public enum TweedieFormula {
         return y
     }
 
-    /// s = (σ²Σ)⁻¹(α x̂_0 − x) for each row x with denoised estimate x̂_0 (MATH.md §3, the
-    /// denoiser-to-score identity of seed 003), computed as L⁻ᵀL⁻¹(α x̂_0 − x)/σ².
+    /// s = (σ²Σ)⁻¹(α x̂_0 − x) for each row x with denoised estimate x̂_0 (docs/math.md §3, the
+    /// denoiser-to-score identity of §3.1), computed as L⁻ᵀL⁻¹(α x̂_0 − x)/σ².
     public static func score(_ x: Matrix, denoised: Matrix, alpha: Double, sigma: Double,
                              noise: NoiseCovariance) throws(ArgumentError) -> Matrix {
         try validate(x, alpha: alpha, sigma: sigma, noise: noise, allowsZeroAlpha: true)
@@ -48,7 +48,7 @@ public enum TweedieFormula {
     }
 
     /// Cov[x_0 | x_t] = (σ²/α²)(Σ + σ² Σ H Σ) for one point, given the D×D Hessian
-    /// H = ∇² log p_t at it (MATH.md §3, second-order Tweedie; seed 004's variance with Σ and α).
+    /// H = ∇² log p_t at it (docs/math.md §3, second-order Tweedie).
     /// Σ H Σ is formed by applying Σ through its factor to the rows of H and then of (HΣ)ᵀ.
     public static func posteriorCovariance(hessian: Matrix, alpha: Double, sigma: Double,
                                            noise: NoiseCovariance) throws(ArgumentError) -> Matrix {
@@ -69,7 +69,7 @@ public enum TweedieFormula {
         return c.symmetrized
     }
 
-    /// The small-noise Gaussian approximation of the posterior of seed 004 (MATH.md §3, last
+    /// The small-noise Gaussian approximation of the posterior (docs/math.md §3.6, last
     /// item), with Σ: for y = x_0 + σ R n, p(x_0 | y) ≈ N(y + σ² Σ ∇log p_0(y), σ² Σ), given the
     /// score of the *clean* density at each row y. Returns the means (B×D) and the multiple σ²
     /// of Σ in the covariance. It is first-order Tweedie at α = 1 with ∇log p_0 in place of
@@ -89,7 +89,7 @@ public enum TweedieFormula {
         }
     }
 
-    /// The score s(x, t) = (σ_t²Σ)⁻¹(α_t x̂_0(x, t) − x) of a denoiser (seed 003's
+    /// The score s(x, t) = (σ_t²Σ)⁻¹(α_t x̂_0(x, t) − x) of a denoiser (§3.1's
     /// denoiser-to-score identity at the schedule's α_t, σ_t).
     public static func scoreFunction(denoiser: @escaping DenoiserFunction, schedule: Schedule,
                                      noise: NoiseCovariance) -> ScoreFunction {

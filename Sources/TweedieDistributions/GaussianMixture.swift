@@ -30,7 +30,7 @@ public enum ComponentCovariances: Sendable, Equatable {
     }
 }
 
-/// A Gaussian mixture p_0 = Σ_k π_k N(μ_k, Λ_k) with Λ_k ⪰ 0 (MATH.md §1).
+/// A Gaussian mixture p_0 = Σ_k π_k N(μ_k, Λ_k) with Λ_k ⪰ 0 (docs/math.md §1).
 ///
 /// Validated on construction: weights non-negative and summing to one (within 1e-9), every
 /// number finite, every covariance symmetric and positive semi-definite.

@@ -1,7 +1,7 @@
 import Foundation
 import TweedieLinearAlgebra
 
-/// The covariance Σ = L Lᵀ of the forward noise, q(x_t | x_0) = N(α_t x_0, σ_t² Σ) (MATH.md §1).
+/// The covariance Σ = L Lᵀ of the forward noise, q(x_t | x_0) = N(α_t x_0, σ_t² Σ) (docs/math.md §1).
 ///
 /// Structure is kept so that whitening y = L⁻¹x costs what it must: nothing for `identity`, O(D)
 /// for `diagonal`, O(D²) for `full`, and O(N²d) for `kronecker` (Σ = A ⊗ I_d on N×d data).

@@ -2,7 +2,7 @@ import Foundation
 import TweedieLinearAlgebra
 import TweedieRandom
 
-/// Exact sampling from the data distribution p_0 = Σ_k π_k N(μ_k, Λ_k) (MATH.md §1).
+/// Exact sampling from the data distribution p_0 = Σ_k π_k N(μ_k, Λ_k) (docs/math.md §1).
 ///
 /// Sample i is drawn from its own draws of a ``NoiseStream`` (see its layout):
 ///

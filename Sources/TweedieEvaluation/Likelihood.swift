@@ -6,7 +6,7 @@ import TweedieOracle
 import TweedieRandom
 import TweedieSamplers
 
-/// Exact log-likelihoods through the probability-flow ODE (MATH.md §5), with the mixture oracle as
+/// Exact log-likelihoods through the probability-flow ODE (docs/math.md §5), with the mixture oracle as
 /// the score model.
 ///
 /// Along a trajectory of dx/dt = v_t(x) = h_t x − ½ g_t² Σ ∇log p_t(x) the marginal density obeys
@@ -22,7 +22,7 @@ import TweedieSamplers
 /// component of covariance Λ_k. With ``Prior/gaussian`` it is the estimate used in the literature
 /// (Song et al. 2021), whose prior ignores the remaining signal α_{t_max} x_0.
 ///
-/// The divergence is either the oracle's exact tr(Σ H) (MATH.md §3; ``Divergence/exact``) or
+/// The divergence is either the oracle's exact tr(Σ H) (docs/math.md §3; ``Divergence/exact``) or
 /// Hutchinson's estimator (``Divergence/hutchinson(probes:seed:distribution:)``), which needs only
 /// scores: with probes z (E[z zᵀ] = I) and w = L z, tr(Σ H) = tr(Lᵀ H L) = E[wᵀ H w], and H w is
 /// the central difference (∇log p_t(x + δw) − ∇log p_t(x − δw)) / 2δ at δ =
@@ -46,7 +46,7 @@ public struct ProbabilityFlowLikelihood: Sendable {
         /// N(0, σ_{t_max}² Σ), the usual choice for a trained model; it ignores the α_{t_max} x_0
         /// still in x_{t_max} (and α_{t_max}² Λ_k), an error of order α_{t_max}².
         case gaussian
-        /// The exact marginal p_{t_max} from the oracle (MATH.md §2): no prior error.
+        /// The exact marginal p_{t_max} from the oracle (docs/math.md §2): no prior error.
         case exactMarginal
     }
 
@@ -60,7 +60,7 @@ public struct ProbabilityFlowLikelihood: Sendable {
 
     /// How tr(Σ H) is obtained at each function evaluation.
     public enum Divergence: Sendable, Equatable {
-        /// The oracle's exact tr(Σ H) (MATH.md §3).
+        /// The oracle's exact tr(Σ H) (docs/math.md §3).
         case exact
         /// Hutchinson's estimator with `probes` ≥ 2 probes drawn from the noise stream of `seed`.
         case hutchinson(probes: Int, seed: UInt64, distribution: ProbeDistribution = .rademacher)

@@ -1,7 +1,7 @@
 import Foundation
 import TweedieLinearAlgebra
 
-/// The per-call, per-component vectors of MATH.md §2 for one (α, σ): O(K·D) work, no
+/// The per-call, per-component vectors of docs/math.md §2 for one (α, σ): O(K·D) work, no
 /// factorization. With d_k = α²γ_k + σ² and z_k = U_kᵀ(y − αν_k):
 /// log π_k N(x; αμ_k, C_k) = `logNormalizer[k]` − ½ Σ_i z_{k,i}²/d_{k,i}.
 struct ComponentScales: Sendable {
@@ -13,7 +13,7 @@ struct ComponentScales: Sendable {
     let gain: Matrix
     /// log π_k − ½ Σ_i log d_{k,i} − log|det L| − (D/2) log 2π.
     let logNormalizer: [Double]
-    /// Σ_i 1/d_{k,i}, the first term of the divergence (MATH.md §3).
+    /// Σ_i 1/d_{k,i}, the first term of the divergence (docs/math.md §3).
     let traceInverseVariance: [Double]
 
     init(_ mixture: WhitenedMixture, alpha: Double, sigma: Double) {

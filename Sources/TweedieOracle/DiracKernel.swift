@@ -1,7 +1,7 @@
 import Foundation
 import TweedieLinearAlgebra
 
-/// The streaming pass over Dirac components (Λ_k = 0, MATH.md §2): the oracle of a data set.
+/// The streaming pass over Dirac components (Λ_k = 0, docs/math.md §2): the oracle of a data set.
 ///
 /// Responsibilities are a softmax of log π_k − ‖y − αν_k‖²/(2σ²) and the denoiser is Σ_k r_k μ_k:
 /// attention with queries y, keys αν_k and values μ_k. Components are taken in blocks; each

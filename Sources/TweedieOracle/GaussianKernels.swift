@@ -1,7 +1,7 @@
 import Foundation
 import TweedieLinearAlgebra
 
-/// The streaming passes over Gaussian components (MATH.md §2), for one tile of whitened points.
+/// The streaming passes over Gaussian components (docs/math.md §2), for one tile of whitened points.
 ///
 /// For each component: z_k = U_kᵀ(y − αν_k) (one GEMM over the tile), its log-weight
 /// a_k = log π_k + log N(x; αμ_k, C_k), and the weighted sums that give the score, the denoiser

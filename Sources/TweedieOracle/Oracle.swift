@@ -4,7 +4,7 @@ import TweedieLinearAlgebra
 
 /// The exact oracle of a Gaussian-mixture prior under q(x_t | x_0) = N(α x_0, σ² Σ).
 ///
-/// Construction does all the factorizing (MATH.md §2): Σ's Cholesky factor (in the model) and an
+/// Construction does all the factorizing (docs/math.md §2): Σ's Cholesky factor (in the model) and an
 /// eigendecomposition of each whitened component covariance. Each evaluation is then matrix
 /// products and O(D) work per component and point, at any (α, σ):
 ///

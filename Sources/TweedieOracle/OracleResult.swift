@@ -10,7 +10,7 @@ public struct OracleExtras: OptionSet, Sendable {
     public static let componentMeans = OracleExtras(rawValue: 2)
 }
 
-/// Every exact quantity of the posterior p(x_0 | x_t) for a batch of B points (MATH.md §2–§3).
+/// Every exact quantity of the posterior p(x_0 | x_t) for a batch of B points (docs/math.md §2–§3).
 public struct OracleResult: Sendable {
     /// log p_t(x_t), B values.
     public var logDensity: [Double]

@@ -2,7 +2,7 @@ import Foundation
 import TweedieLinearAlgebra
 
 /// The optional outputs: component posterior means m_k and the posterior covariance
-/// Cov[x_0 | x_t] = Σ_k r_k (V_k + m_k m_kᵀ) − x̂_0 x̂_0ᵀ (MATH.md §2–§3), computed in whitened
+/// Cov[x_0 | x_t] = Σ_k r_k (V_k + m_k m_kᵀ) − x̂_0 x̂_0ᵀ (docs/math.md §2–§3), computed in whitened
 /// coordinates as Σ_k r_k P_k + Σ_k r_k (m̃_k − ŷ)(m̃_k − ŷ)ᵀ, then mapped back as L · Lᵀ.
 /// Here P_k = U_k diag(σ²γ_k/d_k) U_kᵀ, m̃_k = ν_k + U_k(gain_k ⊙ z_k) and ŷ = L⁻¹x̂_0; the
 /// centred form avoids the cancellation of Σ r_k m_k m_kᵀ − x̂_0 x̂_0ᵀ.

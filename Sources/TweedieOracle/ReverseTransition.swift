@@ -4,7 +4,7 @@ import TweedieDistributions
 import TweedieLinearAlgebra
 
 /// The exact reverse transition of a mixture prior, from time t back to an earlier time s
-/// (MATH.md §4 composed with §2):
+/// (docs/math.md §4 composed with §2):
 ///
 /// p(x_s | x_t) = ∫ q(x_s | x_t, x_0) p(x_0 | x_t) dx_0 = Σ_k r_k(x_t) N(a x_t + b m_k(x_t), c Σ + b² V_k),
 ///
@@ -41,7 +41,7 @@ extension Oracle {
         }
     }
 
-    /// V_k = L U_k diag(σ²γ_k/d_k) U_kᵀ Lᵀ, the covariance of p(x_0 | x_t, k) (MATH.md §2).
+    /// V_k = L U_k diag(σ²γ_k/d_k) U_kᵀ Lᵀ, the covariance of p(x_0 | x_t, k) (docs/math.md §2).
     func componentPosteriorCovariance(_ k: Int, alpha: Double, sigma: Double) -> Matrix {
         var v = mixture.whitenedPosteriorCovariance(k, alpha: alpha, sigma: sigma)
         model.noise.apply(.unwhiten, to: &v)

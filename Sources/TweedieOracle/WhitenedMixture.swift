@@ -2,7 +2,7 @@ import Foundation
 import TweedieDistributions
 import TweedieLinearAlgebra
 
-/// The time-independent part of the oracle (MATH.md §2), computed once per model.
+/// The time-independent part of the oracle (docs/math.md §2), computed once per model.
 ///
 /// In whitened coordinates y = L⁻¹x the noise is isotropic and the prior is a mixture with
 /// means ν_k = L⁻¹μ_k and covariances Γ_k = L⁻¹Λ_kL⁻ᵀ = U_k diag(γ_k) U_kᵀ. Every later call
@@ -125,7 +125,7 @@ struct WhitenedMixture: Sendable {
     }
 
     /// U_k diag(σ²γ_k/d_k) U_kᵀ: the covariance of p(x_0 | x_t, k) in whitened coordinates
-    /// (MATH.md §2, V_k = L · Lᵀ of this). It does not depend on x_t.
+    /// (docs/math.md §2, V_k = L · Lᵀ of this). It does not depend on x_t.
     func whitenedPosteriorCovariance(_ k: Int, alpha: Double, sigma: Double) -> Matrix {
         let e = (0..<dimension).map { i -> Double in
             let gamma = eigenvalues[k, i]

@@ -60,7 +60,7 @@ public enum PredictionType: String, Sendable, CaseIterable {
     case epsilon
     /// v̂ = α ẑ − σ L⁻¹x̂_0 (whitened v-prediction): x̂_0 = L(α y_t − σ v̂)/(α² + σ²).
     case v
-    /// ŝ = ∇ log p_t(x_t): x̂_0 = (x_t + σ²Σŝ)/α (Tweedie, MATH.md §3).
+    /// ŝ = ∇ log p_t(x_t): x̂_0 = (x_t + σ²Σŝ)/α (Tweedie, docs/math.md §3).
     case score
     /// v̂ = dx_t/dt = α' x_0 + σ' L z (rectified flow: L z − x_0):
     /// x̂_0 = (σ v̂ − σ' x_t)/(σ α' − σ' α).

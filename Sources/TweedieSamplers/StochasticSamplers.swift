@@ -6,7 +6,7 @@ import TweedieOracle
 import TweedieRandom
 
 /// The Gaussian bridge q(x_s | x_t, x_0) = N(a x_t + b x_0, c Σ) between two grid levels
-/// (MATH.md §4), the building block of `ddpm` and `ddim`.
+/// (docs/math.md §4), the building block of `ddpm` and `ddim`.
 func bridge(from now: NoiseLevel, to next: NoiseLevel) throws -> DDPMPosterior {
     try DDPMPosterior(fromAlpha: now.alpha, sigma: now.sigma, toAlpha: next.alpha, sigma: next.sigma)
 }
@@ -105,12 +105,12 @@ public struct DPMSolverPlusPlus2MSDESampler: Sampler {
     }
 }
 
-/// The score from a denoiser, premultiplied by Σ: Σ s = (α x̂_0 − x)/σ² (MATH.md §3).
+/// The score from a denoiser, premultiplied by Σ: Σ s = (α x̂_0 − x)/σ² (docs/math.md §3).
 func sigmaTimesScore(_ x: Matrix, denoised: Matrix, level: NoiseLevel) -> Matrix {
     combine(-1 / (level.sigma * level.sigma), x, level.alpha / (level.sigma * level.sigma), denoised)
 }
 
-/// `euler-maruyama`: the reverse SDE dx = (h_t x − g_t² Σ s) dt + g_t R dw̄ (MATH.md §5), one
+/// `euler-maruyama`: the reverse SDE dx = (h_t x − g_t² Σ s) dt + g_t R dw̄ (docs/math.md §5), one
 /// Euler–Maruyama step per interval in t; the final interval returns x̂_0.
 public struct EulerMaruyamaSampler: Sampler {
     public let name = "euler-maruyama"

@@ -2,8 +2,8 @@ import Foundation
 import Testing
 @testable import Tweedie
 
-/// Forward transitions and the forward-process posterior (MATH.md §4; seeds 001, 002) against
-/// independent routes: step-by-step composition (seed 002's induction), a Monte Carlo run of the
+/// Forward transitions and the forward-process posterior (docs/math.md §4) against
+/// independent routes: step-by-step composition (the induction of docs/math.md §4.1), a Monte Carlo run of the
 /// chain, Bayes' rule integrated on a grid, and the discrete and continuous forms at matching
 /// times.
 @Suite struct ClosedFormTests {
@@ -33,7 +33,7 @@ import Testing
 
     /// q(x_t | x_s) composes: q(x_s | x_0) then q(x_t | x_s) is q(x_t | x_0), and
     /// q(x_u | x_s) then q(x_t | x_u) is q(x_t | x_s), for every schedule family; and σ²_{t|s}
-    /// equals σ_t² − α²_{t|s}σ_s² written directly (MATH.md §4). Tolerance 1e-12 relative.
+    /// equals σ_t² − α²_{t|s}σ_s² written directly (docs/math.md §4). Tolerance 1e-12 relative.
     @Test(arguments: [Schedule.vpLinear(), .vpCosine(), .ve(), .flow, .edm(), .ddpm(steps: 100)])
     func continuousTransitionsCompose(schedule: Schedule) throws {
         let noise = try ClosedFormSupport.correlatedNoise()
@@ -127,7 +127,7 @@ import Testing
 
     // MARK: Posterior q(x_s | x_t, x_0)
 
-    /// DDPM's μ̃_i and β̃_i written out as in seed 001 (ᾱ as plain products) agree with
+    /// DDPM's μ̃_i and β̃_i written out as in the original DDPM paper (ᾱ as plain products) agree with
     /// DDPMPosterior(step:), including i = 1 (the point mass at x_0). Tolerance 1e-12.
     @Test func discretePosteriorMatchesSeed001() throws {
         let schedule = DiscreteSchedule.linear()

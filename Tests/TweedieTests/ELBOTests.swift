@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Tweedie
 
-/// The DDPM variational bound (Ho et al. eq. 5 with Σ; MATH.md §4) with the exact oracle as the
+/// The DDPM variational bound (Ho et al. eq. 5 with Σ; docs/math.md §4) with the exact oracle as the
 /// denoiser: each Monte Carlo term against its closed-form expectation for a Gaussian prior, and,
 /// for a mixture prior, −ELBO ≥ H(p_0) with a gap that shrinks as T grows.
 @Suite struct ELBOTests {

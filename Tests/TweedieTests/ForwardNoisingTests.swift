@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Tweedie
 
-/// Forward noising x_t = α x_0 + σ L z and exact sampling of the marginal p_t (MATH.md §1).
+/// Forward noising x_t = α x_0 + σ L z and exact sampling of the marginal p_t (docs/math.md §1).
 @Suite struct ForwardNoisingTests {
     /// Σ of each structure: full (random SPD, D = 6), Kronecker (harmonic chain of 3 atoms ⊗ I_2),
     /// diagonal, identity.

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Tweedie
 
-/// Gaussian KL divergences (MATH.md §4) against numerical integration of ∫ p log(p/q), and the
+/// Gaussian KL divergences (docs/math.md §4) against numerical integration of ∫ p log(p/q), and the
 /// Σ-shaped closed form against the dense one.
 @Suite struct KLTests {
     /// ∫ p log(p/q) on a uniform grid (trapezoid; Gaussian integrands make it spectrally

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Tweedie
 
-/// The probability-flow likelihood (MATH.md §5) against the exact densities of the oracle and of
+/// The probability-flow likelihood (docs/math.md §5) against the exact densities of the oracle and of
 /// ``PriorDensity``.
 ///
 /// What the ODE computes: the flow from t_min to t_max transports p_{t_min} to p_{t_max} exactly,

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Tweedie
 
-/// The oracle against an independent reference: seed 000's dense formulas (information form
+/// The oracle against an independent reference: the dense formulas (information form
 /// where Λ_k ≻ 0) evaluated by numpy/scipy, and by 50-digit mpmath for the ill-conditioned,
 /// far-separated and small-σ cases. Made by scripts/make_oracle_fixtures.py; each field carries
 /// a tolerance derived from its conditioning and the reference's own error.

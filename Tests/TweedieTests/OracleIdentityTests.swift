@@ -3,7 +3,7 @@ import Testing
 @testable import Tweedie
 
 /// Oracle quantities checked against independent routes: finite differences of log p_t, the
-/// Tweedie identities of MATH.md §3, and the closed form of a single Gaussian.
+/// Tweedie identities of docs/math.md §3, and the closed form of a single Gaussian.
 @Suite struct OracleIdentityTests {
     static func randomModel(_ type: CovarianceType, noise: String, k: Int = 3, d: Int = 4,
                             seed: UInt64 = 1) throws -> MixtureModel {

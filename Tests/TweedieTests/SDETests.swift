@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Tweedie
 
-/// The forward SDE, reverse SDE and probability-flow ODE (MATH.md §5; seed 003) against
+/// The forward SDE, reverse SDE and probability-flow ODE (docs/math.md §5) against
 /// independent routes: an Euler–Maruyama simulation of the forward SDE, and, for a single
 /// Gaussian prior where p_t = N(α_t μ, C_t) with C_t = α_t²Λ + σ_t²Σ, the analytic transport
 /// velocity m' + ½ C' C⁻¹ (x − m) built from α'_t and σ'_t (not from h_t, g_t²).

@@ -437,7 +437,7 @@ enum ReferenceSamplers {
     }
 }
 
-/// Drift h_t and squared diffusion g_t² written from each family's α_t, σ_t (MATH.md §1).
+/// Drift h_t and squared diffusion g_t² written from each family's α_t, σ_t (docs/math.md §1).
 enum ReferenceSDE: Sendable {
     case vpLinear, edm, flow
 

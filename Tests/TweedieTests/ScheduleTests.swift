@@ -99,7 +99,7 @@ private func close(_ a: Double, _ b: Double, relative: Double, absolute: Double 
 
     @Test func knownValues() {
         let vp = Schedule.vpLinear()
-        // MATH.md §1 at t = 1: log α = −¼(β_max − β_min) − ½β_min.
+        // docs/math.md §1 at t = 1: log α = −¼(β_max − β_min) − ½β_min.
         #expect(close(vp.alpha(1), exp(-0.25 * 19.9 - 0.05), relative: 1e-15))
         #expect(close(vp.sigma(1), (1 - exp(-0.5 * 19.9 - 0.1)).squareRoot(), relative: 1e-15))
         #expect(vp.diffusionSquared(0.5) == 0.1 + 0.5 * 19.9)  // g² = β(t)

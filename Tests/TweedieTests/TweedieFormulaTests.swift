@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Tweedie
 
-/// Tweedie's formula (MATH.md §3; seed 004) with the exact oracle: the first-order formula and
+/// Tweedie's formula (docs/math.md §3) with the exact oracle: the first-order formula and
 /// its inverse reproduce the oracle's denoiser and score, the second-order formula its
 /// posterior covariance, and the small-noise posterior converges to the exact one as O(σ⁴).
 @Suite struct TweedieFormulaTests {
