@@ -65,7 +65,9 @@ struct CompareCommand: ParsableCommand {
         }
         if let count, count < 1 { throw ValidationError("--count must be at least 1, got \(count)") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
-        guard projections >= 1 else { throw ValidationError("--projections must be at least 1, got \(projections)") }
+        guard (1...SlicedWasserstein.maximumProjections).contains(projections) else {
+            throw ValidationError("--projections must lie in 1...\(SlicedWasserstein.maximumProjections), got \(projections)")
+        }
         _ = try parsedShard()
     }
 

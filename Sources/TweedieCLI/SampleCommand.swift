@@ -62,6 +62,16 @@ struct SampleCommand: ParsableCommand {
          ("rtol", rtol != nil), ("atol", atol != nil)]
     }
 
+    /// The sampler options given, as typed: "--s-noise 1e+300 --s-churn 2".
+    private var givenSamplerOptions: String {
+        let values: [(String, String?)] = [
+            ("eta", eta.map { "\($0)" }), ("variance", variance), ("s-churn", churn.map { "\($0)" }),
+            ("s-tmin", churnMinimum.map { "\($0)" }), ("s-tmax", churnMaximum.map { "\($0)" }),
+            ("s-noise", noiseScale.map { "\($0)" }), ("snr", snr.map { "\($0)" }),
+            ("rtol", rtol.map { "\($0)" }), ("atol", atol.map { "\($0)" })]
+        return values.compactMap { name, value in value.map { "--\(name) \($0)" } }.joined(separator: " ")
+    }
+
     func validate() throws {
         guard let entry = SamplerCatalogue.entry(sampler) else {
             throw ValidationError("unknown sampler '\(sampler)' (known: \(SamplerCatalogue.names.joined(separator: ", ")))")
@@ -76,7 +86,9 @@ struct SampleCommand: ParsableCommand {
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
         guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count)") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
-        guard projections >= 1 else { throw ValidationError("--projections must be at least 1, got \(projections)") }
+        guard (1...SlicedWasserstein.maximumProjections).contains(projections) else {
+            throw ValidationError("--projections must lie in 1...\(SlicedWasserstein.maximumProjections), got \(projections)")
+        }
         if let eta, !(eta >= 0 && eta.isFinite) { throw ValidationError("--eta must be finite and non-negative, got \(eta)") }
         if let variance, DDPMSampler.Variance(rawValue: variance) == nil {
             throw ValidationError("--variance must be beta-tilde or beta, got '\(variance)'")
@@ -106,6 +118,7 @@ struct SampleCommand: ParsableCommand {
         let name = m.name ?? "model"
         let oracle = try Oracle(m)
         let d = m.dimension
+        try MemoryBudget.require("count", "\(count) samples × D = \(d)", elements: [count, d])
         let parsedSchedule = try Schedule.named(schedule)
         let kind = grid.flatMap(GridKind.init(rawValue:)) ?? (parsedSchedule.discrete != nil ? .trailing : .karras)
         let path = try SamplingPath.make(kind, schedule: parsedSchedule, steps: steps)
@@ -142,7 +155,7 @@ struct SampleCommand: ParsableCommand {
         // Sampling, batch by batch (sample i uses only the noise of (seed, i)).
         let stream = NoiseStream(seed: seed)
         let batchSize = min(self.batchSize, count)
-        let batchCount = (count + batchSize - 1) / batchSize
+        let batchCount = count / batchSize + (count % batchSize == 0 ? 0 : 1)
         let bar = isatty(2) != 0 ? ProgressBar(total: batchCount * path.steps) : nil
         var progress: (@Sendable (Int, Int, Int, Int) -> Void)?
         if let bar {
@@ -150,9 +163,15 @@ struct SampleCommand: ParsableCommand {
             progress = { batch, _, done, _ in bar.update(batch * steps + done) }
         }
         let start = Date()
-        let run = try sampler.run(count: count, model: oracle, path: path, noise: stream, batchSize: batchSize,
-                                  standardNormals: standardNormals, recordsTrajectory: trajectory != nil,
-                                  progress: progress)
+        let run: SamplingRun
+        do {
+            run = try sampler.run(count: count, model: oracle, path: path, noise: stream, batchSize: batchSize,
+                                    standardNormals: standardNormals, recordsTrajectory: trajectory != nil,
+                                    progress: progress)
+        } catch let error as SamplerDivergence {
+            let given = givenSamplerOptions
+            throw CommandFailure("--sampler \(sampler.name): \(error)\(given.isEmpty ? "" : " (given \(given))")")
+        }
         let samples = run.samples
         let frameCount = run.trajectory.count
         bar?.finish()

@@ -109,13 +109,13 @@ public struct ProbabilityFlowLikelihood: Sendable {
             throw ArgumentError("probes", "a standard error needs at least 2 probes, got \(probes)")
         }
         if case let .hutchinson(probes, _, _) = divergence {
+            guard probes < NoiseStream.reservedSteps.lowerBound else {
+                throw ArgumentError("probes", "must be below \(NoiseStream.reservedSteps.lowerBound), got \(probes)")
+            }
             // The augmented state holds (1 + probes) × D numbers, and the solver keeps 9 copies
             // of it for each point integrated at once (one per core).
             try MemoryBudget.require("probes", "\(probes) probes × D = \(oracle.dimension) (solver stages, \(Parallel.maximumThreads) points at once)",
                                      elements: [probes + 1, oracle.dimension, 9, Parallel.maximumThreads])
-            guard probes < NoiseStream.reservedSteps.lowerBound else {
-                throw ArgumentError("probes", "must be below \(NoiseStream.reservedSteps.lowerBound), got \(probes)")
-            }
         }
         self.oracle = oracle
         self.schedule = schedule

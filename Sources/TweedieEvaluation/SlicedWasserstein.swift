@@ -23,9 +23,16 @@ public struct SlicedWasserstein: Sendable {
     /// Projections used when none is given.
     public static let defaultProjections = 128
 
+    /// More directions than this only add time: the Monte Carlo error of the average over
+    /// directions is already far below the noise floor of any sample size.
+    public static let maximumProjections = 100_000
+
     public init(dimension: Int, projections: Int = defaultProjections, seed: UInt64 = 0) throws(ArgumentError) {
         guard dimension >= 1 else { throw ArgumentError("dimension", "must be at least 1, got \(dimension)") }
-        guard projections >= 1 else { throw ArgumentError("projections", "must be at least 1, got \(projections)") }
+        guard (1...Self.maximumProjections).contains(projections) else {
+            throw ArgumentError("projections", "must lie in 1...\(Self.maximumProjections), got \(projections)")
+        }
+        try MemoryBudget.require("projections", "\(projections) directions × D = \(dimension)", elements: [projections, dimension])
         let stream = NoiseStream(seed: seed)
         var directions = Matrix(rows: projections, columns: dimension)
         for j in 0..<projections {

@@ -57,7 +57,7 @@ public enum ModelFile {
         do {
             switch format {
             case .json: return try ModelJSON.decode(readContents(of: url))
-            case .npz: return try ModelNPZ.decode(NPZArchive.read(url, keys: ModelNPZ.keys, required: ModelNPZ.requiredKeys))
+            case .npz: return try ModelNPZ.read(url)
             }
         } catch {
             throw error.inFile(name)

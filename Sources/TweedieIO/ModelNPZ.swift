@@ -8,6 +8,39 @@ enum ModelNPZ {
     static let keys: Set<String> = ["weights", "means", "covariances", "covariance_type", "noise_covariance",
                                     "noise_type", "block_size", "shape", "name"]
     static let requiredKeys = ["weights", "means"]
+    /// Read first: the arrays whose size does not grow with the model (and `means`, which sets K and D).
+    static let shapeKeys: Set<String> = ["means", "covariance_type", "noise_type", "block_size", "shape", "name"]
+
+    /// Reads a model archive in two passes, so that no entry is inflated beyond what the model it
+    /// describes can use: `means` (K×D) and the small arrays first, then `weights`, `covariances`
+    /// and `noise_covariance`, each bounded by its size for that K and D (a "zip bomb" of a weights
+    /// entry is refused from the archive's directory, before inflating).
+    static func read(_ url: URL) throws(FileError) -> MixtureModel {
+        let first = try NPZArchive.read(url, keys: shapeKeys, required: requiredKeys)
+        var limits: [String: NPZArchive.EntryLimit] = [:]
+        if case .numbers(let means)? = first["means"], means.dimensionCount == 2 {
+            let k = means.shape[0], d = means.shape[1]
+            let model = "a model with K = \(k) components of dimension D = \(d) can use"
+            func bytes(_ factors: Int...) -> Int {
+                var total = 8
+                for f in factors {
+                    let (product, overflow) = total.multipliedReportingOverflow(by: f)
+                    guard !overflow else { return Int.max }
+                    total = product
+                }
+                return total > Int.max - 65_536 ? Int.max : total + 65_536  // room for the .npy header
+            }
+            limits["weights"] = .init(bytes: bytes(k), reason: model)
+            limits["covariances"] = .init(bytes: bytes(k, d, d), reason: model)
+            limits["noise_covariance"] = .init(bytes: bytes(d, d), reason: model)
+        }
+        let second = try NPZArchive.read(url, keys: keys.subtracting(shapeKeys), limits: limits)
+        do {
+            return try decode(first.appending(second))
+        } catch {
+            throw error.inFile(url.displayName)
+        }
+    }
 
     static func decode(_ archive: NPZArchive) throws(FileError) -> MixtureModel {
         let reader = Reader(archive: archive)

@@ -48,12 +48,33 @@ public struct NPZArchive: Sendable, Equatable {
         entries.append(Entry(name: name, value: value))
     }
 
+    /// The most bytes an entry may inflate to, and why (for the message).
+    public struct EntryLimit: Sendable {
+        public var bytes: Int
+        public var reason: String
+        public init(bytes: Int, reason: String) {
+            self.bytes = bytes
+            self.reason = reason
+        }
+    }
+
     /// Reads a `.npz` file. With `keys`, only the arrays named there are inflated (the others are
-    /// skipped unread), and every name in `required` must be present: both are checked against the
-    /// archive's directory before anything is inflated.
-    public static func read(_ url: URL, keys: Set<String>? = nil, required: [String] = []) throws(FileError) -> NPZArchive {
+    /// skipped unread); every name in `required` must be present, and an entry named in `limits`
+    /// may not declare more bytes than its limit: all three are checked against the archive's
+    /// directory before anything is inflated.
+    public static func read(_ url: URL, keys: Set<String>? = nil, required: [String] = [],
+                            limits: [String: EntryLimit] = [:]) throws(FileError) -> NPZArchive {
         try requireReadableFile(url)
-        do { return try decode(archiveAt: url, keys: keys, required: required) } catch { throw error.inFile(url.displayName) }
+        do { return try decode(archiveAt: url, keys: keys, required: required, limits: limits) } catch {
+            throw error.inFile(url.displayName)
+        }
+    }
+
+    /// This archive's arrays followed by those of `other` (names must not repeat).
+    public func appending(_ other: NPZArchive) throws(FileError) -> NPZArchive {
+        var result = self
+        for entry in other.entries { try result.append(entry.name, entry.value) }
+        return result
     }
 
     /// Writes the archive atomically.
@@ -75,8 +96,8 @@ public struct NPZArchive: Sendable, Equatable {
         return try decode(archiveAt: url)
     }
 
-    private static func decode(archiveAt url: URL, keys: Set<String>? = nil,
-                               required: [String] = []) throws(FileError) -> NPZArchive {
+    private static func decode(archiveAt url: URL, keys: Set<String>? = nil, required: [String] = [],
+                               limits: [String: EntryLimit] = [:]) throws(FileError) -> NPZArchive {
         let archive: Archive
         do { archive = try Archive(url: url, accessMode: .read) } catch {
             throw FileError("not a ZIP archive (\(zipReason(error)))")
@@ -95,6 +116,9 @@ public struct NPZArchive: Sendable, Equatable {
             // Bound the entry before inflating it: its declared size against the memory limit, its
             // .npy header against its declared size, and what it inflates to against both.
             let declared = Int(clamping: entry.uncompressedSize)
+            if let limit = limits[String(path.dropLast(4))], declared > limit.bytes {
+                throw FileError(field: String(path.dropLast(4)), "declares \(declared) bytes, more than \(limit.reason) (at most \(limit.bytes))")
+            }
             do {
                 try MemoryBudget.require("entry", "\(declared) bytes", elements: [declared], bytesEach: 1)
             } catch {

@@ -32,15 +32,37 @@ public final class SamplingMonitor: @unchecked Sendable {
         self.progress = progress
     }
 
+    /// One model call. A state that has left Float64's range, or that the model cannot evaluate
+    /// (the oracle refuses points whose log-density is not representable), means the sampler
+    /// diverged, which only extreme sampler options cause: reported as such, never passed on.
     func denoise(_ model: any DenoisingModel, _ x: Matrix, at level: NoiseLevel) throws -> Matrix {
         modelCalls += 1
         modelCallsPerSample += 1
-        return try model.denoise(x, at: level)
+        if let i = x.elements.firstIndex(where: { !$0.isFinite }) {
+            throw SamplerDivergence(row: i / max(x.columns, 1), sigma: level.sigma, reason: "its state is \(x.elements[i])")
+        }
+        do {
+            return try model.denoise(x, at: level)
+        } catch let error as ArgumentError where error.argument == "x" {
+            let largest = x.elements.map(abs).max() ?? 0
+            throw SamplerDivergence(row: nil, sigma: level.sigma, reason: "its state reached |x| = \(largest), where \(error.reason)")
+        }
     }
 
     func record(_ x: Matrix, step: Int, of steps: Int) {
         if recordsTrajectory { trajectory.append(x) }
         progress?(step, steps)
+    }
+}
+
+/// A sampler whose state left the range the model can evaluate (see ``SamplingMonitor``).
+public struct SamplerDivergence: Error, CustomStringConvertible {
+    public let row: Int?
+    public let sigma: Double
+    public let reason: String
+
+    public var description: String {
+        "the sampler diverged before the model call at σ = \(sigma)\(row.map { " (batch row \($0))" } ?? ""): \(reason); check the sampler's options"
     }
 }
 
