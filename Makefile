@@ -1,11 +1,12 @@
 # Tweedie — the two commands of the README:
 #   make demo   installs the system libraries if missing, builds in release mode, runs the demo
 #   make test   runs the test suite
+#   make fuzz   runs libFuzzer on the .npy, .npz, JSON and schedule-name parsers (FUZZ_SECONDS each)
 SWIFT ?= swift
 APT_PACKAGES = libopenblas-dev liblapacke-dev pkg-config
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test build deps bench clean
+.PHONY: demo test build deps bench clean fuzz
 
 deps:
 	@if ! pkg-config --exists openblas 2>/dev/null || [ ! -f /usr/include/lapacke.h ]; then \
@@ -31,8 +32,30 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
+# libFuzzer targets (fuzz/Package.swift), built with ASan and coverage; each runs for FUZZ_SECONDS
+# over its corpus in fuzz/corpus/<target>, which grows as it finds new paths. A crash, a trap, an
+# ASan error or a hang (> 10 s on one input) fails the target and leaves the input in
+# fuzz/artifacts/. Leak detection is off: ZIPFoundation leaks the C path of each archive it opens
+# (FileManager.fileSystemRepresentation), which says nothing about the parsers.
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS = FuzzNPY FuzzNPZ FuzzJSON FuzzSchedule
+FUZZ_FLAGS = --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp
+
+fuzz: deps
+	cd fuzz && $(SWIFT) build --build-path ../.build-fuzz $(FUZZ_FLAGS)
+	@mkdir -p fuzz/artifacts
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/corpus/$$t; \
+		echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
+		if ! ASAN_OPTIONS=detect_leaks=0 .build-fuzz/debug/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 -detect_leaks=0 \
+			-artifact_prefix=fuzz/artifacts/$$t- fuzz/corpus/$$t > .build-fuzz/$$t.log 2>&1; then \
+			tail -n 40 .build-fuzz/$$t.log; echo "fuzz: $$t failed; the input is in fuzz/artifacts/"; exit 1; \
+		fi; \
+		grep -E "^#[0-9]+[[:space:]]+DONE" .build-fuzz/$$t.log | tail -n 1; \
+	done
+
 bench: deps
 	$(SWIFT) run -c release tweedie-benchmarks
 
 clean:
-	rm -rf .build out
+	rm -rf .build .build-fuzz out
