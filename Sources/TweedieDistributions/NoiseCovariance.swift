@@ -48,6 +48,7 @@ public struct NoiseCovariance: Sendable, Equatable {
 
     /// Validates and factorizes Σ; `field` names it in errors.
     public init(_ structure: Structure, dimension: Int, field: String = "noise_covariance") throws(ModelError) {
+        guard dimension >= 1 else { throw ModelError(field, "the dimension must be at least 1, got \(dimension)") }
         switch structure {
         case .identity:
             self = .identity(dimension: dimension)

@@ -58,6 +58,9 @@ public struct SampleQuality: Sendable {
         guard samples.columns == mixture.dimension else {
             throw ArgumentError("samples", "have \(samples.columns) coordinates, the model has \(mixture.dimension)")
         }
+        if let i = samples.elements.firstIndex(where: { !$0.isFinite }) {
+            throw ArgumentError("samples", "sample \(i / samples.columns), coordinate \(i % samples.columns) is \(samples.elements[i])")
+        }
         let n = samples.rows
         count = n
         referenceSeed = derivedSeed(seed, purpose: 0)

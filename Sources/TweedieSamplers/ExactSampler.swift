@@ -50,6 +50,11 @@ public struct RK45Sampler: Sampler {
         self.absoluteTolerance = absoluteTolerance
     }
 
+    public func validateOptions() throws(ArgumentError) {
+        try requireOption("rtol", relativeTolerance, atLeast: 0, strict: true)
+        try requireOption("atol", absoluteTolerance, atLeast: 0, strict: true)
+    }
+
     public func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
                        firstSample: Int, monitor: SamplingMonitor) throws -> Matrix {
         let d = model.dimension, n = path.steps

@@ -42,6 +42,15 @@ public struct HeunSampler: Sampler {
         self.noiseScale = noiseScale
     }
 
+    public func validateOptions() throws(ArgumentError) {
+        try requireOption("s-churn", churn, atLeast: 0)
+        try requireOption("s-tmin", churnMinimum, atLeast: 0)
+        guard churnMaximum >= churnMinimum else {
+            throw ArgumentError("s-tmax", "must be at least s-tmin = \(churnMinimum), got \(churnMaximum)")
+        }
+        try requireOption("s-noise", noiseScale, atLeast: 0)
+    }
+
     public func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
                        firstSample: Int, monitor: SamplingMonitor) throws -> Matrix {
         let n = path.steps

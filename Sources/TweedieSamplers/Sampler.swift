@@ -12,6 +12,21 @@ public protocol Sampler: Sendable {
     /// the same whatever batch it is drawn in.
     func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
                 firstSample: Int, monitor: SamplingMonitor) throws -> Matrix
+    /// Throws an ``ArgumentError`` naming an option out of its range (by its command-line name,
+    /// e.g. `s-churn`); ``run(count:model:path:noise:batchSize:standardNormals:recordsTrajectory:progress:)``
+    /// calls it first. Samplers without options need not implement it.
+    func validateOptions() throws(ArgumentError)
+}
+
+extension Sampler {
+    public func validateOptions() throws(ArgumentError) {}
+}
+
+/// Throws unless `value` is finite and at least `minimum` (strictly above it when `strict`).
+func requireOption(_ name: String, _ value: Double, atLeast minimum: Double, strict: Bool = false) throws(ArgumentError) {
+    guard value.isFinite, strict ? value > minimum : value >= minimum else {
+        throw ArgumentError(name, "must be finite and \(strict ? ">" : "≥") \(String(format: "%g", minimum)), got \(value)")
+    }
 }
 
 /// What a run reports: model calls, and optionally the trajectory and progress.

@@ -25,6 +25,7 @@ extension Sampler {
     public func run(count: Int, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
                     batchSize: Int = 256, standardNormals: Matrix? = nil, recordsTrajectory: Bool = false,
                     progress: (@Sendable (Int, Int, Int, Int) -> Void)? = nil) throws -> SamplingRun {
+        try validateOptions()
         guard count >= 0 else { throw ArgumentError("count", "must be non-negative, got \(count)") }
         guard batchSize >= 1 else { throw ArgumentError("batch-size", "must be at least 1, got \(batchSize)") }
         let d = model.dimension

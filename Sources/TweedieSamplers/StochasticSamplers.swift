@@ -19,6 +19,8 @@ public struct DDIMSampler: Sampler {
     public var eta: Double
     public init(eta: Double = 0) { self.eta = eta }
 
+    public func validateOptions() throws(ArgumentError) { try requireOption("eta", eta, atLeast: 0) }
+
     public func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
                        firstSample: Int, monitor: SamplingMonitor) throws -> Matrix {
         let keyed = StepNoise(stream: noise, firstSample: firstSample, rows: x.rows, dimension: model.dimension)
@@ -75,6 +77,11 @@ public struct DPMSolverPlusPlus2MSDESampler: Sampler {
     public init(eta: Double = 1, noiseScale: Double = 1) {
         self.eta = eta
         self.noiseScale = noiseScale
+    }
+
+    public func validateOptions() throws(ArgumentError) {
+        try requireOption("eta", eta, atLeast: 0)
+        try requireOption("s-noise", noiseScale, atLeast: 0)
     }
 
     public func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
@@ -139,6 +146,8 @@ public struct PredictorCorrectorSampler: Sampler {
     public let name = "pc"
     public var snr: Double
     public init(snr: Double = 0.16) { self.snr = snr }
+
+    public func validateOptions() throws(ArgumentError) { try requireOption("snr", snr, atLeast: 0, strict: true) }
 
     public func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
                        firstSample: Int, monitor: SamplingMonitor) throws -> Matrix {
