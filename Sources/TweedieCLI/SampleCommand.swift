@@ -118,7 +118,14 @@ struct SampleCommand: ParsableCommand {
         let name = m.name ?? "model"
         let oracle = try Oracle(m)
         let d = m.dimension
-        try MemoryBudget.require("count", "\(count) samples × D = \(d)", elements: [count, d])
+        // Without a report, plot, XYZ file or trajectory nothing needs the samples in memory: they
+        // go to --out batch by batch, and --count is bounded by disk space only.
+        let streams = quiet && trajectory == nil && plot == nil && xyz == nil
+        if !streams {
+            do { try MemoryBudget.require("count", "\(count) samples × D = \(d)", elements: [count, d]) } catch {
+                throw CommandFailure("--count: \(error.reason); with --quiet (and no --trajectory, --plot or --xyz) the samples are written batch by batch, bounded by disk space only")
+            }
+        }
         let parsedSchedule = try Schedule.named(schedule)
         let kind = grid.flatMap(GridKind.init(rawValue:)) ?? (parsedSchedule.discrete != nil ? .trailing : .karras)
         let path = try SamplingPath.make(kind, schedule: parsedSchedule, steps: steps)
@@ -163,10 +170,17 @@ struct SampleCommand: ParsableCommand {
             progress = { batch, _, done, _ in bar.update(batch * steps + done) }
         }
         let start = Date()
+        var writer: ArrayFile.RowWriter?
+        if streams {
+            do { writer = try ArrayFile.RowWriter(URL(fileURLWithPath: out), rows: count, pointShape: m.shape ?? [d]) } catch {
+                throw CommandFailure("--count \(count): \(error)")
+            }
+        }
         let run: SamplingRun
         do {
             run = try sampler.run(count: count, model: oracle, path: path, noise: stream, batchSize: batchSize,
                                     standardNormals: standardNormals, recordsTrajectory: trajectory != nil,
+                                    keepsSamples: !streams, onBatch: writer.map { w in { _, batch in try w.append(batch) } },
                                     progress: progress)
         } catch let error as SamplerDivergence {
             let given = givenSamplerOptions
@@ -185,6 +199,10 @@ struct SampleCommand: ParsableCommand {
             quality = Result { try SampleQuality(samples: samples, mixture: m.prior, seed: seed, projections: projections) }
         }
 
+        if let writer {
+            try writer.finish().commit()
+            return
+        }
         // Outputs: all or none (each staged, then all renamed into place).
         try AtomicFile.writingTogether {
             try ArrayFile.write(samples, to: URL(fileURLWithPath: out), shape: m.shape)

@@ -176,8 +176,24 @@ public struct NoiseCovariance: Sendable, Equatable {
         }
     }
 
+    /// BLAS kernels may round a row differently when it falls in a trailing partial block of a
+    /// call (OpenBLAS's Haswell TRMM treats a last odd row apart), so calls are made on a multiple
+    /// of ``rowAlignment`` rows, padding with zero rows: a row's result is then the same in any
+    /// batch.
+    public static let rowAlignment = 8
+
     private static func applyRight(_ operation: FactorOperation, n: Int, lower: UnsafePointer<Double>,
                                    rows: Int, x: UnsafeMutablePointer<Double>, ldx: Int) {
+        let padded = (rows + rowAlignment - 1) / rowAlignment * rowAlignment
+        guard padded == rows else {
+            var buffer = [Double](repeating: 0, count: padded * ldx)
+            buffer.withUnsafeMutableBufferPointer { b in
+                b.baseAddress!.update(from: x, count: rows * ldx)
+                applyRight(operation, n: n, lower: lower, rows: padded, x: b.baseAddress!, ldx: ldx)
+                x.update(from: b.baseAddress!, count: rows * ldx)
+            }
+            return
+        }
         switch operation {
         case .whiten:
             BLAS.solveLowerTriangular(.right, .transpose, n: n, lower: lower, rows: rows, columns: n, b: x, ldb: ldx)

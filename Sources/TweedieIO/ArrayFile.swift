@@ -41,6 +41,51 @@ public enum ArrayFile {
         try NPY.write(.numbers(NDArray(shape: [matrix.rows] + pointShape, values: matrix.elements)), to: url)
     }
 
+    /// A `<f8` `.npy` file of `rows` points of shape `pointShape`, written batch by batch (so a
+    /// result larger than memory can be saved) and renamed into place by ``finish()``.
+    public final class RowWriter {
+        private let stream: AtomicFile.Stream
+        private let url: URL
+        private let rows: Int
+        private let columns: Int
+        private var written = 0
+
+        public init(_ url: URL, rows: Int, pointShape: [Int]) throws(FileError) {
+            guard let columns = checkedProduct(pointShape), let values = checkedProduct([rows, columns]),
+                  values <= Int.max / 8 - 65_536 else {
+                throw FileError(file: url.displayName, "shape \(pythonTuple([rows] + pointShape)) is too large")
+            }
+            let header = NPY.preamble(NPYHeader(elementType: .float64, shape: [rows] + pointShape))
+            stream = try AtomicFile.openStream(to: url, bytes: header.count + 8 * values)
+            try stream.write(header)
+            self.url = url
+            self.rows = rows
+            self.columns = columns
+        }
+
+        /// Appends the next rows (a B×D batch).
+        public func append(_ batch: Matrix) throws(FileError) {
+            guard batch.columns == columns, batch.rows <= rows - written else {
+                throw FileError(file: url.displayName, "a batch of \(batch.rows)×\(batch.columns) does not fit \(rows - written) more rows of \(columns)")
+            }
+            #if _endian(little)
+            try stream.write(batch.elements.withUnsafeBytes { Data($0) })
+            #else
+            try stream.write(Data(batch.elements.flatMap { v in withUnsafeBytes(of: v.bitPattern.littleEndian, Array.init) }))
+            #endif
+            written += batch.rows
+        }
+
+        /// Checks that every row was written and returns the file staged (``AtomicFile/Staged/commit()``
+        /// renames it into place).
+        public func finish() throws(FileError) -> AtomicFile.Staged {
+            guard written == rows else {
+                throw FileError(file: url.displayName, "\(written) of \(rows) rows were written")
+            }
+            return try stream.finish()
+        }
+    }
+
     /// Writes named arrays as an uncompressed `.npz` archive, atomically, keeping their order.
     public static func writeArchive(_ arrays: [(String, NDArray)], to url: URL) throws(FileError) {
         do {

@@ -1,4 +1,5 @@
 import Foundation
+import TweedieDistributions
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -128,6 +129,71 @@ public enum AtomicFile {
         return staged
     }
 
+    /// A file written piece by piece to its temporary name; ``finish()`` flushes it and hands it
+    /// over staged, ready to be committed. Dropped unfinished, it removes its temporary file.
+    public final class Stream: @unchecked Sendable {
+        private let staged: Staged
+        private var descriptor: Int32
+        private let name: String
+
+        fileprivate init(staged: Staged, descriptor: Int32, name: String) {
+            self.staged = staged
+            self.descriptor = descriptor
+            self.name = name
+        }
+
+        public func write(_ data: Data) throws(FileError) {
+            try AtomicFile.writeAll(data, to: descriptor, name: name)
+        }
+
+        public func finish() throws(FileError) -> Staged {
+            let fd = descriptor
+            descriptor = -1
+            guard fsync(fd) == 0 else {
+                let reason = errorText()
+                close(fd)
+                staged.discard()
+                throw FileError(file: name, "cannot flush (\(reason))")
+            }
+            guard close(fd) == 0 else {
+                staged.discard()
+                throw FileError(file: name, "cannot close (\(errorText()))")
+            }
+            return staged
+        }
+
+        deinit {
+            if descriptor >= 0 {
+                close(descriptor)
+                staged.discard()
+            }
+        }
+    }
+
+    /// Opens a temporary file beside `url` for writing piece by piece, after checking that the
+    /// destination may be written and that its file system has `bytes` bytes free.
+    public static func openStream(to url: URL, bytes: Int) throws(FileError) -> Stream {
+        let name = url.displayName
+        try requireWritableDestination(url)
+        let directory = url.deletingLastPathComponent()
+        var space = statvfs()
+        if statvfs(directory.path, &space) == 0 {
+            let (free, overflow) = Int(space.f_bavail).multipliedReportingOverflow(by: Int(space.f_frsize))
+            if !overflow, free < bytes {
+                throw FileError(file: name, "needs \(MemoryBudget.formatBytes(bytes)) on disk, \(directory.path) has \(MemoryBudget.formatBytes(free)) free")
+            }
+        }
+        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
+        let slot = TemporaryFiles.shared.add(temporary.path)
+        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            let reason = errorText()
+            if let slot { TemporaryFiles.shared.remove(slot) }
+            throw FileError(file: name, "cannot create a temporary file in \(directory.path) (\(reason))")
+        }
+        return Stream(staged: Staged(temporary: temporary, destination: url, slot: slot), descriptor: descriptor, name: name)
+    }
+
     /// Throws unless `url` is absent or a regular file.
     public static func requireWritableDestination(_ url: URL) throws(FileError) {
         var status = stat()
@@ -151,7 +217,7 @@ public enum AtomicFile {
         }
     }
 
-    private static func writeAll(_ data: Data, to descriptor: Int32, name: String) throws(FileError) {
+    fileprivate static func writeAll(_ data: Data, to descriptor: Int32, name: String) throws(FileError) {
         let failure: String? = data.withUnsafeBytes { bytes in
             var offset = 0
             while offset < bytes.count {

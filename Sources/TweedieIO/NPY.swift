@@ -128,7 +128,7 @@ public enum NPY {
     }
 
     /// Magic string, version and header, padded with spaces and a newline to a multiple of 64 bytes.
-    private static func preamble(_ header: NPYHeader) -> Data {
+    static func preamble(_ header: NPYHeader) -> Data {
         var text = Array(header.text.utf8)
         let fixed = text.count + 1 > Int(UInt16.max) - 64 ? 12 : 10  // version 2.0 for huge headers
         let padding = (64 - (fixed + text.count + 1) % 64) % 64

@@ -150,11 +150,9 @@ public struct NPZArchive: Sendable, Equatable {
                 throw FileError(field: path, "cannot extract (\(zipReason(error)))")
             }
             let name = String(path.dropLast(4))
-            do {
-                try result.append(name, try NPY.decode(contents))
-            } catch {
-                throw error.within(field: name)
-            }
+            let value: NPYValue
+            do { value = try NPY.decode(contents) } catch { throw error.within(field: name) }
+            try result.append(name, value)
         }
         return result
     }

@@ -2,11 +2,18 @@ import Foundation
 import COpenBLAS
 
 /// A failure of a LAPACK factorization, with the routine's own diagnostic.
-public enum LinearAlgebraError: Error, Equatable, Sendable {
+public enum LinearAlgebraError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Cholesky failed: the leading minor of this order (1-based) is not positive definite.
     case notPositiveDefinite(leadingMinor: Int)
     /// The symmetric eigensolver did not converge.
     case eigenDecompositionFailed(info: Int)
+
+    public var description: String {
+        switch self {
+        case .notPositiveDefinite(let order): "the leading \(order)×\(order) block is not positive definite"
+        case .eigenDecompositionFailed(let info): "the symmetric eigensolver did not converge (LAPACK dsyevd info \(info))"
+        }
+    }
 }
 
 /// The lower Cholesky factor L of a symmetric positive-definite A = L Lᵀ (LAPACK `dpotrf`).

@@ -251,7 +251,7 @@ public struct Oracle: Sendable {
 /// Haswell kernels treat a trailing odd row apart), so every product of the oracle runs on whole
 /// padded tiles: a point's arithmetic is then the same in any batch.
 final class Tile: @unchecked Sendable {
-    static let rowAlignment = 8
+    static let rowAlignment = NoiseCovariance.rowAlignment
 
     /// The tile's rows in the batch.
     let rows: Range<Int>

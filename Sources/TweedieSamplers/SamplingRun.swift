@@ -5,7 +5,7 @@ import TweedieRandom
 /// Samples drawn in batches by ``Sampler/run(count:model:path:noise:batchSize:standardNormals:recordsTrajectory:progress:)``,
 /// with what the run cost.
 public struct SamplingRun: Sendable {
-    /// The samples, C×D.
+    /// The samples, C×D (0×D when the run was asked not to keep them).
     public var samples: Matrix
     /// Model calls per sample, averaged over the batches.
     public var modelCallsPerSample: Double
@@ -22,14 +22,21 @@ extension Sampler {
     /// z_i from the noise stream or row i of `standardNormals` (C×D), and uses only the noise of
     /// (seed, i), so the result is the same, bit for bit, whatever the batch size. `progress` is
     /// called with (batch, batches, intervals done in the batch, intervals in all).
+    ///
+    /// `onBatch` receives each batch's samples in order (rows `range` of the result), e.g. to write
+    /// them to a file as they come; with `keepsSamples` false the run keeps none of them, so its
+    /// memory does not grow with `count`.
     public func run(count: Int, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
                     batchSize: Int = 256, standardNormals: Matrix? = nil, recordsTrajectory: Bool = false,
+                    keepsSamples: Bool = true, onBatch: ((_ range: Range<Int>, _ samples: Matrix) throws -> Void)? = nil,
                     progress: (@Sendable (Int, Int, Int, Int) -> Void)? = nil) throws -> SamplingRun {
         try validateOptions()
         guard count >= 0 else { throw ArgumentError("count", "must be non-negative, got \(count)") }
         guard batchSize >= 1 else { throw ArgumentError("batch-size", "must be at least 1, got \(batchSize)") }
         let d = model.dimension
-        try MemoryBudget.require("count", "\(count) samples × D = \(d)", elements: [count, d])
+        if keepsSamples {
+            try MemoryBudget.require("count", "\(count) samples × D = \(d)", elements: [count, d])
+        }
         if recordsTrajectory {
             try MemoryBudget.require("count", "a trajectory of \(path.times.count) states × \(count) samples × D = \(d)",
                                      elements: [path.times.count, count, d])
@@ -39,8 +46,8 @@ extension Sampler {
         }
         let batchSize = min(batchSize, max(count, 1))  // no overflow in the batch bounds below
         let batches = stride(from: 0, to: count, by: batchSize).map { $0..<min(count, $0 + batchSize) }
-        var run = SamplingRun(samples: Matrix(rows: count, columns: d), modelCallsPerSample: 0, batchedModelCalls: 0,
-                              batchCount: batches.count, trajectory: [])
+        var run = SamplingRun(samples: Matrix(rows: keepsSamples ? count : 0, columns: d), modelCallsPerSample: 0,
+                              batchedModelCalls: 0, batchCount: batches.count, trajectory: [])
         for (index, rows) in batches.enumerated() {
             let report = progress.map { report in { @Sendable (done: Int, all: Int) in report(index, batches.count, done, all) } }
             let monitor = SamplingMonitor(recordsTrajectory: recordsTrajectory, progress: report)
@@ -51,7 +58,10 @@ extension Sampler {
                                      firstSample: rows.lowerBound, standardNormals: z)
             let result = try sample(x, model: model, path: path, noise: noise, firstSample: rows.lowerBound,
                                     monitor: monitor)
-            run.samples.elements.replaceSubrange((rows.lowerBound * d)..<(rows.upperBound * d), with: result.elements)
+            try onBatch?(rows, result)
+            if keepsSamples {
+                run.samples.elements.replaceSubrange((rows.lowerBound * d)..<(rows.upperBound * d), with: result.elements)
+            }
             run.batchedModelCalls += monitor.modelCalls
             run.modelCallsPerSample += monitor.modelCallsPerSample * Double(rows.count) / Double(count)
             if recordsTrajectory {

@@ -40,6 +40,24 @@ import Tweedie
         #expect(same)
     }
 
+    /// With --quiet and no other output the samples are streamed to the file batch by batch; the
+    /// file equals the one written at once (with the report), bit for bit, for the chain16 shape.
+    @Test func quietRunsStreamTheSamplesToDisk() throws {
+        let dir = try CLI.scratch()
+        var files: [Data] = []
+        for (name, extra) in [("streamed", ["--quiet", "--batch-size", "7"]), ("whole", [])] {
+            let out = dir.appendingPathComponent("\(name).npy")
+            let run = try CLI.run(["sample", "--model", "chain16", "--schedule", "vp-linear", "--sampler", "ddpm",
+                                   "--steps", "4", "--count", "20", "--seed", "5", "--out", out.path] + extra)
+            #expect(run.status == 0, "\(run.stderr)")
+            files.append(try Data(contentsOf: out))
+        }
+        #expect(try ArrayFile.readArray(dir.appendingPathComponent("streamed.npy")).shape == [20, 16, 3])
+        let same = files[0] == files[1]
+        #expect(same)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["streamed.npy", "whole.npy"])
+    }
+
     /// `--init z.npy` starts from x = σ_{t_0} R z: the CLI's samples (in batches of 4) equal a
     /// library run from the same z, bit for bit. The trajectory holds the grid times and every
     /// state, the last one being the samples.
