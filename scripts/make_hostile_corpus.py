@@ -480,6 +480,10 @@ def output_cases():
     case("out_equals_also_x0",
          ["noise", "--model", "ring8", "--count", "3", "--t", "0.5", "--schedule", "vp-linear", "--out", "{out}/a.npy",
           "--also-x0", "{out}/a.npy"], "error", ["--also-x0", "--out", "a.npy"])
+    case("out_equals_init",
+         ["sample", "--model", "ring8", "--schedule", "vp-linear", "--sampler", "euler", "--steps", "3", "--count", "4",
+          "--init", "{out}/z.npy", "--out", "{out}/z.npy", "--quiet"], "error", ["--init", "z.npy"],
+         setup=[{"copy": "{corpus}/points.npy", "to": "{out}/z.npy"}])
     case("out_dev_null", oracle("ring8", "{corpus}/points.npy", out="/dev/null"), "error", ["/dev/null", "regular file"])
     case("out_dev_null_convert", ["model", "convert", "ring8", "--out", "/dev/null"], "error", ["/dev/null", "regular file"])
     case("out_is_directory", oracle("ring8", "{corpus}/points.npy", out="{out}/sub.npz"), "error", "sub.npz",

@@ -114,6 +114,10 @@ struct SampleCommand: ParsableCommand {
     }
 
     func run() throws {
+        let outputFiles = [("--out", out), ("--trajectory", trajectory), ("--plot", plot), ("--xyz", xyz)]
+            .compactMap { option, path in path.map { (option: option, path: $0) } }
+        try OutputPaths.requireSafe(outputs: outputFiles,
+                                    inputs: [("--model", model)] + (initialNoise.map { [("--init", $0)] } ?? []))
         let m = try loadModel(model)
         let name = m.name ?? "model"
         let oracle = try Oracle(m)
