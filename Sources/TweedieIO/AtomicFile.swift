@@ -103,30 +103,9 @@ public enum AtomicFile {
 
     /// Writes `data` to a temporary file beside `url`, flushed to disk, ready to be committed.
     public static func stage(_ data: Data, to url: URL) throws(FileError) -> Staged {
-        let name = url.displayName
-        try requireWritableDestination(url)
-        let directory = url.deletingLastPathComponent()
-        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
-        let slot = TemporaryFiles.shared.add(temporary.path)
-        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            let reason = errorText()
-            if let slot { TemporaryFiles.shared.remove(slot) }
-            throw FileError(file: name, "cannot create a temporary file in \(directory.path) (\(reason))")
-        }
-        let staged = Staged(temporary: temporary, destination: url, slot: slot)
-        do throws(FileError) {
-            var closed = false
-            defer { if !closed { close(descriptor) } }
-            try writeAll(data, to: descriptor, name: name)
-            guard fsync(descriptor) == 0 else { throw FileError(file: name, "cannot flush (\(errorText()))") }
-            closed = true
-            guard close(descriptor) == 0 else { throw FileError(file: name, "cannot close (\(errorText()))") }
-        } catch {
-            staged.discard()
-            throw error
-        }
-        return staged
+        let stream = try openStream(to: url, bytes: data.count)
+        try stream.write(data)
+        return try stream.finish()
     }
 
     /// A file written piece by piece to its temporary name; ``finish()`` flushes it and hands it
