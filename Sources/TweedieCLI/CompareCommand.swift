@@ -22,15 +22,15 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Schedule: \(Schedule.allNames.joined(separator: ", ")) (parameters as name:key=value,...).")
     var schedule: String?
     @Option(help: """
-        Samplers, comma-separated, from \(SamplerCatalogue.names.joined(separator: ", ")); sampler options as \
-        name:option=value[:option=value], e.g. ddim:eta=1 or heun:s-churn=2.
+        Samplers, comma-separated, from \(SamplerConfiguration.Kind.allCases.map(\.rawValue).joined(separator: ", ")); \
+        sampler options as name:option=value[:option=value], e.g. ddim:eta=1 or heun:s-churn=2. rk45 is adaptive: \
+        its rows run the same solve at every step count.
         """)
     var samplers: String?
     @Option(help: "Step counts N, comma-separated, e.g. 5,10,20,50.") var steps: String?
     @Option(help: "Number of samples C per run.") var count: Int?
     @Option(help: "Seed of the noise stream (shared by every run).") var seed: UInt64 = 0
-    @Option(help: "Time grid: \(GridKind.allCases.map(\.rawValue).joined(separator: ", ")) (default: karras; trailing for discrete schedules).")
-    var grid: String?
+    @Option(help: "Time grid (default: karras; trailing for discrete schedules).") var grid: GridKind?
     @Option(help: "Run only part i of n (1-based): the grid rows whose index ≡ i − 1 (mod n), samplers outer.")
     var shard: String?
     @Option(name: .customLong("batch-size"), help: "Samples per batch.") var batchSize: Int = 256
@@ -60,9 +60,6 @@ struct CompareCommand: ParsableCommand {
         guard count != nil else { throw ValidationError("missing --count (or merge shards with --merge DIR ...)") }
         _ = try samplerSpecifications()
         _ = try stepCounts()
-        if let grid, GridKind(rawValue: grid) == nil {
-            throw ValidationError("unknown grid '\(grid)' (known: \(GridKind.allCases.map(\.rawValue).joined(separator: ", ")))")
-        }
         if let count, count < 1 { throw ValidationError("--count must be at least 1, got \(count)") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
         guard (1...SlicedWasserstein.maximumProjections).contains(projections) else {
@@ -71,7 +68,7 @@ struct CompareCommand: ParsableCommand {
         _ = try parsedShard()
     }
 
-    func samplerSpecifications() throws -> [SamplerSpecification] {
+    func samplerSpecifications() throws -> [SamplerConfiguration] {
         let texts = (samplers ?? "").split(separator: ",", omittingEmptySubsequences: false)
             .map { $0.trimmingCharacters(in: .whitespaces) }
         guard !texts.contains("") else { throw ValidationError("--samplers: empty entry in '\(samplers ?? "")'") }
@@ -79,8 +76,15 @@ struct CompareCommand: ParsableCommand {
             throw ValidationError("--samplers: '\(repeated)' is listed twice")
         }
         return try texts.map { text in
-            do { return try SamplerSpecification(text) } catch { throw ValidationError("--samplers: \(error)") }
+            do throws(ArgumentError) { return try SamplerConfiguration(parsing: text) } catch {
+                throw ValidationError(error.argument == "sampler" ? "--samplers: \(error.reason)" : "--samplers: '\(text)': --\(error.argument) \(error.reason)")
+            }
         }
+    }
+
+    /// The --samplers entries as written (their names in results).
+    func samplerTexts() throws -> [String] {
+        (samplers ?? "").split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
     func stepCounts() throws -> [Int] {
@@ -142,17 +146,17 @@ struct CompareCommand: ParsableCommand {
     private func runStudy() throws -> (StudyConfiguration, [StudyRow]) {
         let m = try loadModel(model!)
         let parsedSchedule = try Schedule.named(schedule!)
-        let kind = grid.flatMap(GridKind.init(rawValue:)) ?? (parsedSchedule.discrete != nil ? .trailing : .karras)
+        let kind = grid ?? .default(for: parsedSchedule)
         let specifications = try samplerSpecifications()
         let configuration = StudyConfiguration(
             model: model!, dimension: m.dimension, components: m.componentCount, schedule: schedule!, grid: kind.rawValue,
-            samplers: specifications.map(\.text), steps: try stepCounts(), count: count!, seed: seed,
+            samplers: try samplerTexts(), steps: try stepCounts(), count: count!, seed: seed,
             projections: projections, referenceTolerance: Self.referenceTolerance, shard: try parsedShard(),
             batchSize: batchSize)
         // Every path of the grid must exist before anything runs.
         for n in configuration.steps { _ = try SamplingPath.make(kind, schedule: parsedSchedule, steps: n) }
         var study = try SamplerStudy(model: m, schedule: parsedSchedule, grid: kind, configuration: configuration,
-                                     samplers: specifications)
+                                     samplers: Dictionary(uniqueKeysWithValues: zip(try samplerTexts(), specifications)))
         let rows = try study.run()
         return (configuration, rows)
     }

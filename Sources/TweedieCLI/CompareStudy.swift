@@ -15,7 +15,7 @@ struct SamplerStudy {
     let schedule: Schedule
     let grid: GridKind
     let configuration: StudyConfiguration
-    let samplers: [String: any Sampler]
+    let samplers: [String: SamplerConfiguration]
     let stream: NoiseStream
     private let bar: ProgressBar?
     private var rowsDone = 0
@@ -27,13 +27,13 @@ struct SamplerStudy {
     private static let unitsPerRow = 1000
 
     init(model: MixtureModel, schedule: Schedule, grid: GridKind, configuration: StudyConfiguration,
-         samplers: [SamplerSpecification]) throws {
+         samplers: [String: SamplerConfiguration]) throws {
         self.model = model
         oracle = try Oracle(model)
         self.schedule = schedule
         self.grid = grid
         self.configuration = configuration
-        self.samplers = Dictionary(uniqueKeysWithValues: samplers.map { ($0.text, $0.sampler) })
+        self.samplers = samplers
         stream = NoiseStream(seed: configuration.seed)
         rowCount = configuration.indices(in: configuration.shard).count
         bar = isatty(2) != 0 ? ProgressBar(total: rowCount * Self.unitsPerRow) : nil
@@ -57,12 +57,13 @@ struct SamplerStudy {
     }
 
     private mutating func row(_ name: String, steps: Int) throws -> StudyRow {
-        let sampler = samplers[name]!
-        let path = try SamplingPath.make(grid, schedule: schedule, steps: steps)
+        let entry = samplers[name]!
+        let sampler = entry.makeSampler()
+        let path = try entry.path(schedule: schedule, grid: grid, steps: entry.kind.isAdaptive ? nil : steps)
         let start = Date()
         let (samples, callsPerSample) = try draw(sampler, path: path, share: 0..<0.8)
         let wallTime = Date().timeIntervalSince(start)
-        let deterministic = try isDeterministic(sampler, path: path)
+        let deterministic = sampler.isDeterministic
         var measurements = try SampleEvaluation.measure(samples, model: model, seed: configuration.seed,
                                                         options: .init(projections: configuration.projections))
         // A single Gaussian and a linear sampler: the exact output law and its W2 (no sampling noise).
@@ -93,19 +94,6 @@ struct SamplerStudy {
         let run = try sampler.run(count: configuration.count, model: oracle, path: path, noise: stream,
                                   batchSize: configuration.batchSize, progress: progress)
         return (run.samples, run.modelCallsPerSample)
-    }
-
-    /// Whether the sampler ignores the noise stream: two samples from the same starting state
-    /// with two different streams come out identical.
-    private func isDeterministic(_ sampler: any Sampler, path: SamplingPath) throws -> Bool {
-        let rows = min(2, configuration.count)
-        let x = try initialState(count: rows, model: oracle, path: path, noise: stream)
-        let outputs = try [1, 2].map { purpose in
-            try sampler.sample(x, model: oracle, path: path,
-                               noise: NoiseStream(seed: derivedSeed(configuration.seed, purpose: 100 + UInt64(purpose))),
-                               firstSample: 0, monitor: SamplingMonitor())
-        }
-        return outputs[0].elements == outputs[1].elements
     }
 
     /// The rk45 solution (rtol = atol = the reference tolerance) from the path's starting state to

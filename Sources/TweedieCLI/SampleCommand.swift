@@ -24,17 +24,18 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "A built-in model name or a .json/.npz model file.") var model: String
     @Option(help: "Schedule: \(Schedule.allNames.joined(separator: ", ")) (parameters as name:key=value,...).")
     var schedule: String
-    @Option(help: "Sampler: \(SamplerCatalogue.names.joined(separator: ", ")).") var sampler: String
-    @Option(help: "Number of steps N (grid times; the last interval ends at σ = 0).") var steps: Int
+    @Option(help: "The sampler.") var sampler: SamplerConfiguration.Kind
+    @Option(help: "Number of steps N (grid times; the last interval ends at σ = 0). Not for rk45, which is adaptive.")
+    var steps: Int?
     @Option(help: "Number of samples C.") var count: Int
     @Option(help: "Seed of the noise stream.") var seed: UInt64 = 0
     @Option(name: .customLong("init"), help: "Starting standard normals z: a .npy array of shape (C, D) or (C, N, d).")
     var initialNoise: String?
-    @Option(help: "Time grid: \(GridKind.allCases.map(\.rawValue).joined(separator: ", ")) (default: karras; trailing for discrete schedules).")
-    var grid: String?
+    @Option(help: "Time grid (default: karras; trailing for discrete schedules).") var grid: GridKind?
 
     @Option(help: "ddim: η (0 deterministic, 1 ancestral); dpmpp-2m-sde: η (default 1).") var eta: Double?
-    @Option(help: "ddpm: posterior variance beta-tilde (default) or forward variance beta.") var variance: String?
+    @Option(help: "ddpm: posterior variance beta-tilde (default) or forward variance beta.")
+    var variance: DDPMSampler.Variance?
     @Option(name: .customLong("s-churn"), help: "heun: stochastic churn S_churn (default 0).") var churn: Double?
     @Option(name: .customLong("s-tmin"), help: "heun: churn only where σ̃ = σ/α ≥ S_tmin (default 0).") var churnMinimum: Double?
     @Option(name: .customLong("s-tmax"), help: "heun: churn only where σ̃ = σ/α ≤ S_tmax (default ∞).") var churnMaximum: Double?
@@ -55,55 +56,37 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Random directions of the sliced Wasserstein distance in the report.") var projections: Int = SlicedWasserstein.defaultProjections
     @Flag(name: .shortAndLong, help: "Print no report.") var quiet = false
 
-    /// Each sampler-specific option with the value given (nil when absent).
-    private var samplerOptions: [(name: String, given: Bool)] {
-        [("eta", eta != nil), ("variance", variance != nil), ("s-churn", churn != nil), ("s-tmin", churnMinimum != nil),
-         ("s-tmax", churnMaximum != nil), ("s-noise", noiseScale != nil), ("snr", snr != nil),
-         ("rtol", rtol != nil), ("atol", atol != nil)]
+    /// The sampler options given, by their names in the catalogue.
+    private var samplerOptions: [SamplerConfiguration.Option: String] {
+        let values: [(SamplerConfiguration.Option, String?)] = [
+            (.eta, eta.map { "\($0)" }), (.variance, variance?.rawValue), (.sChurn, churn.map { "\($0)" }),
+            (.sTmin, churnMinimum.map { "\($0)" }), (.sTmax, churnMaximum.map { "\($0)" }),
+            (.sNoise, noiseScale.map { "\($0)" }), (.snr, snr.map { "\($0)" }),
+            (.rtol, rtol.map { "\($0)" }), (.atol, atol.map { "\($0)" })]
+        return values.reduce(into: [:]) { result, entry in result[entry.0] = entry.1 }
     }
 
-    /// The sampler options given, as typed: "--s-noise 1e+300 --s-churn 2".
-    private var givenSamplerOptions: String {
-        let values: [(String, String?)] = [
-            ("eta", eta.map { "\($0)" }), ("variance", variance), ("s-churn", churn.map { "\($0)" }),
-            ("s-tmin", churnMinimum.map { "\($0)" }), ("s-tmax", churnMaximum.map { "\($0)" }),
-            ("s-noise", noiseScale.map { "\($0)" }), ("snr", snr.map { "\($0)" }),
-            ("rtol", rtol.map { "\($0)" }), ("atol", atol.map { "\($0)" })]
-        return values.compactMap { name, value in value.map { "--\(name) \($0)" } }.joined(separator: " ")
+    /// The sampler and its options, checked by the library's catalogue.
+    private func samplerConfiguration() throws -> SamplerConfiguration {
+        do { return try SamplerConfiguration(sampler, options: samplerOptions) } catch {
+            throw ValidationError("--\(error.argument) \(error.reason)")
+        }
     }
 
     func validate() throws {
-        guard let entry = SamplerCatalogue.entry(sampler) else {
-            throw ValidationError("unknown sampler '\(sampler)' (known: \(SamplerCatalogue.names.joined(separator: ", ")))")
+        _ = try samplerConfiguration()
+        if sampler.isAdaptive, steps != nil {
+            throw ValidationError("--steps is not an option of the \(sampler.rawValue) sampler: it is adaptive (--rtol and --atol set its accuracy)")
         }
-        for option in samplerOptions where option.given && !entry.options.contains(option.name) {
-            let users = SamplerCatalogue.all.filter { $0.options.contains(option.name) }.map(\.name)
-            throw ValidationError("--\(option.name) is not an option of the \(entry.name) sampler (it applies to \(users.joined(separator: ", ")))")
+        if !sampler.isAdaptive {
+            guard let steps else { throw ValidationError("--steps is needed by the \(sampler.rawValue) sampler") }
+            guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
         }
-        if let grid, GridKind(rawValue: grid) == nil {
-            throw ValidationError("unknown grid '\(grid)' (known: \(GridKind.allCases.map(\.rawValue).joined(separator: ", ")))")
-        }
-        guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
         guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count)") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
         guard (1...SlicedWasserstein.maximumProjections).contains(projections) else {
             throw ValidationError("--projections must lie in 1...\(SlicedWasserstein.maximumProjections), got \(projections)")
         }
-        if let eta, !(eta >= 0 && eta.isFinite) { throw ValidationError("--eta must be finite and non-negative, got \(eta)") }
-        if let variance, DDPMSampler.Variance(rawValue: variance) == nil {
-            throw ValidationError("--variance must be beta-tilde or beta, got '\(variance)'")
-        }
-        if let churn, !(churn >= 0 && churn.isFinite) { throw ValidationError("--s-churn must be finite and non-negative, got \(churn)") }
-        if let churnMinimum, !(churnMinimum >= 0) { throw ValidationError("--s-tmin must be non-negative, got \(churnMinimum)") }
-        if let churnMaximum, !(churnMaximum >= (churnMinimum ?? 0)) {
-            throw ValidationError("--s-tmax must be at least --s-tmin, got \(churnMaximum)")
-        }
-        if let noiseScale, !(noiseScale >= 0 && noiseScale.isFinite) {
-            throw ValidationError("--s-noise must be finite and non-negative, got \(noiseScale)")
-        }
-        if let snr, !(snr > 0 && snr.isFinite) { throw ValidationError("--snr must be finite and positive, got \(snr)") }
-        if let rtol, !(rtol > 0 && rtol.isFinite) { throw ValidationError("--rtol must be finite and positive, got \(rtol)") }
-        if let atol, !(atol > 0 && atol.isFinite) { throw ValidationError("--atol must be finite and positive, got \(atol)") }
 
         let outputs: [(String, String?, String)] = [("--out", out, ".npy"), ("--trajectory", trajectory, ".npz"),
                                                     ("--plot", plot, ".svg"), ("--xyz", xyz, ".xyz")]
@@ -131,9 +114,11 @@ struct SampleCommand: ParsableCommand {
             }
         }
         let parsedSchedule = try Schedule.named(schedule)
-        let kind = grid.flatMap(GridKind.init(rawValue:)) ?? (parsedSchedule.discrete != nil ? .trailing : .karras)
-        let path = try SamplingPath.make(kind, schedule: parsedSchedule, steps: steps)
-        let sampler = SamplerCatalogue.entry(self.sampler)!.make(self)
+        let configuration = try samplerConfiguration()
+        let kind = configuration.kind.isAdaptive ? GridKind.uniform : grid ?? .default(for: parsedSchedule)
+        let path = try configuration.path(schedule: parsedSchedule, grid: grid, steps: steps)
+        let sampler = configuration.makeSampler()
+        let stepsText = configuration.kind.isAdaptive ? "adaptive steps" : "\(kind.rawValue) grid, \(path.steps) steps"
 
         var atoms: Int?
         if xyz != nil {
@@ -187,8 +172,8 @@ struct SampleCommand: ParsableCommand {
                                     keepsSamples: !streams, onBatch: writer.map { w in { _, batch in try w.append(batch) } },
                                     progress: progress)
         } catch let error as SamplerDivergence {
-            let given = givenSamplerOptions
-            throw CommandFailure("--sampler \(sampler.name): \(error)\(given.isEmpty ? "" : " (given \(given))")")
+            let given = samplerOptions.sorted { $0.key.rawValue < $1.key.rawValue }.map { "--\($0.key.rawValue) \($0.value)" }
+            throw CommandFailure("--sampler \(sampler.name): \(error)\(given.isEmpty ? "" : " (given \(given.joined(separator: " ")))")")
         }
         let samples = run.samples
         let frameCount = run.trajectory.count
@@ -223,7 +208,7 @@ struct SampleCommand: ParsableCommand {
             }
             if let plot {
                 let url = URL(fileURLWithPath: plot)
-                let title = "\(name): \(sampler.name), \(schedule), \(kind.rawValue) grid, \(steps) steps, \(count) samples"
+                let title = "\(name): \(sampler.name), \(schedule), \(stepsText), \(count) samples"
                 try writeSamplePlot(model: m, oracle: oracle, samples: samples, title: title, to: url)
             }
         }
@@ -231,7 +216,7 @@ struct SampleCommand: ParsableCommand {
 
         var lines: [String] = []
         lines.append("sampled \(count) points of \(name) (D = \(d), K = \(m.componentCount)) with \(sampler.name): "
-                     + "schedule \(schedule), \(kind.rawValue) grid, \(steps) steps (t = \(format(path.times.first!)) → \(format(path.times.last!)) → 0), seed \(seed)")
+                     + "schedule \(schedule), \(stepsText) (t = \(format(path.times.first!)) → \(format(path.times.last!)) → 0), seed \(seed)")
         lines.append("model calls \(format(run.modelCallsPerSample)) per sample (\(run.batchedModelCalls) batched calls, \(run.batchCount) batch\(run.batchCount == 1 ? "" : "es") of ≤ \(batchSize)); "
                      + "wall time \(format(elapsed, 3)) s")
         lines.append("")
@@ -290,41 +275,6 @@ struct SampleCommand: ParsableCommand {
     private func pythonShape(_ shape: [Int]) -> String {
         shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
     }
-}
-
-/// The samplers by name, the sampler-specific options each one reads, and how to build it.
-enum SamplerCatalogue {
-    struct Entry: Sendable {
-        let name: String
-        let options: Set<String>
-        let make: @Sendable (SampleCommand) -> any Sampler
-    }
-
-    static let all: [Entry] = [
-        Entry(name: "euler", options: [], make: { _ in EulerSampler() }),
-        Entry(name: "heun", options: ["s-churn", "s-tmin", "s-tmax", "s-noise"], make: { c in
-            HeunSampler(churn: c.churn ?? 0, churnMinimum: c.churnMinimum ?? 0, churnMaximum: c.churnMaximum ?? .infinity,
-                        noiseScale: c.noiseScale ?? 1)
-        }),
-        Entry(name: "dpmpp-2m", options: [], make: { _ in DPMSolverPlusPlus2MSampler() }),
-        Entry(name: "ddim", options: ["eta"], make: { c in DDIMSampler(eta: c.eta ?? 0) }),
-        Entry(name: "ddpm", options: ["variance"], make: { c in
-            DDPMSampler(variance: c.variance.flatMap(DDPMSampler.Variance.init(rawValue:)) ?? .posterior)
-        }),
-        Entry(name: "dpmpp-2m-sde", options: ["eta", "s-noise"], make: { c in
-            DPMSolverPlusPlus2MSDESampler(eta: c.eta ?? 1, noiseScale: c.noiseScale ?? 1)
-        }),
-        Entry(name: "euler-maruyama", options: [], make: { _ in EulerMaruyamaSampler() }),
-        Entry(name: "pc", options: ["snr"], make: { c in PredictorCorrectorSampler(snr: c.snr ?? 0.16) }),
-        Entry(name: "rk45", options: ["rtol", "atol"], make: { c in
-            RK45Sampler(relativeTolerance: c.rtol ?? 1e-5, absoluteTolerance: c.atol ?? 1e-5)
-        }),
-        Entry(name: "exact", options: [], make: { _ in ExactSampler() }),
-    ]
-
-    static var names: [String] { all.map(\.name) }
-
-    static func entry(_ name: String) -> Entry? { all.first { $0.name == name } }
 }
 
 /// A one-line progress bar on stderr, redrawn when the percentage changes.

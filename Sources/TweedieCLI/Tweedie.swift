@@ -19,11 +19,20 @@ struct TweedieCommand: ParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if code == .success { exit(withError: error) }
-            let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-            FileHandle.standardError.write(Data("tweedie: error: \(message)\n".utf8))
+            FileHandle.standardError.write(Data("tweedie: error: \(oneLine(self.message(for: error)))\n".utf8))
             Foundation.exit(code.rawValue == 0 ? 1 : code.rawValue)
         }
     }
+}
+
+/// An error message on one line. ArgumentParser lists the values of an option on lines of their
+/// own ("Please provide one of the following:" then "- euler", …): they are joined with commas.
+func oneLine(_ message: String) -> String {
+    let lines = message.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    guard let first = lines.first else { return message }
+    let rest = lines.dropFirst().map { $0.hasPrefix("- ") ? String($0.dropFirst(2)) : $0 }
+    guard !rest.isEmpty else { return first }
+    return first.hasSuffix(":") ? first + " " + rest.joined(separator: ", ") : ([first] + rest).joined(separator: " ")
 }
 
 /// A failure reported as one line on stderr with a non-zero exit.

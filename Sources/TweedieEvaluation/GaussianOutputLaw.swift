@@ -66,13 +66,7 @@ public struct GaussianOutputLaw: Sendable {
 
     /// Whether `sampler` is an affine map of its input for an affine denoiser, with no noise.
     public static func isLinear(_ sampler: any Sampler) -> Bool {
-        switch sampler {
-        case is EulerSampler, is DPMSolverPlusPlus2MSampler: return true
-        case let heun as HeunSampler: return heun.churn == 0 || heun.noiseScale == 0
-        case let ddim as DDIMSampler: return ddim.eta == 0
-        case let sde as DPMSolverPlusPlus2MSDESampler: return sde.eta == 0 || sde.noiseScale == 0
-        default: return false
-        }
+        sampler.isDeterministic && sampler.isAffine
     }
 
     /// W₂(N(c, σ²AΣAᵀ), N(μ, Λ)), exact (see ``gaussianWasserstein2(mean:covariance:mean:covariance:)``).

@@ -43,6 +43,7 @@ public struct ExactSampler: Sampler {
 /// depend on its batch; ``SamplingMonitor/modelCallsPerSample`` reports the mean cost.
 public struct RK45Sampler: Sampler {
     public let name = "rk45"
+    public var isDeterministic: Bool { true }
     public var relativeTolerance: Double
     public var absoluteTolerance: Double
     public init(relativeTolerance: Double = 1e-5, absoluteTolerance: Double = 1e-5) {

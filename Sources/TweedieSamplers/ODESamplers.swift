@@ -12,6 +12,8 @@ import TweedieRandom
 /// x_{i+1} = (σ_{i+1}/σ_i) x_i + (α_{i+1} − α_i σ_{i+1}/σ_i) x̂_0, i.e. DDIM with η = 0.
 public struct EulerSampler: Sampler {
     public let name = "euler"
+    public var isDeterministic: Bool { true }
+    public var isAffine: Bool { true }
     public init() {}
 
     public func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
@@ -30,6 +32,8 @@ public struct EulerSampler: Sampler {
 /// trapezoidal rule, except on the final interval to σ̃ = 0. N steps make 2N − 1 model calls.
 public struct HeunSampler: Sampler {
     public let name = "heun"
+    public var isDeterministic: Bool { churn == 0 || noiseScale == 0 }
+    public var isAffine: Bool { true }
     public var churn: Double
     public var churnMinimum: Double
     public var churnMaximum: Double
@@ -97,6 +101,8 @@ public struct HeunSampler: Sampler {
 /// second order in λ = −log σ̃, with a first-order first step and final interval.
 public struct DPMSolverPlusPlus2MSampler: Sampler {
     public let name = "dpmpp-2m"
+    public var isDeterministic: Bool { true }
+    public var isAffine: Bool { true }
     public init() {}
 
     public func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,

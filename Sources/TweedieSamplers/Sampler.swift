@@ -12,6 +12,13 @@ public protocol Sampler: Sendable {
     /// the same whatever batch it is drawn in.
     func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
                 firstSample: Int, monitor: SamplingMonitor) throws -> Matrix
+    /// With its options as set, the sampler draws no noise: its output is a function of its
+    /// starting state alone.
+    var isDeterministic: Bool { get }
+    /// For an affine denoiser (a single Gaussian component) each step is an affine map of the
+    /// state and of the noise drawn, so the output law from a Gaussian start is Gaussian and
+    /// computable exactly (fixed steps; no adaptive step selection or data-dependent step size).
+    var isAffine: Bool { get }
     /// Throws an ``ArgumentError`` naming an option out of its range (by its command-line name,
     /// e.g. `s-churn`); ``run(count:model:path:noise:batchSize:standardNormals:recordsTrajectory:progress:)``
     /// calls it first. Samplers without options need not implement it.
@@ -20,6 +27,9 @@ public protocol Sampler: Sendable {
 
 extension Sampler {
     public func validateOptions() throws(ArgumentError) {}
+    /// A sampler that does not say is taken to draw noise and to be nonlinear.
+    public var isDeterministic: Bool { false }
+    public var isAffine: Bool { false }
 }
 
 /// Throws unless `value` is finite and at least `minimum` (strictly above it when `strict`).

@@ -18,6 +18,8 @@ public struct DDIMSampler: Sampler {
     public let name = "ddim"
     public var eta: Double
     public init(eta: Double = 0) { self.eta = eta }
+    public var isDeterministic: Bool { eta == 0 }
+    public var isAffine: Bool { true }
 
     public func validateOptions() throws(ArgumentError) { try requireOption("eta", eta, atLeast: 0) }
 
@@ -45,6 +47,7 @@ public struct DDPMSampler: Sampler {
     public let name = "ddpm"
     public var variance: Variance
     public init(variance: Variance = .posterior) { self.variance = variance }
+    public var isAffine: Bool { true }
 
     public func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
                        firstSample: Int, monitor: SamplingMonitor) throws -> Matrix {
@@ -74,6 +77,8 @@ public struct DPMSolverPlusPlus2MSDESampler: Sampler {
     public let name = "dpmpp-2m-sde"
     public var eta: Double
     public var noiseScale: Double
+    public var isDeterministic: Bool { eta == 0 || noiseScale == 0 }
+    public var isAffine: Bool { true }
     public init(eta: Double = 1, noiseScale: Double = 1) {
         self.eta = eta
         self.noiseScale = noiseScale
@@ -121,6 +126,7 @@ func sigmaTimesScore(_ x: Matrix, denoised: Matrix, level: NoiseLevel) -> Matrix
 /// Euler–Maruyama step per interval in t; the final interval returns x̂_0.
 public struct EulerMaruyamaSampler: Sampler {
     public let name = "euler-maruyama"
+    public var isAffine: Bool { true }
     public init() {}
 
     public func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,

@@ -128,10 +128,30 @@ import Tweedie
         }
     }
 
+    /// rk45 is adaptive: it runs without --steps, from t_max to t_min and then the final denoise,
+    /// and matches the library's tight ODE solve from the same starting noise to its tolerance.
+    @Test func rk45RunsWithoutSteps() throws {
+        let dir = try CLI.scratch()
+        let out = dir.appendingPathComponent("rk45.npy")
+        let run = try CLI.run(["sample", "--model", "ring8", "--schedule", "vp-linear", "--sampler", "rk45", "--rtol", "1e-9",
+                               "--atol", "1e-9", "--count", "16", "--seed", "2", "--out", out.path, "--quiet"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let samples = try ArrayFile.readMatrix(out)
+        let configuration = try SamplerConfiguration(parsing: "rk45:rtol=1e-12:atol=1e-12")
+        let path = try configuration.path(schedule: .vpLinear(), steps: nil)
+        let karras = try SamplingPath.make(.karras, schedule: .vpLinear(), steps: 18)
+        #expect(path.times == [karras.times.first!, karras.times.last!])
+        let reference = try configuration.makeSampler().run(count: 16, model: Oracle(BuiltinModels.ring8()), path: path,
+                                                            noise: NoiseStream(seed: 2)).samples
+        let error = zip(samples.elements, reference.elements).map { abs($0 - $1) }.max()!
+        #expect(error < 1e-6, "largest difference \(error)")
+    }
+
     /// Each bad input: one line on stderr naming the problem, a non-zero exit, no output files.
     @Test(arguments: [
-        (["--sampler", "nope"], "unknown sampler 'nope'"),
-        (["--sampler", "heun", "--grid", "cubic"], "unknown grid 'cubic'"),
+        (["--sampler", "nope"], "The value 'nope' is invalid for '--sampler <sampler>'. Please provide one of the following: euler, heun, dpmpp-2m, ddim, ddpm, dpmpp-2m-sde, euler-maruyama, pc, rk45, exact"),
+        (["--sampler", "heun", "--grid", "cubic"], "The value 'cubic' is invalid for '--grid <grid>'. Please provide one of the following: uniform, log-snr, karras, linspace, leading, trailing"),
+        (["--sampler", "rk45", "--steps", "4"], "--steps is not an option of the rk45 sampler: it is adaptive"),
         (["--sampler", "heun", "--steps", "0"], "--steps must be at least 1"),
         (["--sampler", "heun", "--eta", "0.5"], "--eta is not an option of the heun sampler"),
         (["--sampler", "euler", "--rtol", "1e-3"], "--rtol is not an option of the euler sampler"),
