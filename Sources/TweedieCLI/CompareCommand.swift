@@ -146,17 +146,15 @@ struct CompareCommand: ParsableCommand {
     private func runStudy() throws -> (StudyConfiguration, [StudyRow]) {
         let m = try loadModel(model!)
         let parsedSchedule = try Schedule.named(schedule!)
-        let kind = grid ?? .default(for: parsedSchedule)
-        let specifications = try samplerSpecifications()
         let configuration = StudyConfiguration(
-            model: model!, dimension: m.dimension, components: m.componentCount, schedule: schedule!, grid: kind.rawValue,
-            samplers: try samplerTexts(), steps: try stepCounts(), count: count!, seed: seed,
-            projections: projections, referenceTolerance: Self.referenceTolerance, shard: try parsedShard(),
-            batchSize: batchSize)
-        // Every path of the grid must exist before anything runs.
-        for n in configuration.steps { _ = try SamplingPath.make(kind, schedule: parsedSchedule, steps: n) }
-        var study = try SamplerStudy(model: m, schedule: parsedSchedule, grid: kind, configuration: configuration,
-                                     samplers: Dictionary(uniqueKeysWithValues: zip(try samplerTexts(), specifications)))
+            model: model!, dimension: m.dimension, components: m.componentCount, schedule: schedule!,
+            grid: (grid ?? .default(for: parsedSchedule)).rawValue, samplers: try samplerTexts(), steps: try stepCounts(),
+            count: count!, seed: seed, projections: projections, referenceTolerance: Self.referenceTolerance,
+            shard: try parsedShard(), batchSize: batchSize)
+        let bar = isatty(2) != 0 ? ProgressBar(total: 100_000) : nil
+        var study = try SamplerStudy(model: m, configuration: configuration,
+                                     progress: bar.map { bar in { fraction in bar.update(Int(fraction * 100_000)) } })
+        defer { bar?.finish() }
         let rows = try study.run()
         return (configuration, rows)
     }

@@ -1,58 +1,78 @@
 import Foundation
-import Tweedie
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import TweedieDiffusion
+import TweedieDistributions
+import TweedieLinearAlgebra
+import TweedieOracle
+import TweedieRandom
+import TweedieSamplers
 
-/// Runs the rows of a sampler study: each sampler at each step count from the same starting
-/// noise, measured against p_0, with the path error of deterministic samplers against a tightly
-/// solved ODE endpoint (computed once for each pair of path ends, shared by those rows).
-struct SamplerStudy {
-    let model: MixtureModel
+/// A row of a sampler study that failed, with what went wrong.
+public struct StudyRowFailure: Error, CustomStringConvertible {
+    public let sampler: String
+    public let steps: Int
+    public let underlying: any Error
+    public var description: String { "\(sampler) at \(steps) steps: \(underlying)" }
+}
+
+/// Runs the rows of a sampler study (``StudyConfiguration``): each sampler at each step count
+/// from the same starting noise, measured against p_0, with the path error of deterministic
+/// samplers against a tightly solved ODE endpoint (computed once for each pair of path ends,
+/// shared by those rows). A sharded study runs only its shard's rows; ``StudyMerge`` joins them.
+public struct SamplerStudy {
+    public let model: MixtureModel
+    public let configuration: StudyConfiguration
     let oracle: Oracle
     let schedule: Schedule
     let grid: GridKind
-    let configuration: StudyConfiguration
     let samplers: [String: SamplerConfiguration]
     let stream: NoiseStream
-    private let bar: ProgressBar?
+    /// Called with the fraction of this shard's work done, from 0 to 1.
+    private let progress: ((Double) -> Void)?
     private var rowsDone = 0
     private let rowCount: Int
     /// Reference ODE endpoints by (first grid time, last grid time).
     private var references: [[Double]: Matrix] = [:]
 
-    /// Progress units per row.
-    private static let unitsPerRow = 1000
-
-    init(model: MixtureModel, schedule: Schedule, grid: GridKind, configuration: StudyConfiguration,
-         samplers: [String: SamplerConfiguration]) throws {
+    /// Checks everything before anything runs: the schedule, the grid, every sampler's text and
+    /// every path of the grid.
+    public init(model: MixtureModel, configuration: StudyConfiguration, progress: ((Double) -> Void)? = nil) throws {
         self.model = model
-        oracle = try Oracle(model)
-        self.schedule = schedule
-        self.grid = grid
         self.configuration = configuration
+        oracle = try Oracle(model)
+        schedule = try Schedule.named(configuration.schedule)
+        guard let grid = GridKind(rawValue: configuration.grid) else {
+            throw ArgumentError("grid", "unknown grid '\(configuration.grid)'")
+        }
+        self.grid = grid
+        var samplers: [String: SamplerConfiguration] = [:]
+        for text in configuration.samplers { samplers[text] = try SamplerConfiguration(parsing: text) }
         self.samplers = samplers
+        for (text, sampler) in samplers {
+            for n in configuration.steps where !sampler.kind.isAdaptive || n == configuration.steps[0] {
+                do { _ = try sampler.path(schedule: schedule, grid: grid, steps: sampler.kind.isAdaptive ? nil : n) } catch {
+                    throw StudyRowFailure(sampler: text, steps: n, underlying: error)
+                }
+            }
+        }
         stream = NoiseStream(seed: configuration.seed)
         rowCount = configuration.indices(in: configuration.shard).count
-        bar = isatty(2) != 0 ? ProgressBar(total: rowCount * Self.unitsPerRow) : nil
+        self.progress = progress
     }
 
     /// The rows of the configuration's shard, in grid order.
-    mutating func run() throws -> [StudyRow] {
+    public mutating func run() throws -> [StudyRow] {
         var rows: [StudyRow] = []
+        progress?(0)
         for index in configuration.indices(in: configuration.shard) {
             let (name, steps) = configuration.entry(index)
             do {
                 rows.append(try row(name, steps: steps))
             } catch {
-                bar?.finish()
-                throw CommandFailure("\(name) at \(steps) steps: \(error)")
+                throw StudyRowFailure(sampler: name, steps: steps, underlying: error)
             }
             rowsDone += 1
         }
-        bar?.finish()
+        progress?(1)
         return rows
     }
 
@@ -82,17 +102,18 @@ struct SamplerStudy {
     /// All samples of a sampler on a path, batch by batch (sample i from the noise of (seed, i)),
     /// and the model calls per sample. `share` is the part of the row's progress it covers.
     private func draw(_ sampler: any Sampler, path: SamplingPath, share: Range<Double>) throws -> (Matrix, Double) {
-        var progress: (@Sendable (Int, Int, Int, Int) -> Void)?
-        if let bar {
-            let base = Double(rowsDone * Self.unitsPerRow), units = Double(Self.unitsPerRow)
+        var report: (@Sendable (Int, Int, Int, Int) -> Void)?
+        if let progress {
+            let shard = UncheckedSendable(progress)
+            let base = Double(rowsDone), rows = Double(max(rowCount, 1))
             let width = share.upperBound - share.lowerBound, start = share.lowerBound
-            progress = { batch, batches, done, all in
+            report = { batch, batches, done, all in
                 let fraction = start + width * (Double(batch) + Double(done) / Double(max(all, 1))) / Double(batches)
-                bar.update(Int(base + units * fraction))
+                shard.value((base + fraction) / rows)
             }
         }
         let run = try sampler.run(count: configuration.count, model: oracle, path: path, noise: stream,
-                                  batchSize: configuration.batchSize, progress: progress)
+                                  batchSize: configuration.batchSize, progress: report)
         return (run.samples, run.modelCallsPerSample)
     }
 
