@@ -73,12 +73,12 @@ public struct DDPMPosterior: Sendable, Equatable {
                       transition: ForwardKernel(from: s, to: t, schedule: schedule, noise: noise))
     }
 
-    /// q(x_s | x_t, x_0) between two noise levels given directly: (α_t, σ_t) at t and (α_s, σ_s)
-    /// at an earlier time (λ_s ≥ λ_t, λ = log(α/σ)). As in
-    /// ``ForwardKernel/init(from:to:schedule:noise:)``, σ²_{t|s} = −σ_t² expm1(2(λ_t − λ_s)) is
-    /// never negative and is exact at σ_s = 0 (the posterior of x_0 itself: a = 0, b = 1, v = 0).
-    public init(fromAlpha alphaT: Double, sigma sigmaT: Double,
-                toAlpha alphaS: Double, sigma sigmaS: Double) throws(ArgumentError) {
+    /// q(x_s | x_t, x_0) from the noise level `level` (α_t, σ_t) back to a less noisy `target`
+    /// (α_s, σ_s, with λ_s ≥ λ_t, λ = log(α/σ)). As in ``ForwardKernel/init(from:to:schedule:noise:)``,
+    /// σ²_{t|s} = −σ_t² expm1(2(λ_t − λ_s)) is never negative and is exact at σ_s = 0 (the
+    /// posterior of x_0 itself: a = 0, b = 1, v = 0).
+    public init(from level: NoiseLevel, to target: NoiseLevel) throws(ArgumentError) {
+        let (alphaT, sigmaT, alphaS, sigmaS) = (level.alpha, level.sigma, target.alpha, target.sigma)
         guard alphaS > 0, alphaT >= 0, sigmaT > 0, sigmaS >= 0, alphaS.isFinite, sigmaT.isFinite else {
             throw ArgumentError("noise levels", "need α_s > 0, α_t ≥ 0, σ_t > 0, σ_s ≥ 0 (finite)")
         }

@@ -6,7 +6,6 @@ extension Oracle {
     /// schedule's range is an error, never clamped.
     public func evaluate(_ x: Matrix, at t: Double, schedule: Schedule,
                          including extras: OracleExtras = []) throws -> OracleResult {
-        let c = try schedule.coefficients(at: t)
-        return try evaluate(x, alpha: c.alpha, sigma: c.sigma, including: extras)
+        try evaluate(x, at: schedule.level(at: t), including: extras)
     }
 }

@@ -1,3 +1,4 @@
+import TweedieDiffusion
 import Foundation
 import TweedieDistributions
 import TweedieLinearAlgebra
@@ -96,8 +97,28 @@ public struct Oracle: Sendable {
     /// Throws an ``ArgumentError`` for bad arguments, and for a point whose results are not
     /// representable in Float64 (e.g. log p_t below −1.8e308 far from every component): no
     /// output is ever NaN or infinite.
+    public func evaluate(_ x: Matrix, at level: NoiseLevel,
+                         including extras: OracleExtras = []) throws(ArgumentError) -> OracleResult {
+        try compute(x, alpha: level.alpha, sigma: level.sigma, extras: extras, denoiseOnly: false).makeResult()
+    }
+
+    /// ``evaluate(_:at:including:)`` at the level with signal scale `alpha` and noise scale `sigma`.
     public func evaluate(_ x: Matrix, alpha: Double, sigma: Double,
                          including extras: OracleExtras = []) throws(ArgumentError) -> OracleResult {
+        try evaluate(x, at: NoiseLevel(alpha: alpha, sigma: sigma), including: extras)
+    }
+
+    /// The denoiser E[x_0 | x_t] alone (B×D): the same numbers as ``evaluate(_:at:including:)``'s
+    /// `denoised`, bit for bit, without the work of the outputs a sampler discards (log-density,
+    /// noise predictions, score, divergence).
+    public func denoise(_ x: Matrix, at level: NoiseLevel) throws(ArgumentError) -> Matrix {
+        let output = try compute(x, alpha: level.alpha, sigma: level.sigma, extras: [], denoiseOnly: true)
+        return Matrix(rows: x.rows, columns: dimension,
+                      elements: Array(UnsafeBufferPointer(start: output.denoised, count: x.rows * dimension)))
+    }
+
+    private func compute(_ x: Matrix, alpha: Double, sigma: Double, extras: OracleExtras,
+                         denoiseOnly: Bool) throws(ArgumentError) -> OutputBuffers {
         try validate(x, alpha: alpha, sigma: sigma)
         let b = x.rows, k = componentCount
         try MemoryBudget.require("x", "the outputs for \(b) points (D = \(dimension), K = \(k))",
@@ -110,8 +131,9 @@ public struct Oracle: Sendable {
             try MemoryBudget.require("x", "the component means of \(b) points (\(b) × \(k) × \(dimension))",
                                      elements: [b, k, dimension])
         }
-        let output = OutputBuffers(count: b, componentCount: k, dimension: dimension, extras: extras)
-        guard b > 0 else { return output.makeResult() }
+        let output = OutputBuffers(count: b, componentCount: k, dimension: dimension, extras: extras,
+                                   denoiseOnly: denoiseOnly)
+        guard b > 0 else { return output }
         let scales = mixture.isDirac ? nil : ComponentScales(mixture, alpha: alpha, sigma: sigma)
         let details = extras.isEmpty ? nil : PosteriorDetails(mixture, scales: scales, alpha: alpha, sigma: sigma,
                                                               covariance: extras.contains(.posteriorCovariance))
@@ -142,7 +164,7 @@ public struct Oracle: Sendable {
             firstTile += tiles.count
         }
         try output.requireFinite(alpha: alpha, sigma: sigma)
-        return output.makeResult()
+        return output
     }
 
     func tileRows(_ tile: Int, of count: Int) -> Range<Int> {
@@ -217,6 +239,9 @@ public struct Oracle: Sendable {
                           beta: 1, c: denoised, ldc: d)
             }
         }
+        output.responsibilities.advanced(by: first * k).update(from: responsibilities, count: n * k)
+        output.denoised.advanced(by: first * d).update(from: denoised, count: n * d)
+        if output.denoiseOnly { return }
         for b in 0..<n {
             var norm = 0.0
             for i in 0..<d {
@@ -238,8 +263,6 @@ public struct Oracle: Sendable {
         }
         model.noise.apply(.unwhiten, rows: np, to: tile.noise)
         model.noise.apply(.whitenTransposed, rows: np, to: whitenedScore)
-        output.responsibilities.advanced(by: first * k).update(from: responsibilities, count: n * k)
-        output.denoised.advanced(by: first * d).update(from: denoised, count: n * d)
         output.noise.advanced(by: first * d).update(from: tile.noise, count: n * d)
         output.score.advanced(by: first * d).update(from: whitenedScore, count: n * d)
     }
@@ -300,6 +323,8 @@ extension WhitenedMixture {
 /// Output storage written by tasks on disjoint rows, turned into an ``OracleResult`` at the end.
 final class OutputBuffers: @unchecked Sendable {
     let count: Int, componentCount: Int, dimension: Int
+    /// Only `denoised` and `responsibilities` are computed (the rest stay zero).
+    let denoiseOnly: Bool
     let logDensity: UnsafeMutablePointer<Double>
     let responsibilities: UnsafeMutablePointer<Double>
     let denoised: UnsafeMutablePointer<Double>
@@ -312,7 +337,8 @@ final class OutputBuffers: @unchecked Sendable {
     /// One K×D matrix per point, when requested.
     var componentMeans: [Matrix]?
 
-    init(count: Int, componentCount: Int, dimension: Int, extras: OracleExtras) {
+    init(count: Int, componentCount: Int, dimension: Int, extras: OracleExtras, denoiseOnly: Bool) {
+        self.denoiseOnly = denoiseOnly
         self.count = count
         self.componentCount = componentCount
         self.dimension = dimension

@@ -14,9 +14,10 @@ import TweedieLinearAlgebra
 extension Oracle {
     /// The law of x_s given each row of `x` (at α_t, σ_t): one Gaussian mixture per point, with
     /// weights r_k(x_t), means a x_t + b m_k(x_t) and covariances c Σ + b² V_k.
-    public func reverseTransitionLaw(from x: Matrix, alpha alphaT: Double, sigma sigmaT: Double,
-                                     toAlpha alphaS: Double, sigma sigmaS: Double) throws(ArgumentError) -> [GaussianMixture] {
-        let bridge = try DDPMPosterior(fromAlpha: alphaT, sigma: sigmaT, toAlpha: alphaS, sigma: sigmaS)
+    public func reverseTransitionLaw(from x: Matrix, at level: NoiseLevel,
+                                     to target: NoiseLevel) throws(ArgumentError) -> [GaussianMixture] {
+        let (alphaT, sigmaT) = (level.alpha, level.sigma)
+        let bridge = try DDPMPosterior(from: level, to: target)
         let (a, b, c) = (bridge.xtCoefficient, bridge.x0Coefficient, bridge.variance)
         let result = try evaluate(x, alpha: alphaT, sigma: sigmaT, including: .componentMeans)
         let d = dimension, k = componentCount
@@ -56,10 +57,10 @@ extension Oracle {
     ///
     /// In whitened coordinates, with z_k = U_kᵀ(y − α_t ν_k) and e_k = σ_t²γ_k/d_k:
     /// x_s = L [a y + b ν_k + b U_k(gain_k ⊙ z_k + √e_k ⊙ n₂) + √c n₁].
-    public func sampleReverseTransition(from x: Matrix, alpha alphaT: Double, sigma sigmaT: Double,
-                                        toAlpha alphaS: Double, sigma sigmaS: Double,
+    public func sampleReverseTransition(from x: Matrix, at level: NoiseLevel, to target: NoiseLevel,
                                         uniforms: [Double], normals: Matrix) throws(ArgumentError) -> Matrix {
-        let bridge = try DDPMPosterior(fromAlpha: alphaT, sigma: sigmaT, toAlpha: alphaS, sigma: sigmaS)
+        let (alphaT, sigmaT) = (level.alpha, level.sigma)
+        let bridge = try DDPMPosterior(from: level, to: target)
         let d = dimension, kCount = componentCount, count = x.rows
         guard uniforms.count == count, normals.rows == count, normals.columns == 2 * d else {
             throw ArgumentError("noise", "needs \(count) uniforms and a \(count)×\(2 * d) matrix of normals")

@@ -3,31 +3,6 @@ import TweedieDistributions
 import TweedieLinearAlgebra
 import TweedieOracle
 
-/// Where a model is evaluated: time t of a schedule, with α_t, σ_t and their time derivatives.
-public struct NoiseLevel: Sendable, Equatable {
-    public var t: Double
-    public var alpha: Double
-    public var sigma: Double
-    /// dα/dt and dσ/dt (needed to read a flow-velocity output).
-    public var alphaDerivative: Double
-    public var sigmaDerivative: Double
-
-    public init(t: Double, alpha: Double, sigma: Double, alphaDerivative: Double = .nan, sigmaDerivative: Double = .nan) {
-        self.t = t
-        self.alpha = alpha
-        self.sigma = sigma
-        self.alphaDerivative = alphaDerivative
-        self.sigmaDerivative = sigmaDerivative
-    }
-
-    /// The level at time t of `schedule` (an error outside its range).
-    public init(t: Double, schedule: Schedule) throws {
-        let c = try schedule.coefficients(at: t)
-        self.init(t: t, alpha: c.alpha, sigma: c.sigma, alphaDerivative: schedule.alphaDerivative(t),
-                  sigmaDerivative: schedule.sigmaDerivative(t))
-    }
-}
-
 /// A model of the data at noise level t, as samplers see it: an estimate of E[x_0 | x_t].
 ///
 /// Every sampler in Tweedie calls only this. The exact ``Oracle`` conforms; a network plugs in
@@ -42,12 +17,9 @@ public protocol DenoisingModel: Sendable {
     func denoise(_ x: Matrix, at level: NoiseLevel) throws -> Matrix
 }
 
+/// The exact oracle is a denoising model through its fast path ``Oracle/denoise(_:at:)``.
 extension Oracle: DenoisingModel {
     public var noiseCovariance: NoiseCovariance { model.noise }
-
-    public func denoise(_ x: Matrix, at level: NoiseLevel) throws -> Matrix {
-        try evaluate(x, alpha: level.alpha, sigma: level.sigma).denoised
-    }
 }
 
 /// What a network outputs, in the conventions of the diffusion literature, all valid with a

@@ -1,3 +1,4 @@
+import TweedieDiffusion
 import Foundation
 
 /// The Dormand–Prince 5(4) pair with local error control, for dy/dt = f(y, t) on a flat state

@@ -1,3 +1,4 @@
+import TweedieDiffusion
 import Foundation
 import TweedieDistributions
 import TweedieLinearAlgebra
@@ -5,7 +6,7 @@ import TweedieOracle
 import TweedieRandom
 
 /// `exact`: ancestral sampling through the exact reverse transitions p(x_s | x_t) of the
-/// mixture prior (``Oracle/sampleReverseTransition(from:alpha:sigma:toAlpha:sigma:uniforms:normals:)``),
+/// mixture prior (``Oracle/sampleReverseTransition(from:at:to:uniforms:normals:)``),
 /// ending with an exact draw from p(x_0 | x_{t_min}). No discretization error: started from
 /// x ~ p_{t_0} its output is distributed exactly as p_0. Oracle only.
 public struct ExactSampler: Sampler {
@@ -23,11 +24,11 @@ public struct ExactSampler: Sampler {
         monitor.record(x, step: 0, of: n)
         for i in 0..<n {
             let now = path.levels[i]
-            let (alphaNext, sigmaNext) = i == n - 1 ? (1.0, 0.0) : (path.levels[i + 1].alpha, path.levels[i + 1].sigma)
+            let next = i == n - 1 ? NoiseLevel.data : path.levels[i + 1]
             monitor.modelCalls += 1
             monitor.modelCallsPerSample += 1
             x = try oracle.sampleReverseTransition(
-                from: x, alpha: now.alpha, sigma: now.sigma, toAlpha: alphaNext, sigma: sigmaNext,
+                from: x, at: now, to: next,
                 uniforms: keyed.uniforms(interval: i, .componentChoice),
                 normals: keyed.standard(interval: i, .posterior, columns: 2 * d))
             monitor.record(x, step: i + 1, of: n)

@@ -1,3 +1,4 @@
+import TweedieDiffusion
 import Foundation
 import TweedieDistributions
 import TweedieLinearAlgebra

@@ -1,3 +1,4 @@
+import TweedieDiffusion
 import TweedieDistributions
 import TweedieLinearAlgebra
 import TweedieRandom

@@ -8,7 +8,7 @@ import TweedieRandom
 /// The Gaussian bridge q(x_s | x_t, x_0) = N(a x_t + b x_0, c Σ) between two grid levels
 /// (docs/math.md §4), the building block of `ddpm` and `ddim`.
 func bridge(from now: NoiseLevel, to next: NoiseLevel) throws -> DDPMPosterior {
-    try DDPMPosterior(fromAlpha: now.alpha, sigma: now.sigma, toAlpha: next.alpha, sigma: next.sigma)
+    try DDPMPosterior(from: now, to: next)
 }
 
 /// `ddim` (Song et al. 2021): x_s = α_s x̂_0 + √(σ_s² − σ_η²) ε̂ + σ_η R z with
@@ -133,9 +133,9 @@ public struct EulerMaruyamaSampler: Sampler {
                        firstSample: Int, monitor: SamplingMonitor) throws -> Matrix {
         let keyed = StepNoise(stream: noise, firstSample: firstSample, rows: x.rows, dimension: model.dimension)
         return try denoisingLoop(x, model: model, path: path, monitor: monitor) { i, x, denoised in
-            let now = path.levels[i]
-            let dt = path.times[i + 1] - now.t
-            let h = path.schedule.drift(now.t), g2 = path.schedule.diffusionSquared(now.t)
+            let now = path.levels[i], t = path.times[i]
+            let dt = path.times[i + 1] - t
+            let h = path.schedule.drift(t), g2 = path.schedule.diffusionSquared(t)
             let sigmaScore = sigmaTimesScore(x, denoised: denoised, level: now)
             var next = combine(1 + h * dt, x, -g2 * dt, sigmaScore)
             addScaled(&next, (g2 * abs(dt)).squareRoot(), keyed.correlated(interval: i, .main, noise: model.noiseCovariance))

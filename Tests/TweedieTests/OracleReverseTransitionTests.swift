@@ -51,9 +51,9 @@ import Testing
         var rng = TestRandom(seed: 2)
         let x = rng.matrix(3, 4, scale: 1.5)
         let (alphaT, sigmaT, alphaS, sigmaS) = (0.6, 0.8, 0.9, 0.43)
-        let laws = try oracle.reverseTransitionLaw(from: x, alpha: alphaT, sigma: sigmaT, toAlpha: alphaS, sigma: sigmaS)
+        let laws = try oracle.reverseTransitionLaw(from: x, at: NoiseLevel(alpha: alphaT, sigma: sigmaT), to: NoiseLevel(alpha: alphaS, sigma: sigmaS))
         let posterior = try oracle.evaluate(x, alpha: alphaT, sigma: sigmaT, including: .posteriorCovariance)
-        let bridge = try DDPMPosterior(fromAlpha: alphaT, sigma: sigmaT, toAlpha: alphaS, sigma: sigmaS)
+        let bridge = try DDPMPosterior(from: NoiseLevel(alpha: alphaT, sigma: sigmaT), to: NoiseLevel(alpha: alphaS, sigma: sigmaS))
         let coefficients = (a: bridge.xtCoefficient, b: bridge.x0Coefficient, c: bridge.variance)
         let sigmaMatrix = model.noise.denseMatrix
         for p in 0..<x.rows {
@@ -74,7 +74,7 @@ import Testing
         // with x_t = α_{t|s} x_s + noise, the regression of x_s on (x_t, x_0) in the joint
         // Gaussian gives a = Cov(x_s,x_t|x_0)/Var(x_t|x_0) = α_{t|s}σ_s²/σ_t² and c = σ_s² − a²σ_t².
         let (alphaT, sigmaT, alphaS, sigmaS) = (0.5, 0.9, 0.8, 0.6)
-        let bridge = try DDPMPosterior(fromAlpha: alphaT, sigma: sigmaT, toAlpha: alphaS, sigma: sigmaS)
+        let bridge = try DDPMPosterior(from: NoiseLevel(alpha: alphaT, sigma: sigmaT), to: NoiseLevel(alpha: alphaS, sigma: sigmaS))
         let r = (a: bridge.xtCoefficient, b: bridge.x0Coefficient, c: bridge.variance)
         let alphaTS = alphaT / alphaS
         let a = alphaTS * sigmaS * sigmaS / (sigmaT * sigmaT)
@@ -82,7 +82,7 @@ import Testing
         #expect(abs(r.c - (sigmaS * sigmaS - a * a * sigmaT * sigmaT)) < 1e-15)
         #expect(abs(r.b - (alphaS - a * alphaT)) < 1e-15)  // E[x_s|x_t,x_0] is unbiased for α_s x_0
         #expect(throws: ArgumentError.self) {
-            try DDPMPosterior(fromAlpha: alphaS, sigma: sigmaS, toAlpha: alphaT, sigma: sigmaT)
+            try DDPMPosterior(from: NoiseLevel(alpha: alphaS, sigma: sigmaS), to: NoiseLevel(alpha: alphaT, sigma: sigmaT))
         }
     }
 
@@ -107,7 +107,7 @@ import Testing
         let xt = Self.draw(try marginal(alphaT, sigmaT), count: n, rng: &rng)
         let uniforms = (0..<n).map { _ in rng.uniform() }
         let normals = rng.matrix(n, 6)
-        let xs = try oracle.sampleReverseTransition(from: xt, alpha: alphaT, sigma: sigmaT, toAlpha: alphaS, sigma: sigmaS,
+        let xs = try oracle.sampleReverseTransition(from: xt, at: NoiseLevel(alpha: alphaT, sigma: sigmaT), to: NoiseLevel(alpha: alphaS, sigma: sigmaS),
                                                     uniforms: uniforms, normals: normals)
         let (mean, cov) = Self.moments(try marginal(alphaS, sigmaS))
         let (sampleMean, sampleCov) = Self.sampleMoments(xs)
@@ -122,10 +122,11 @@ import Testing
         }
         // One x_t many times: the draws follow that point's law.
         let point = Matrix(rows: n, columns: 3, elements: (0..<n).flatMap { _ in xt.row(0) })
-        let repeated = try oracle.sampleReverseTransition(from: point, alpha: alphaT, sigma: sigmaT, toAlpha: alphaS, sigma: sigmaS,
+        let repeated = try oracle.sampleReverseTransition(from: point, at: NoiseLevel(alpha: alphaT, sigma: sigmaT), to: NoiseLevel(alpha: alphaS, sigma: sigmaS),
                                                           uniforms: (0..<n).map { _ in rng.uniform() }, normals: rng.matrix(n, 6))
-        let law = try oracle.reverseTransitionLaw(from: Matrix(rows: 1, columns: 3, elements: xt.row(0)), alpha: alphaT,
-                                                  sigma: sigmaT, toAlpha: alphaS, sigma: sigmaS)[0]
+        let law = try oracle.reverseTransitionLaw(from: Matrix(rows: 1, columns: 3, elements: xt.row(0)),
+                                                  at: NoiseLevel(alpha: alphaT, sigma: sigmaT),
+                                                  to: NoiseLevel(alpha: alphaS, sigma: sigmaS))[0]
         let (lawMean, lawCov) = Self.moments(law)
         let (rMean, rCov) = Self.sampleMoments(repeated)
         for i in 0..<3 {

@@ -56,8 +56,8 @@ import Tweedie
         let bridge = try DDPMPosterior(from: 0.6, to: 0.3, schedule: .vpCosine())
         #expect(step.variance > 0 && bridge.variance > 0)
         let chainOracle = try Oracle(chain)
-        let laws = try chainOracle.reverseTransitionLaw(from: xt, alpha: kernel.alpha, sigma: kernel.sigma,
-                                                        toAlpha: 0.9, sigma: 0.436)
+        let laws = try chainOracle.reverseTransitionLaw(from: xt, at: NoiseLevel(alpha: kernel.alpha, sigma: kernel.sigma),
+                                                        to: NoiseLevel(alpha: 0.9, sigma: 0.436))
         #expect(laws.count == 20)
         let sde = DiffusionSDE(schedule: .vpLinear(), noise: chain.noise)
         let velocity = try sde.probabilityFlowVelocity(xt, at: 0.4, score: chainOracle.evaluate(xt, at: 0.4, schedule: .vpLinear()).score)

@@ -42,7 +42,7 @@ final class SamplerCallCounter: DenoisingModel, @unchecked Sendable {
     @Test func noiseLevelsCarryTheScheduleDerivatives() throws {
         for (name, level) in Self.levels {
             let schedule: Schedule = name.hasPrefix("vp") ? .vpLinear() : name.hasPrefix("flow") ? .flow : .edm()
-            let library = try NoiseLevel(t: level.t, schedule: schedule)
+            let library = try NoiseLevel(t: try #require(level.t), schedule: schedule)
             #expect(isClose([library.alpha, library.sigma, library.alphaDerivative, library.sigmaDerivative],
                             [level.alpha, level.sigma, level.alphaDerivative, level.sigmaDerivative], rtol: 1e-12, atol: 1e-14),
                     "\(name): \(library) vs \(level)")
