@@ -88,12 +88,22 @@ public struct DiffusionSDE: Sendable {
 
     /// h_t x − w g_t² Σ s: the reverse drift (w = 1) and the probability-flow velocity (w = ½).
     private func scoreCorrectedDrift(_ x: Matrix, at t: Double, score: Matrix, weight: Double) throws -> Matrix {
-        try requireColumns(x, dimension, "x")
         try requireSameShape(x, score, "score")
+        return try scoreCorrectedDrift(x, at: t, covarianceTimesScore: noise.applyingCovariance(to: score), weight: weight)
+    }
+
+    /// h_t x − w g_t² Σ s, given Σ s directly (as a denoiser gives it, ``TweedieFormula``).
+    private func scoreCorrectedDrift(_ x: Matrix, at t: Double, covarianceTimesScore sigmaScore: Matrix,
+                                     weight: Double) throws -> Matrix {
+        try requireColumns(x, dimension, "x")
+        try requireSameShape(x, sigmaScore, "covarianceTimesScore")
         let c = try schedule.coefficients(at: t)
-        let h = c.drift, k = weight * c.diffusionSquared
-        var v = noise.applyingCovariance(to: score)
-        for e in v.elements.indices { v.elements[e] = h * x.elements[e] - k * v.elements[e] }
-        return v
+        return c.drift * x - (weight * c.diffusionSquared) * sigmaScore
+    }
+
+    /// The reverse-SDE drift h_t x − g_t² Σ s given Σ s for each row (a sampler has it from its
+    /// denoiser through ``TweedieFormula/covarianceTimesScore(_:denoised:at:)``).
+    public func reverseDrift(_ x: Matrix, at t: Double, covarianceTimesScore: Matrix) throws -> Matrix {
+        try scoreCorrectedDrift(x, at: t, covarianceTimesScore: covarianceTimesScore, weight: 1)
     }
 }

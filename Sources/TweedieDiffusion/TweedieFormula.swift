@@ -47,6 +47,13 @@ public enum TweedieFormula {
         return s
     }
 
+    /// Σ s = (α x̂_0 − x)/σ² for each row x with denoised estimate x̂_0 at `level` (docs/math.md
+    /// §3.1): the score premultiplied by Σ, which is what the reverse SDE and Langevin steps add,
+    /// with no product with Σ⁻¹ at all.
+    public static func covarianceTimesScore(_ x: Matrix, denoised: Matrix, at level: NoiseLevel) -> Matrix {
+        (level.alpha * denoised - x) / (level.sigma * level.sigma)
+    }
+
     /// Cov[x_0 | x_t] = (σ²/α²)(Σ + σ² Σ H Σ) for one point, given the D×D Hessian
     /// H = ∇² log p_t at it (docs/math.md §3, second-order Tweedie).
     /// Σ H Σ is formed by applying Σ through its factor to the rows of H and then of (HΣ)ᵀ.

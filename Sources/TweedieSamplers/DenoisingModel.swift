@@ -74,10 +74,7 @@ public struct PredictionModel: DenoisingModel {
             for i in 0..<result.elements.count { result.elements[i] = (alpha * y.elements[i] - sigma * output.elements[i]) / norm }
             noiseCovariance.apply(.unwhiten, to: &result)
         case .score:
-            // Σ ŝ = L (Lᵀ ŝ).
-            result = noiseCovariance.applying(.unwhitenTransposed, to: output)
-            noiseCovariance.apply(.unwhiten, to: &result)
-            for i in 0..<result.elements.count { result.elements[i] = (x.elements[i] + sigma * sigma * result.elements[i]) / alpha }
+            result = try TweedieFormula.denoised(x, score: output, alpha: alpha, sigma: sigma, noise: noiseCovariance)
         case .flowVelocity:
             let (da, ds) = (level.alphaDerivative, level.sigmaDerivative)
             let denominator = sigma * da - ds * alpha

@@ -20,8 +20,10 @@ public struct EulerSampler: Sampler {
                        firstSample: Int, monitor: SamplingMonitor) throws -> Matrix {
         try denoisingLoop(x, model: model, path: path, monitor: monitor) { i, x, denoised in
             let (now, next) = (path.levels[i], path.levels[i + 1])
+            // x̃' = x̃ + (σ̃' − σ̃) d with d = (x̃ − x̂_0)/σ̃, written without a difference:
+            // x' = (σ'/σ) x + (α' − α σ'/σ) x̂_0.
             let ratio = next.sigma / now.sigma
-            return combine(ratio, x, next.alpha - now.alpha * ratio, denoised)
+            return ratio * x + (next.alpha - now.alpha * ratio) * denoised
         }
     }
 }
@@ -61,35 +63,31 @@ public struct HeunSampler: Sampler {
         let keyed = StepNoise(stream: noise, firstSample: firstSample, rows: x.rows, dimension: model.dimension)
         var x = x
         monitor.record(x, step: 0, of: n)
+        let gamma = min(churn / Double(n), 2.0.squareRoot() - 1)
         for i in 0..<n {
             var level = path.levels[i]
             let sigma = path.scaledSigma(i)
-            var scaled = x
-            for j in 0..<scaled.elements.count { scaled.elements[j] /= level.alpha }
+            var scaled = x / level.alpha
             var sigmaHat = sigma
             if churn > 0, sigma >= churnMinimum, sigma <= churnMaximum {
-                let gamma = min(churn / Double(n), 2.0.squareRoot() - 1)
-                // Never beyond the noisiest level the schedule defines.
+                // Raise the noise to σ̂ = (1 + γ)σ̃, never beyond the schedule's noisiest level.
                 sigmaHat = min(sigma * (1 + gamma), path.largestScaledSigma)
                 level = try path.level(scaledSigma: sigmaHat)
                 let z = keyed.correlated(interval: i, .churn, noise: model.noiseCovariance)
-                addScaled(&scaled, (sigmaHat * sigmaHat - sigma * sigma).squareRoot() * noiseScale, z)
+                scaled += ((sigmaHat * sigmaHat - sigma * sigma).squareRoot() * noiseScale) * z
             }
-            let denoised = try monitor.denoise(model, combine(level.alpha, scaled, 0, scaled), at: level)
+            let denoised = try monitor.denoise(model, level.alpha * scaled, at: level)
             if i == n - 1 {
                 x = denoised
             } else {
+                // Euler step to σ̃', then the trapezoidal correction with the slope there.
                 let next = path.levels[i + 1], sigmaNext = path.scaledSigma(i + 1)
-                // d = (x̃ − x̂_0)/σ̂; Euler: x̃' = x̃ + (σ̃' − σ̂) d.
-                let h = sigmaNext - sigmaHat
-                let d = combine(1 / sigmaHat, scaled, -1 / sigmaHat, denoised)
-                var euler = scaled
-                addScaled(&euler, h, d)
-                let denoisedNext = try monitor.denoise(model, combine(next.alpha, euler, 0, euler), at: next)
-                let dNext = combine(1 / sigmaNext, euler, -1 / sigmaNext, denoisedNext)
-                var corrected = scaled
-                for j in 0..<corrected.elements.count { corrected.elements[j] += 0.5 * h * (d.elements[j] + dNext.elements[j]) }
-                x = combine(next.alpha, corrected, 0, corrected)
+                let dt = sigmaNext - sigmaHat
+                let d = derivative(x: scaled, sigma: sigmaHat, denoised: denoised)
+                let euler = scaled + dt * d
+                let denoisedNext = try monitor.denoise(model, next.alpha * euler, at: next)
+                let dNext = derivative(x: euler, sigma: sigmaNext, denoised: denoisedNext)
+                x = next.alpha * (scaled + (0.5 * dt) * (d + dNext))
             }
             monitor.record(x, step: i + 1, of: n)
         }
@@ -111,16 +109,18 @@ public struct DPMSolverPlusPlus2MSampler: Sampler {
         var previousStep = 0.0
         return try denoisingLoop(x, model: model, path: path, monitor: monitor) { i, x, denoised in
             let (now, next) = (path.levels[i], path.levels[i + 1])
+            // h = λ' − λ in λ = −log σ̃; D is x̂_0, extrapolated linearly in λ once there is a
+            // previous step: D = (1 + 1/2r) x̂_0 − (1/2r) x̂_0,prev with r = h_prev/h.
             let h = log(path.scaledSigma(i)) - log(path.scaledSigma(i + 1))
             var estimate = denoised
             if let previous {
                 let r = previousStep / h
-                estimate = combine(1 + 1 / (2 * r), denoised, -1 / (2 * r), previous)
+                estimate = (1 + 1 / (2 * r)) * denoised - (1 / (2 * r)) * previous
             }
             previous = denoised
             previousStep = h
             // x̃' = (σ̃'/σ̃) x̃ − expm1(−h) D, then x' = α' x̃'.
-            return combine(next.sigma / now.sigma, x, -next.alpha * expm1(-h), estimate)
+            return (next.sigma / now.sigma) * x - (next.alpha * expm1(-h)) * estimate
         }
     }
 }

@@ -168,14 +168,8 @@ func denoisingLoop(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, m
     return x
 }
 
-/// Elementwise a·x + b·y.
-func combine(_ a: Double, _ x: Matrix, _ b: Double, _ y: Matrix) -> Matrix {
-    var out = x
-    for i in 0..<out.elements.count { out.elements[i] = a * x.elements[i] + b * y.elements[i] }
-    return out
-}
-
-/// x + c·y in place.
-func addScaled(_ x: inout Matrix, _ c: Double, _ y: Matrix) {
-    for i in 0..<x.elements.count { x.elements[i] += c * y.elements[i] }
+/// The slope of the probability-flow ODE in the scaled variables x̃ = x/α, σ̃ = σ/α (EDM's
+/// formulation; k-diffusion's `to_d`): dx̃/dσ̃ = (x̃ − x̂_0)/σ̃ (docs/math.md §6.4).
+func derivative(x: Matrix, sigma: Double, denoised: Matrix) -> Matrix {
+    (x - denoised) / sigma
 }

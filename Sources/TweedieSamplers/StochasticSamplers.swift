@@ -5,12 +5,6 @@ import TweedieLinearAlgebra
 import TweedieOracle
 import TweedieRandom
 
-/// The Gaussian bridge q(x_s | x_t, x_0) = N(a x_t + b x_0, c Σ) between two grid levels
-/// (docs/math.md §4), the building block of `ddpm` and `ddim`.
-func bridge(from now: NoiseLevel, to next: NoiseLevel) throws -> DDPMPosterior {
-    try DDPMPosterior(from: now, to: next)
-}
-
 /// `ddim` (Song et al. 2021): x_s = α_s x̂_0 + √(σ_s² − σ_η²) ε̂ + σ_η R z with
 /// ε̂ = (x_t − α_t x̂_0)/σ_t and σ_η² = η² c, c the variance scale of q(x_s | x_t, x_0).
 /// η = 0 is deterministic (and equals `euler`); η = 1 is ancestral sampling with β̃.
@@ -28,11 +22,12 @@ public struct DDIMSampler: Sampler {
         let keyed = StepNoise(stream: noise, firstSample: firstSample, rows: x.rows, dimension: model.dimension)
         return try denoisingLoop(x, model: model, path: path, monitor: monitor) { i, x, denoised in
             let (now, next) = (path.levels[i], path.levels[i + 1])
-            let sigmaEta2 = eta * eta * (try bridge(from: now, to: next)).variance
-            let epsilon = combine(1 / now.sigma, x, -now.alpha / now.sigma, denoised)
-            var out = combine(next.alpha, denoised, max(next.sigma * next.sigma - sigmaEta2, 0).squareRoot(), epsilon)
+            // σ_η² = η² c, with c the variance scale of the bridge q(x_s | x_t, x_0).
+            let sigmaEta2 = eta * eta * (try DDPMPosterior(from: now, to: next)).variance
+            let epsilon = (x - now.alpha * denoised) / now.sigma
+            var out = next.alpha * denoised + max(next.sigma * next.sigma - sigmaEta2, 0).squareRoot() * epsilon
             if sigmaEta2 > 0 {
-                addScaled(&out, sigmaEta2.squareRoot(), keyed.correlated(interval: i, .main, noise: model.noiseCovariance))
+                out += sigmaEta2.squareRoot() * keyed.correlated(interval: i, .main, noise: model.noiseCovariance)
             }
             return out
         }
@@ -54,7 +49,8 @@ public struct DDPMSampler: Sampler {
         let keyed = StepNoise(stream: noise, firstSample: firstSample, rows: x.rows, dimension: model.dimension)
         return try denoisingLoop(x, model: model, path: path, monitor: monitor) { i, x, denoised in
             let (now, next) = (path.levels[i], path.levels[i + 1])
-            let q = try bridge(from: now, to: next)
+            // x_s ~ N(a x_t + b x̂_0, v Σ): the bridge q(x_s | x_t, x_0) at x_0 = x̂_0.
+            let q = try DDPMPosterior(from: now, to: next)
             let v: Double
             switch variance {
             case .posterior: v = q.variance
@@ -62,9 +58,8 @@ public struct DDPMSampler: Sampler {
                 let ratio = now.alpha / next.alpha
                 v = now.sigma * now.sigma - ratio * ratio * next.sigma * next.sigma
             }
-            var out = combine(q.xtCoefficient, x, q.x0Coefficient, denoised)
-            addScaled(&out, max(v, 0).squareRoot(), keyed.correlated(interval: i, .main, noise: model.noiseCovariance))
-            return out
+            let z = keyed.correlated(interval: i, .main, noise: model.noiseCovariance)
+            return q.xtCoefficient * x + q.x0Coefficient * denoised + max(v, 0).squareRoot() * z
         }
     }
 }
@@ -99,27 +94,20 @@ public struct DPMSolverPlusPlus2MSDESampler: Sampler {
             let sigma = path.scaledSigma(i), sigmaNext = path.scaledSigma(i + 1)
             let h = log(sigma) - log(sigmaNext), etaH = eta * h
             let gain = -expm1(-h - etaH)
-            var scaled = combine(sigmaNext / sigma * exp(-etaH) / now.alpha, x, gain, denoised)
+            var scaled = (sigmaNext / sigma * exp(-etaH) / now.alpha) * x + gain * denoised
             if let previous {
-                let correction = 0.5 * gain / (previousStep / h)
-                for j in 0..<scaled.elements.count {
-                    scaled.elements[j] += correction * (denoised.elements[j] - previous.elements[j])
-                }
+                // Midpoint correction: ½(1 − e^{−h−ηh})(D − D_prev)/r, r = h_prev/h.
+                scaled += (0.5 * gain / (previousStep / h)) * (denoised - previous)
             }
             if eta > 0 {
-                let scale = sigmaNext * (-expm1(-2 * etaH)).squareRoot() * noiseScale
-                addScaled(&scaled, scale, keyed.correlated(interval: i, .main, noise: model.noiseCovariance))
+                let z = keyed.correlated(interval: i, .main, noise: model.noiseCovariance)
+                scaled += (sigmaNext * (-expm1(-2 * etaH)).squareRoot() * noiseScale) * z
             }
             previous = denoised
             previousStep = h
-            return combine(next.alpha, scaled, 0, scaled)
+            return next.alpha * scaled
         }
     }
-}
-
-/// The score from a denoiser, premultiplied by Σ: Σ s = (α x̂_0 − x)/σ² (docs/math.md §3).
-func sigmaTimesScore(_ x: Matrix, denoised: Matrix, level: NoiseLevel) -> Matrix {
-    combine(-1 / (level.sigma * level.sigma), x, level.alpha / (level.sigma * level.sigma), denoised)
 }
 
 /// `euler-maruyama`: the reverse SDE dx = (h_t x − g_t² Σ s) dt + g_t R dw̄ (docs/math.md §5), one
@@ -132,14 +120,14 @@ public struct EulerMaruyamaSampler: Sampler {
     public func sample(_ x: Matrix, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
                        firstSample: Int, monitor: SamplingMonitor) throws -> Matrix {
         let keyed = StepNoise(stream: noise, firstSample: firstSample, rows: x.rows, dimension: model.dimension)
+        let sde = DiffusionSDE(schedule: path.schedule, noise: model.noiseCovariance)
         return try denoisingLoop(x, model: model, path: path, monitor: monitor) { i, x, denoised in
-            let now = path.levels[i], t = path.times[i]
-            let dt = path.times[i + 1] - t
-            let h = path.schedule.drift(t), g2 = path.schedule.diffusionSquared(t)
-            let sigmaScore = sigmaTimesScore(x, denoised: denoised, level: now)
-            var next = combine(1 + h * dt, x, -g2 * dt, sigmaScore)
-            addScaled(&next, (g2 * abs(dt)).squareRoot(), keyed.correlated(interval: i, .main, noise: model.noiseCovariance))
-            return next
+            let (t, dt) = (path.times[i], path.times[i + 1] - path.times[i])
+            let sigmaScore = TweedieFormula.covarianceTimesScore(x, denoised: denoised, at: path.levels[i])
+            let drift = try sde.reverseDrift(x, at: t, covarianceTimesScore: sigmaScore)
+            let z = keyed.correlated(interval: i, .main, noise: model.noiseCovariance)
+            // dt < 0: the step runs backwards in time, with noise of variance g_t² |dt|.
+            return x + dt * drift + (path.schedule.diffusionSquared(t) * abs(dt)).squareRoot() * z
         }
     }
 }
@@ -169,7 +157,7 @@ public struct PredictorCorrectorSampler: Sampler {
                 // 1 − β_i of Song et al.'s VP corrector: (α_t/α_s)² < 1 from this level to the next.
                 let retention = pow(now.alpha / path.levels[i + 1].alpha, 2)
                 let denoised = try monitor.denoise(model, x, at: now)
-                let sigmaScore = sigmaTimesScore(x, denoised: denoised, level: now)
+                let sigmaScore = TweedieFormula.covarianceTimesScore(x, denoised: denoised, at: now)
                 let z = keyed.standard(interval: i, .corrector)
                 let whitenedScore = sigmaCov.applying(.whiten, to: sigmaScore)  // L⁻¹Σs = Lᵀs
                 var corrected = x
@@ -192,9 +180,9 @@ public struct PredictorCorrectorSampler: Sampler {
             if i == n - 1 {
                 x = denoised
             } else {
-                let q = try bridge(from: now, to: path.levels[i + 1])
-                x = combine(q.xtCoefficient, x, q.x0Coefficient, denoised)
-                addScaled(&x, q.variance.squareRoot(), keyed.correlated(interval: i, .main, noise: sigmaCov))
+                let q = try DDPMPosterior(from: now, to: path.levels[i + 1])
+                let z = keyed.correlated(interval: i, .main, noise: sigmaCov)
+                x = q.xtCoefficient * x + q.x0Coefficient * denoised + q.variance.squareRoot() * z
             }
             monitor.record(x, step: i + 1, of: n)
         }
