@@ -198,6 +198,17 @@ public struct Schedule: Sendable, Equatable, CustomStringConvertible {
                                 range: formulas.logSNR(timeRange.upperBound)...formulas.logSNR(timeRange.lowerBound))
     }
 
+    /// The times where samplers and the probability-flow likelihood may start and end: the
+    /// time range, with each end moved inward by 10⁻³ of its width where it is degenerate (σ = 0
+    /// at the lower end: vp-linear, vp-cosine, flow and discrete schedules start at t = 10⁻³;
+    /// α = 0 or an infinite drift at the upper end: vp-cosine and flow stop at t = 0.999).
+    public var usableTimeRange: ClosedRange<Double> {
+        let range = timeRange, inset = 1e-3 * (range.upperBound - range.lowerBound)
+        let lower = formulas.sigma(range.lowerBound) > 0 ? range.lowerBound : range.lowerBound + inset
+        let upperIsUsable = formulas.alpha(range.upperBound) > 0 && formulas.drift(range.upperBound).isFinite
+        return lower...(upperIsUsable ? range.upperBound : range.upperBound - inset)
+    }
+
     /// Every coefficient at one time, after checking `t`.
     public struct Coefficients: Sendable, Equatable {
         public let t: Double

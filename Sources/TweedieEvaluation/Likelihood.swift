@@ -127,21 +127,11 @@ public struct ProbabilityFlowLikelihood: Sendable {
         self.endTime = end
     }
 
-    /// The lower end of the schedule's time range where σ > 0 there (ve, edm: σ_min), otherwise
-    /// 10⁻³ of the range above it (vp-linear, vp-cosine, flow, discrete: t = 10⁻³).
-    public static func defaultStartTime(for schedule: Schedule) -> Double {
-        let range = schedule.timeRange
-        if schedule.sigma(range.lowerBound) > 0 { return range.lowerBound }
-        return range.lowerBound + 1e-3 * (range.upperBound - range.lowerBound)
-    }
+    /// The lower end of the schedule's usable range (``Schedule/usableTimeRange``).
+    public static func defaultStartTime(for schedule: Schedule) -> Double { schedule.usableTimeRange.lowerBound }
 
-    /// The upper end of the schedule's time range where α > 0 there, otherwise 10⁻³ of the range
-    /// below it (flow and vp-cosine, whose α_1 = 0 makes h_t = d log α_t/dt infinite: t = 0.999).
-    public static func defaultEndTime(for schedule: Schedule) -> Double {
-        let range = schedule.timeRange
-        if schedule.alpha(range.upperBound) > 0, schedule.drift(range.upperBound).isFinite { return range.upperBound }
-        return range.upperBound - 1e-3 * (range.upperBound - range.lowerBound)
-    }
+    /// The upper end of the schedule's usable range (``Schedule/usableTimeRange``).
+    public static func defaultEndTime(for schedule: Schedule) -> Double { schedule.usableTimeRange.upperBound }
 
     /// log p_{t_min}(x_0) for each row x_0 of `x0` (B×D), each with its standard error (0 for the
     /// exact divergence) and cost. Row r uses the probes of sample `firstPoint` + r. Points are

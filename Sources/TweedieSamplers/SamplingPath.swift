@@ -64,16 +64,13 @@ public enum GridKind: String, Sendable, CaseIterable {
 }
 
 extension SamplingPath {
-    /// N grid times of a kind between the schedule's ends (t_min defaults to the smallest time
-    /// with σ > 0: the schedule's lower end, or 1e-3 where σ vanishes there).
+    /// N grid times of a kind between the ends of the schedule's usable range
+    /// (``Schedule/usableTimeRange``) unless `tMax` and `tMin` are given.
     public static func make(_ kind: GridKind, schedule: Schedule, steps: Int,
                             tMax: Double? = nil, tMin: Double? = nil) throws -> SamplingPath {
         try MemoryBudget.requireSteps("steps", steps)
-        let range = schedule.timeRange
-        var upper = tMax ?? range.upperBound
-        var lower = tMin ?? range.lowerBound
-        if tMax == nil, (try? schedule.coefficients(at: upper))?.alpha ?? 0 <= 0 { upper = range.upperBound - 1e-3 }
-        if tMin == nil, (try? schedule.coefficients(at: lower))?.sigma ?? 0 <= 0 { lower = range.lowerBound + 1e-3 }
+        let usable = schedule.usableTimeRange
+        let upper = tMax ?? usable.upperBound, lower = tMin ?? usable.lowerBound
         let times: [Double]
         switch kind {
         case .uniform where steps == 1, .logSNR where steps == 1, .karras where steps == 1:
