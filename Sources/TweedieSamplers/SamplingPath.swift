@@ -61,6 +61,18 @@ public enum GridKind: String, Sendable, CaseIterable {
     case karras
     /// DDPM timestep subsets, diffusers' spacings (discrete schedules only).
     case linspace, leading, trailing
+
+    /// The recipe of ``TimeGrid`` this name stands for.
+    public var spacing: TimeGrid.Spacing {
+        switch self {
+        case .uniform: .uniform
+        case .logSNR: .logSNR
+        case .karras: .karras()
+        case .linspace: .ddpm(.linspace)
+        case .leading: .ddpm(.leading)
+        case .trailing: .ddpm(.trailing)
+        }
+    }
 }
 
 extension SamplingPath {
@@ -72,19 +84,17 @@ extension SamplingPath {
         let usable = schedule.usableTimeRange
         let upper = tMax ?? usable.upperBound, lower = tMin ?? usable.lowerBound
         let times: [Double]
-        switch kind {
-        case .uniform where steps == 1, .logSNR where steps == 1, .karras where steps == 1:
-            // One grid time (then the final interval to σ = 0): t_max alone.
-            times = [upper]
-        case .uniform: times = try TimeGrid.uniform(schedule, count: steps, from: upper, to: lower)
-        case .logSNR: times = try TimeGrid.uniformLogSNR(schedule, count: steps, from: upper, to: lower)
-        case .karras: times = try TimeGrid.karras(schedule, count: steps, from: upper, to: lower)
-        case .linspace, .leading, .trailing:
-            guard let discrete = schedule.discrete else {
+        if case .ddpm = kind.spacing {
+            // diffusers' spacings fix both ends themselves.
+            guard schedule.discrete != nil else {
                 throw ArgumentError("grid", "\(kind.rawValue) spacing needs a discrete schedule (ddpm, ddpm-scaled-linear, ddpm-cosine)")
             }
-            let spacing = TimestepSpacing(rawValue: kind.rawValue)!
-            times = try TimeGrid.ddpm(discrete, count: steps, spacing: spacing)
+            times = try TimeGrid.times(kind.spacing, for: schedule, count: steps)
+        } else if steps == 1 {
+            // One grid time (then the final interval to σ = 0): t_max alone.
+            times = [upper]
+        } else {
+            times = try TimeGrid.times(kind.spacing, for: schedule, count: steps, from: upper, to: lower)
         }
         return try SamplingPath(schedule: schedule, times: times)
     }
