@@ -38,7 +38,7 @@ func studyChart(_ configuration: StudyConfiguration, rows: [StudyRow]) -> SVGLin
     }
     chart.caption = [
         "Solid: \(metricText), with its noise floor (the same figure for an independent set of exact samples). "
-            + "Dashed: path error of deterministic samplers, the \(pathMetric == StudyPathError.medianName ? "median" : "RMS") "
+            + "Dashed: path error of deterministic samplers, the \(pathMetric == PathError.medianName ? "median" : "RMS") "
             + "distance to the probability-flow ODE solved by rk45 "
             + "(rtol = atol = \(c.referenceTolerance)) from the same starting noise. Log-log axes.",
     ]

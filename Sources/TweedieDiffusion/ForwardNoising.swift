@@ -124,12 +124,7 @@ public struct ForwardKernel: Sendable, Equatable {
     // MARK: Implementation
 
     private func validate(_ x: Matrix, argument: String) throws(ArgumentError) {
-        guard x.columns == dimension else {
-            throw ArgumentError(argument, "points have \(x.columns) coordinates, Σ is \(dimension)×\(dimension)")
-        }
-        if let i = x.elements.firstIndex(where: { !$0.isFinite }) {
-            throw ArgumentError(argument, "point \(i / dimension), coordinate \(i % dimension) is \(x.elements[i])")
-        }
+        try requirePoints(x, dimension: dimension, argument)
     }
 
     static func validate(step: Int, firstSample: Int, count: Int) throws(ArgumentError) {

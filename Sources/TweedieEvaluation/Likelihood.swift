@@ -137,13 +137,7 @@ public struct ProbabilityFlowLikelihood: Sendable {
     /// exact divergence) and cost. Row r uses the probes of sample `firstPoint` + r. Points are
     /// integrated in parallel, each on its own.
     public func logLikelihood(_ x0: Matrix, firstPoint: Int = 0) throws -> [LikelihoodResult] {
-        let d = oracle.dimension
-        guard x0.columns == d else {
-            throw ArgumentError("x", "points have \(x0.columns) coordinates, the model has \(d)")
-        }
-        if let i = x0.elements.firstIndex(where: { !$0.isFinite }) {
-            throw ArgumentError("x", "point \(i / d), coordinate \(i % d) is \(x0.elements[i])")
-        }
+        try requirePoints(x0, dimension: oracle.dimension, "x")
         guard firstPoint >= 0 else { throw ArgumentError("firstPoint", "must be non-negative, got \(firstPoint)") }
         let count = x0.rows
         var results = [LikelihoodResult?](repeating: nil, count: count)

@@ -202,12 +202,7 @@ enum PairwiseSums {
 
     /// Throws unless `x` has `dimension` columns and finite coordinates.
     static func check(_ x: Matrix, _ name: String, dimension: Int? = nil) throws(ArgumentError) {
-        if let dimension, x.columns != dimension {
-            throw ArgumentError(name, "points have \(x.columns) coordinates, expected \(dimension)")
-        }
-        if let i = x.elements.firstIndex(where: { !$0.isFinite }) {
-            throw ArgumentError(name, "point \(i / max(x.columns, 1)), coordinate \(i % max(x.columns, 1)) is \(x.elements[i])")
-        }
+        try requirePoints(x, dimension: dimension, name)
     }
 }
 

@@ -129,7 +129,8 @@ public struct PriorDensity: Sendable {
     /// log p_0(x) = log Σ_k π_k N(x; μ_k, Λ_k) for each row of `x` (B×D), by log-sum-exp.
     public func logDensity(_ x: Matrix) -> [Double] {
         let joint = logJointDensities(x)
-        return (0..<x.rows).map { Self.logSumExp(joint, row: $0) }
+        let k = joint.columns
+        return (0..<x.rows).map { logSumExp(joint.elements[($0 * k)..<(($0 + 1) * k)]) }
     }
 
     /// p(k | x_0) = π_k N(x_0; μ_k, Λ_k) / p_0(x_0) for each row of `x` (B×D): a B×K matrix
@@ -157,15 +158,6 @@ public struct PriorDensity: Sendable {
         MeanEstimate(logDensity(x).map { -$0 })
     }
 
-    /// m + log Σ_k exp(a_k − m) over one row of a B×K matrix.
-    static func logSumExp(_ a: Matrix, row r: Int) -> Double {
-        var m = -Double.infinity
-        for c in 0..<a.columns { m = max(m, a[r, c]) }
-        guard m.isFinite else { return m }
-        var sum = 0.0
-        for c in 0..<a.columns { sum += exp(a[r, c] - m) }
-        return m + log(sum)
-    }
 }
 
 /// A Monte Carlo mean x̄ = (1/n) Σ v_i with its standard error s/√n, where

@@ -131,26 +131,4 @@ public enum SampleEvaluation {
         return out
     }
 
-    /// The root-mean-square distance of each sample to its reference point,
-    ///
-    ///     √((1/C) Σ_r ‖x_r − y_r‖²),
-    ///
-    /// for a deterministic sampler's output `samples` (C×D) against `reference` (C×D), the
-    /// probability-flow ODE solved tightly from the same starting noise (row r of both from the
-    /// same x_T), which the caller provides. It measures discretization error along the path,
-    /// not sampling noise: the noise floor is nil.
-    public static func pathError(samples: Matrix, reference: Matrix) throws(ArgumentError) -> Measurement {
-        guard samples.rows == reference.rows, samples.columns == reference.columns else {
-            throw ArgumentError("reference", "is \(reference.rows)×\(reference.columns), the samples \(samples.rows)×\(samples.columns)")
-        }
-        guard samples.rows > 0 else { throw ArgumentError("samples", "none to compare") }
-        var sum = 0.0
-        for i in 0..<samples.elements.count {
-            let e = samples.elements[i] - reference.elements[i]
-            sum += e * e
-        }
-        return Measurement(name: "path_error",
-                           label: "RMS distance to the tightly solved ODE endpoint from the same starting noise",
-                           value: (sum / Double(samples.rows)).squareRoot(), noiseFloor: nil)
-    }
 }

@@ -55,12 +55,7 @@ public struct SampleQuality: Sendable {
     /// Evaluates `samples` (n×D, finite) against p_0 = `mixture`.
     public init(samples: Matrix, mixture: GaussianMixture, seed: UInt64,
                 projections: Int = SlicedWasserstein.defaultProjections) throws(ArgumentError) {
-        guard samples.columns == mixture.dimension else {
-            throw ArgumentError("samples", "have \(samples.columns) coordinates, the model has \(mixture.dimension)")
-        }
-        if let i = samples.elements.firstIndex(where: { !$0.isFinite }) {
-            throw ArgumentError("samples", "sample \(i / samples.columns), coordinate \(i % samples.columns) is \(samples.elements[i])")
-        }
+        try requirePoints(samples, dimension: mixture.dimension, "samples")
         let n = samples.rows
         count = n
         referenceSeed = derivedSeed(seed, purpose: 0)

@@ -92,8 +92,8 @@ public struct SamplerStudy {
         }
         if deterministic {
             let reference = try self.reference(for: path)
-            measurements.append(try SampleEvaluation.pathError(samples: samples, reference: reference))
-            measurements.append(StudyPathError.median(samples: samples, reference: reference))
+            measurements.append(try PathError.rms(samples: samples, reference: reference))
+            measurements.append(try PathError.median(samples: samples, reference: reference))
         }
         return StudyRow(sampler: name, steps: steps, isDeterministic: deterministic, modelCallsPerSample: callsPerSample,
                         wallTime: wallTime, measurements: measurements)

@@ -90,12 +90,7 @@ public struct SlicedWasserstein: Sendable {
     }
 
     private func check(_ x: Matrix, _ name: String) throws(ArgumentError) {
-        guard x.columns == dimension else {
-            throw ArgumentError(name, "points have \(x.columns) coordinates, the directions \(dimension)")
-        }
-        if let i = x.elements.firstIndex(where: { !$0.isFinite }) {
-            throw ArgumentError(name, "point \(i / dimension), coordinate \(i % dimension) is \(x.elements[i])")
-        }
+        try requirePoints(x, dimension: dimension, name)
     }
 }
 

@@ -6,7 +6,7 @@ import Foundation
 /// denoising step to σ = 0; a one-step row has no interval and is not fitted.
 ///
 /// The error is the median path error (distance to the tightly solved ODE endpoint from the
-/// same starting noise, see ``StudyPathError``; the RMS `path_error` where the median is missing)
+/// same starting noise, see ``PathError``; the RMS `path_error` where the median is missing)
 /// for a deterministic sampler, and for a stochastic one the noise-floor-corrected
 /// distance √(d² − f²) of a distribution metric d with Monte Carlo floor f (`sliced_w2` by
 /// default): independent estimation noise adds to a distance roughly in quadrature. Points at
@@ -39,9 +39,9 @@ public struct StudyOrderFit: Sendable, Equatable {
 
 public enum StudyOrder {
     /// The path error's measurement name.
-    public static let pathErrorName = "path_error"
+    public static let pathErrorName = PathError.rmsName
     /// Path errors for deterministic samplers, in order of preference.
-    public static let pathErrorMetrics = [StudyPathError.medianName, pathErrorName]
+    public static let pathErrorMetrics = [PathError.medianName, pathErrorName]
     /// Distribution metrics for stochastic samplers, in order of preference.
     public static let distributionMetrics = ["sliced_w2", "tv_mode_weights"]
 

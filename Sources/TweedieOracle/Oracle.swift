@@ -68,12 +68,7 @@ public struct Oracle: Sendable {
     /// outside that range the squares the formulas need are not representable.
     public func validate(_ x: Matrix, alpha: Double, sigma: Double) throws(ArgumentError) {
         try Self.validateNoiseLevel(alpha: alpha, sigma: sigma)
-        guard x.columns == dimension else {
-            throw ArgumentError("x", "points have \(x.columns) coordinates, the model has \(dimension)")
-        }
-        if let i = x.elements.firstIndex(where: { !$0.isFinite }) {
-            throw ArgumentError("x", "point \(i / dimension), coordinate \(i % dimension) is \(x.elements[i])")
-        }
+        try requirePoints(x, dimension: dimension, "x")
     }
 
     /// Checks α ≥ 0 and σ > 0, with finite, normal squares.

@@ -139,11 +139,11 @@ import Testing
         #expect(report.contains("| ddpm | `sliced_w2`, floor-corrected | 2 | 1.00 | −1.18 | 2 at or below the floor |"))
     }
 
-    @Test func medianPathErrorIgnoresAFewOutliers() {
+    @Test func medianPathErrorIgnoresAFewOutliers() throws {
         let reference = Matrix(rows: 5, columns: 2)
         var samples = reference
         for r in 0..<5 { samples[r, 0] = r == 4 ? 100 : 0.1 * Double(r + 1) }
-        let median = StudyPathError.median(samples: samples, reference: reference)
+        let median = try PathError.median(samples: samples, reference: reference)
         #expect(median.name == "path_error_median" && median.noiseFloor == nil)
         #expect(abs(median.value - 0.3) < 1e-15)
     }

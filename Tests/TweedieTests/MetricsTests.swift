@@ -255,11 +255,11 @@ private typealias Measurement = TweedieEvaluation.Measurement
     @Test func pathErrorIsTheRootMeanSquareDistance() throws {
         let reference = Matrix([[0, 0], [1, 1], [2, -1]])
         let samples = Matrix([[3, 4], [1, 1], [2, -1 + 2]])
-        let error = try SampleEvaluation.pathError(samples: samples, reference: reference)
+        let error = try PathError.rms(samples: samples, reference: reference)
         #expect(abs(error.value - ((25.0 + 0 + 4) / 3).squareRoot()) < 1e-15)
         #expect(error.name == "path_error" && error.noiseFloor == nil)
         #expect(throws: ArgumentError.self) {
-            try SampleEvaluation.pathError(samples: samples, reference: Matrix(rows: 2, columns: 2))
+            try PathError.rms(samples: samples, reference: Matrix(rows: 2, columns: 2))
         }
     }
 }
