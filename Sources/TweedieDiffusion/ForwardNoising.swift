@@ -66,9 +66,9 @@ public struct ForwardKernel: Sendable, Equatable {
         xt.elements.withUnsafeMutableBufferPointer { out in
             x0.elements.withUnsafeBufferPointer { clean in
                 let buffers = UncheckedSendable((out.baseAddress!, clean.baseAddress!))
-                Parallel.forEach((count + Self.chunkSize - 1) / Self.chunkSize) { chunk in
+                Parallel.forEachChunk(of: count, size: Self.chunkSize) { rows in
                     let (out, clean) = buffers.value
-                    for row in (chunk * Self.chunkSize)..<min(count, (chunk + 1) * Self.chunkSize) {
+                    for row in rows {
                         let x = out + row * d, x0 = clean + row * d
                         stream.normals(sample: firstSample + row, step: step,
                                        into: UnsafeMutableBufferPointer(start: x, count: d))
@@ -93,8 +93,8 @@ public struct ForwardKernel: Sendable, Equatable {
         let stream = NoiseStream(seed: seed)
         z.elements.withUnsafeMutableBufferPointer { out in
             let base = UncheckedSendable(out.baseAddress)
-            Parallel.forEach((count + Self.chunkSize - 1) / Self.chunkSize) { chunk in
-                for row in (chunk * Self.chunkSize)..<min(count, (chunk + 1) * Self.chunkSize) {
+            Parallel.forEachChunk(of: count, size: Self.chunkSize) { rows in
+                for row in rows {
                     stream.normals(sample: firstSample + row, step: step,
                                    into: UnsafeMutableBufferPointer(start: base.value! + row * d, count: d))
                 }

@@ -106,13 +106,11 @@ public struct MixtureSampler: Sendable {
         var points = Matrix(rows: count, columns: d)
         var components = [Int](repeating: 0, count: count)
         let stream = NoiseStream(seed: seed)
-        let chunks = (count + Self.chunkSize - 1) / Self.chunkSize
         points.elements.withUnsafeMutableBufferPointer { pointBuffer in
             components.withUnsafeMutableBufferPointer { componentBuffer in
                 let output = UncheckedSendable((pointBuffer.baseAddress, componentBuffer.baseAddress))
-                Parallel.forEach(chunks) { chunk in
+                Parallel.forEachChunk(of: count, size: Self.chunkSize) { rows in
                     let (x, k) = output.value
-                    let rows = (chunk * Self.chunkSize)..<min(count, (chunk + 1) * Self.chunkSize)
                     var z = [Double](repeating: 0, count: d)
                     z.withUnsafeMutableBufferPointer { z in
                         for row in rows {

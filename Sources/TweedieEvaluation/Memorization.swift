@@ -127,8 +127,7 @@ public struct Memorization: Sendable, Equatable {
         first.withUnsafeMutableBufferPointer { firstOut in
             second.withUnsafeMutableBufferPointer { secondOut in
                 let out = UncheckedSendable((firstOut.baseAddress!, secondOut.baseAddress!))
-                Parallel.forEach((b + chunk - 1) / chunk) { task in
-                    let rows = (task * chunk)..<min(b, (task + 1) * chunk)
+                Parallel.forEachChunk(of: b, size: chunk) { rows in
                     let block = Matrix(rows: rows.count, columns: d,
                                        elements: Array(queries.elements[(rows.lowerBound * d)..<(rows.upperBound * d)]))
                     let cross = BLAS.product(block, .none, points, .transpose)

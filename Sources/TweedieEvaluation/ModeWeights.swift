@@ -93,8 +93,7 @@ public struct ModeAssigner: Sendable {
         var assigned = [Int](repeating: 0, count: b)
         assigned.withUnsafeMutableBufferPointer { output in
             let out = UncheckedSendable(output.baseAddress!)
-            Parallel.forEach((b + chunk - 1) / chunk) { task in
-                let rows = (task * chunk)..<min(b, (task + 1) * chunk)
+            Parallel.forEachChunk(of: b, size: chunk) { rows in
                 let block = Matrix(rows: rows.count, columns: d,
                                    elements: Array(x.elements[(rows.lowerBound * d)..<(rows.upperBound * d)]))
                 let cross = BLAS.product(block, .none, means, .transpose)

@@ -89,11 +89,9 @@ public struct PriorDensity: Sendable {
         precondition(x.columns == dimension, "points have \(x.columns) coordinates, the mixture has \(dimension)")
         let b = x.rows, d = dimension, k = componentCount
         var result = Matrix(rows: b, columns: k)
-        let chunks = (b + Self.chunkSize - 1) / Self.chunkSize
         result.elements.withUnsafeMutableBufferPointer { output in
             let out = UncheckedSendable(output.baseAddress!)
-            Parallel.forEach(chunks) { chunk in
-                let rows = (chunk * Self.chunkSize)..<min(b, (chunk + 1) * Self.chunkSize)
+            Parallel.forEachChunk(of: b, size: Self.chunkSize) { rows in
                 var z = [Double](repeating: 0, count: rows.count * d)
                 for c in 0..<k {
                     if constants[c] == -.infinity {

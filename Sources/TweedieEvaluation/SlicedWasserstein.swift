@@ -62,12 +62,10 @@ public struct SlicedWasserstein: Sendable {
         guard n > 0 else { return 0 }
         // Row j of P = U Xᵀ holds the projections onto u_j; groups of directions run in parallel.
         let group = 8
-        let groups = (m + group - 1) / group
         var sums = [Double](repeating: 0, count: m)
         sums.withUnsafeMutableBufferPointer { output in
             let out = UncheckedSendable(output.baseAddress!)
-            Parallel.forEach(groups) { g in
-                let rows = (g * group)..<min(m, (g + 1) * group)
+            Parallel.forEachChunk(of: m, size: group) { rows in
                 let u = Matrix(rows: rows.count, columns: dimension,
                                elements: Array(directions.elements[(rows.lowerBound * dimension)..<(rows.upperBound * dimension)]))
                 let pa = BLAS.product(u, .none, a, .transpose), pb = BLAS.product(u, .none, b, .transpose)

@@ -337,9 +337,9 @@ public struct PlanarMixture: Sendable, Equatable {
         let chunk = 256
         result.withUnsafeMutableBufferPointer { buffer in
             let output = UncheckedSendable(buffer.baseAddress!)
-            Parallel.forEach((points.count + chunk - 1) / chunk) { c in
+            Parallel.forEachChunk(of: points.count, size: chunk) { range in
                 var exponents = [Double](repeating: 0, count: terms.count)
-                for p in (c * chunk)..<min(points.count, (c + 1) * chunk) {
+                for p in range {
                     var largest = -Double.infinity
                     for (t, term) in terms.enumerated() {
                         let e = points[p] - term.mean

@@ -32,6 +32,17 @@ public enum Parallel {
     }
 }
 
+extension Parallel {
+    /// Runs `body` on consecutive ranges of `0..<count`, each `size` long (the last shorter), on
+    /// all cores. A range's work does not depend on how the ranges are scheduled.
+    public static func forEachChunk(of count: Int, size: Int, _ body: (Range<Int>) -> Void) {
+        precondition(size >= 1, "chunks need a positive size")
+        forEach(count / size + (count % size == 0 ? 0 : 1)) { c in
+            body((c * size)..<min(count, c * size + size))
+        }
+    }
+}
+
 /// Wraps a value (a raw pointer, a closure) that is safe to share because the code using it
 /// partitions the memory it touches.
 public struct UncheckedSendable<Value>: @unchecked Sendable {
