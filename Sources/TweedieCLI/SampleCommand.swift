@@ -67,7 +67,7 @@ struct SampleCommand: ParsableCommand {
     }
 
     /// The sampler and its options, checked by the library's catalogue.
-    private func samplerConfiguration() throws -> SamplerConfiguration {
+    fileprivate func samplerConfiguration() throws -> SamplerConfiguration {
         do { return try SamplerConfiguration(sampler, options: samplerOptions) } catch {
             throw ValidationError("--\(error.argument) \(error.reason)")
         }
@@ -97,142 +97,162 @@ struct SampleCommand: ParsableCommand {
     }
 
     func run() throws {
-        let outputFiles = [("--out", out), ("--trajectory", trajectory), ("--plot", plot), ("--xyz", xyz)]
-            .compactMap { option, path in path.map { (option: option, path: $0) } }
         try OutputPaths.requireSafe(outputs: outputFiles,
                                     inputs: [("--model", model)] + (initialNoise.map { [("--init", $0)] } ?? []))
         let m = try loadModel(model)
-        let name = m.name ?? "model"
-        let oracle = try Oracle(m)
-        let d = m.dimension
-        // Without a report, plot, XYZ file or trajectory nothing needs the samples in memory: they
-        // go to --out batch by batch, and --count is bounded by disk space only.
-        let streams = quiet && trajectory == nil && plot == nil && xyz == nil
-        if !streams {
-            do { try MemoryBudget.require("count", "\(count) samples × D = \(d)", elements: [count, d]) } catch {
-                throw CommandFailure("--count: \(error.reason); with --quiet (and no --trajectory, --plot or --xyz) the samples are written batch by batch, bounded by disk space only")
-            }
-        }
-        let parsedSchedule = try Schedule.named(schedule)
-        let configuration = try samplerConfiguration()
-        let kind = configuration.kind.isAdaptive ? GridKind.uniform : grid ?? .default(for: parsedSchedule)
-        let path = try configuration.path(schedule: parsedSchedule, grid: grid, steps: steps)
-        let sampler = configuration.makeSampler()
-        let stepsText = configuration.kind.isAdaptive ? "adaptive steps" : "\(kind.rawValue) grid, \(path.steps) steps"
-
-        var atoms: Int?
-        if xyz != nil {
-            guard let shape = m.shape, shape.count == 2, shape[1] == 3 else {
-                let shapeText = m.shape.map { $0.map(String.init).joined(separator: "×") } ?? "\(d)"
-                throw CommandFailure("--xyz needs a model whose points are N×3 atoms; \(name) has point shape \(shapeText)")
-            }
-            atoms = shape[0]
-        }
-        for case let (flag, path?) in [("--out", out), ("--trajectory", trajectory), ("--plot", plot), ("--xyz", xyz)] {
-            let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw CommandFailure("\(flag): no such directory \(directory.path)")
-            }
-        }
-        var standardNormals: Matrix?
-        if let initialNoise {
-            let url = URL(fileURLWithPath: initialNoise)
-            let z = try ArrayFile.readMatrix(url)
-            guard z.rows == count, z.columns == d else {
-                throw CommandFailure("--init: \(url.lastPathComponent) holds \(z.rows)×\(z.columns) numbers; expected \(count)×\(d) standard normals (--count × D)")
-            }
-            if let i = z.elements.firstIndex(where: { !$0.isFinite }) {
-                throw CommandFailure("--init: \(url.lastPathComponent): row \(i / d), coordinate \(i % d) is \(z.elements[i])")
-            }
-            standardNormals = z
-        }
-
-        // Sampling, batch by batch (sample i uses only the noise of (seed, i)).
-        let stream = NoiseStream(seed: seed)
-        let batchSize = min(self.batchSize, count)
-        let batchCount = count / batchSize + (count % batchSize == 0 ? 0 : 1)
-        let bar = isatty(2) != 0 ? ProgressBar(total: batchCount * path.steps) : nil
-        var progress: (@Sendable (Int, Int, Int, Int) -> Void)?
-        if let bar {
-            let steps = path.steps
-            progress = { batch, _, done, _ in bar.update(batch * steps + done) }
-        }
+        let plan = try SamplePlan(self, model: m)
         let start = Date()
-        var writer: ArrayFile.RowWriter?
-        if streams {
-            do { writer = try ArrayFile.RowWriter(URL(fileURLWithPath: out), rows: count, pointShape: m.shape ?? [d]) } catch {
-                throw CommandFailure("--count \(count): \(error)")
-            }
-        }
-        let run: SamplingRun
-        do {
-            run = try sampler.run(count: count, model: oracle, path: path, noise: stream, batchSize: batchSize,
-                                    standardNormals: standardNormals, recordsTrajectory: trajectory != nil,
-                                    keepsSamples: !streams, onBatch: writer.map { w in { _, batch in try w.append(batch) } },
-                                    progress: progress)
-        } catch let error as SamplerDivergence {
-            let given = samplerOptions.sorted { $0.key.rawValue < $1.key.rawValue }.map { "--\($0.key.rawValue) \($0.value)" }
-            throw CommandFailure("--sampler \(sampler.name): \(error)\(given.isEmpty ? "" : " (given \(given.joined(separator: " ")))")")
-        }
-        let samples = run.samples
-        let frameCount = run.trajectory.count
-        bar?.finish()
+        let run = try draw(plan)
         let elapsed = Date().timeIntervalSince(start)
-
-        // Evaluation against exact samples of p_0 (before writing: a failure leaves no files).
-        let quality: Result<SampleQuality, Error>
-        if quiet {
-            quality = .failure(CommandFailure("not evaluated"))
-        } else {
-            quality = Result { try SampleQuality(samples: samples, mixture: m.prior, seed: seed, projections: projections) }
-        }
-
-        if let writer {
+        if let writer = plan.writer {
             try writer.finish().commit()
             return
         }
-        // Outputs: all or none (each staged, then all renamed into place).
-        try AtomicFile.writingTogether {
-            try ArrayFile.write(samples, to: URL(fileURLWithPath: out), shape: m.shape)
-            if let trajectory {
-                let url = URL(fileURLWithPath: trajectory)
-                // rk45 records only the start and the end: times then holds t_0 alone.
-                let times = Array(path.times.prefix(max(frameCount - 1, 0)))
-                try ArrayFile.writeArchive([("times", NDArray(times)),
-                                            ("x", NDArray(stacking: run.trajectory, rows: count, columns: d))], to: url)
+        // The report is computed before anything is written: a failure leaves no files.
+        let quality = quiet ? nil
+            : Result { try SampleQuality(samples: run.samples, mixture: m.prior, seed: seed, projections: projections) }
+        try writeOutputs(plan, run: run)
+        if let quality { print(summary(plan, run: run, elapsed: elapsed, quality: quality).joined(separator: "\n")) }
+    }
+
+    /// The files this run writes, by option.
+    private var outputFiles: [(option: String, path: String)] {
+        [("--out", out), ("--trajectory", trajectory), ("--plot", plot), ("--xyz", xyz)]
+            .compactMap { option, path in path.map { (option: option, path: $0) } }
+    }
+
+    /// Everything decided before sampling: the sampler and its path, the starting noise, and
+    /// whether the samples stream to --out (nothing else needs them in memory).
+    private struct SamplePlan {
+        let model: MixtureModel
+        let oracle: Oracle
+        let sampler: any Sampler
+        let path: SamplingPath
+        /// "karras grid, 18 steps" or "adaptive steps".
+        let stepsText: String
+        let standardNormals: Matrix?
+        let atoms: Int?
+        let writer: ArrayFile.RowWriter?
+
+        init(_ command: SampleCommand, model m: MixtureModel) throws {
+            model = m
+            oracle = try Oracle(m)
+            let d = m.dimension, count = command.count
+            let streams = command.quiet && command.trajectory == nil && command.plot == nil && command.xyz == nil
+            if !streams {
+                do { try MemoryBudget.require("count", "\(count) samples × D = \(d)", elements: [count, d]) } catch {
+                    throw CommandFailure("--count: \(error.reason); with --quiet (and no --trajectory, --plot or --xyz) the samples are written batch by batch, bounded by disk space only")
+                }
             }
-            if let xyz, let atoms {
-                let url = URL(fileURLWithPath: xyz)
-                try XYZFile.write(samples, atoms: atoms, comment: { "sample \($0) of \(name)" }, to: url)
+            let schedule = try Schedule.named(command.schedule)
+            let configuration = try command.samplerConfiguration()
+            path = try configuration.path(schedule: schedule, grid: command.grid, steps: command.steps)
+            sampler = configuration.makeSampler()
+            stepsText = configuration.kind.isAdaptive ? "adaptive steps"
+                : "\((command.grid ?? .default(for: schedule)).rawValue) grid, \(path.steps) steps"
+            if command.xyz != nil {
+                guard let shape = m.shape, shape.count == 2, shape[1] == 3 else {
+                    let shapeText = m.shape.map { $0.map(String.init).joined(separator: "×") } ?? "\(d)"
+                    throw CommandFailure("--xyz needs a model whose points are N×3 atoms; \(m.name ?? "the model") has point shape \(shapeText)")
+                }
+                atoms = shape[0]
+            } else {
+                atoms = nil
             }
-            if let plot {
-                let url = URL(fileURLWithPath: plot)
-                let title = "\(name): \(sampler.name), \(schedule), \(stepsText), \(count) samples"
-                try writeSamplePlot(model: m, oracle: oracle, samples: samples, title: title, to: url)
+            for (flag, path) in command.outputFiles {
+                let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                    throw CommandFailure("\(flag): no such directory \(directory.path)")
+                }
+            }
+            standardNormals = try command.initialNoise.map { (file) throws in
+                let url = URL(fileURLWithPath: file)
+                let z = try ArrayFile.readMatrix(url)
+                guard z.rows == count, z.columns == d else {
+                    throw CommandFailure("--init: \(url.lastPathComponent) holds \(z.rows)×\(z.columns) numbers; expected \(count)×\(d) standard normals (--count × D)")
+                }
+                do { try requirePoints(z, "--init: \(url.lastPathComponent)") } catch { throw CommandFailure("\(error)") }
+                return z
+            }
+            if streams {
+                do { writer = try ArrayFile.RowWriter(URL(fileURLWithPath: command.out), rows: count, pointShape: m.shape ?? [d]) } catch {
+                    throw CommandFailure("--count \(count): \(error)")
+                }
+            } else {
+                writer = nil
             }
         }
-        guard !quiet else { return }
+    }
 
+    /// Runs the sampler batch by batch (sample i uses only the noise of (seed, i)), with a
+    /// progress bar on a terminal.
+    private func draw(_ plan: SamplePlan) throws -> SamplingRun {
+        let batchSize = min(self.batchSize, count)
+        let batchCount = count / batchSize + (count % batchSize == 0 ? 0 : 1)
+        let bar = isatty(2) != 0 ? ProgressBar(total: batchCount * plan.path.steps) : nil
+        defer { bar?.finish() }
+        let steps = plan.path.steps
+        var onBatch: ((Range<Int>, Matrix) throws -> Void)?
+        if let writer = plan.writer { onBatch = { _, batch in try writer.append(batch) } }
+        var progress: (@Sendable (Int, Int, Int, Int) -> Void)?
+        if let bar { progress = { batch, _, done, _ in bar.update(batch * steps + done) } }
+        do {
+            return try plan.sampler.run(
+                count: count, model: plan.oracle, path: plan.path, noise: NoiseStream(seed: seed), batchSize: batchSize,
+                standardNormals: plan.standardNormals, recordsTrajectory: trajectory != nil, keepsSamples: plan.writer == nil,
+                onBatch: onBatch, progress: progress)
+        } catch let error as SamplerDivergence {
+            let given = samplerOptions.sorted { $0.key.rawValue < $1.key.rawValue }.map { "--\($0.key.rawValue) \($0.value)" }
+            throw CommandFailure("--sampler \(plan.sampler.name): \(error)\(given.isEmpty ? "" : " (given \(given.joined(separator: " ")))")")
+        }
+    }
+
+    /// All outputs or none: each staged, then all renamed into place.
+    private func writeOutputs(_ plan: SamplePlan, run: SamplingRun) throws {
+        let m = plan.model, name = m.name ?? "model"
+        try AtomicFile.writingTogether {
+            try ArrayFile.write(run.samples, to: URL(fileURLWithPath: out), shape: m.shape)
+            if let trajectory {
+                // rk45 records only the start and the end: times then holds t_0 alone.
+                let times = Array(plan.path.times.prefix(max(run.trajectory.count - 1, 0)))
+                try ArrayFile.writeArchive([("times", NDArray(times)),
+                                            ("x", NDArray(stacking: run.trajectory, rows: count, columns: m.dimension))],
+                                           to: URL(fileURLWithPath: trajectory))
+            }
+            if let xyz, let atoms = plan.atoms {
+                try XYZFile.write(run.samples, atoms: atoms, comment: { "sample \($0) of \(name)" }, to: URL(fileURLWithPath: xyz))
+            }
+            if let plot {
+                let title = "\(name): \(plan.sampler.name), \(schedule), \(plan.stepsText), \(count) samples"
+                try writeSamplePlot(model: m, oracle: plan.oracle, samples: run.samples, title: title, to: URL(fileURLWithPath: plot))
+            }
+        }
+    }
+
+    /// The printed summary: what ran, what it cost, the report and the files written.
+    private func summary(_ plan: SamplePlan, run: SamplingRun, elapsed: TimeInterval,
+                         quality: Result<SampleQuality, Error>) -> [String] {
+        let m = plan.model, d = m.dimension, path = plan.path
+        let batchSize = min(self.batchSize, count)
         var lines: [String] = []
-        lines.append("sampled \(count) points of \(name) (D = \(d), K = \(m.componentCount)) with \(sampler.name): "
-                     + "schedule \(schedule), \(stepsText) (t = \(format(path.times.first!)) → \(format(path.times.last!)) → 0), seed \(seed)")
+        lines.append("sampled \(count) points of \(m.name ?? "model") (D = \(d), K = \(m.componentCount)) with \(plan.sampler.name): "
+                     + "schedule \(schedule), \(plan.stepsText) (t = \(format(path.times.first!)) → \(format(path.times.last!)) → 0), seed \(seed)")
         lines.append("model calls \(format(run.modelCallsPerSample)) per sample (\(run.batchedModelCalls) batched calls, \(run.batchCount) batch\(run.batchCount == 1 ? "" : "es") of ≤ \(batchSize)); "
                      + "wall time \(format(elapsed, 3)) s")
         lines.append("")
         switch quality {
-        case .failure(let error):
-            lines.append("no report: \(error)")
-        case .success(let q):
-            lines.append(contentsOf: report(q, mixture: m.prior))
+        case .failure(let error): lines.append("no report: \(error)")
+        case .success(let q): lines.append(contentsOf: report(q, mixture: m.prior))
         }
+        let frameCount = run.trajectory.count
         var outputs = ["\(out) \(pythonShape([count] + (m.shape ?? [d])))"]
         if let trajectory { outputs.append("\(trajectory) (times (\(max(frameCount - 1, 0)),), x (\(frameCount), \(count), \(d)))") }
         if let xyz { outputs.append("\(xyz) (\(count) frames)") }
         if let plot { outputs.append(plot) }
         lines.append("")
         lines.append("wrote " + outputs.joined(separator: ", "))
-        print(lines.joined(separator: "\n"))
+        return lines
     }
 
     private func report(_ q: SampleQuality, mixture: GaussianMixture) -> [String] {
