@@ -55,11 +55,6 @@ public struct DDPMVariationalBound: Sendable {
     public struct Estimate: Sendable, Equatable {
         public var value: Double
         public var standardError: Double
-
-        public init(value: Double, standardError: Double) {
-            self.value = value
-            self.standardError = standardError
-        }
     }
 
     /// The terms of −ELBO for each of B points.

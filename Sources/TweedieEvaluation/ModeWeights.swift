@@ -90,29 +90,24 @@ public struct ModeAssigner: Sendable {
         let meanNorms = (0..<k).map { c in (0..<d).reduce(0.0) { $0 + means[c, $1] * means[c, $1] } }
         let weights = mixture.weights
         let chunk = 256
-        var assigned = [Int](repeating: 0, count: b)
-        assigned.withUnsafeMutableBufferPointer { output in
-            let out = UncheckedSendable(output.baseAddress!)
-            Parallel.forEachChunk(of: b, size: chunk) { rows in
-                let block = Matrix(rows: rows.count, columns: d,
-                                   elements: Array(x.elements[(rows.lowerBound * d)..<(rows.upperBound * d)]))
-                let cross = BLAS.product(block, .none, means, .transpose)
-                for r in 0..<rows.count {
-                    var best = -1, bestDistance = Double.infinity
-                    for c in 0..<k where weights[c] > 0 {
-                        // ‖x‖² is the same for every k: compare ‖μ‖² − 2 x·μ.
-                        let distance = meanNorms[c] - 2 * cross[r, c]
-                        if best < 0 || distance < bestDistance
-                            || (distance == bestDistance && weights[c] > weights[best]) {
-                            best = c
-                            bestDistance = distance
-                        }
+        return Parallel.array(count: b, chunk: chunk) { rows in
+            let block = Matrix(rows: rows.count, columns: d,
+                               elements: Array(x.elements[(rows.lowerBound * d)..<(rows.upperBound * d)]))
+            let cross = BLAS.product(block, .none, means, .transpose)
+            return (0..<rows.count).map { r in
+                var best = -1, bestDistance = Double.infinity
+                for c in 0..<k where weights[c] > 0 {
+                    // ‖x‖² is the same for every k: compare ‖μ‖² − 2 x·μ.
+                    let distance = meanNorms[c] - 2 * cross[r, c]
+                    if best < 0 || distance < bestDistance
+                        || (distance == bestDistance && weights[c] > weights[best]) {
+                        best = c
+                        bestDistance = distance
                     }
-                    out.value[rows.lowerBound + r] = max(best, 0)
                 }
+                return max(best, 0)
             }
         }
-        return assigned
     }
 }
 

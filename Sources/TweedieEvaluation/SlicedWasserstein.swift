@@ -62,21 +62,17 @@ public struct SlicedWasserstein: Sendable {
         guard n > 0 else { return 0 }
         // Row j of P = U Xᵀ holds the projections onto u_j; groups of directions run in parallel.
         let group = 8
-        var sums = [Double](repeating: 0, count: m)
-        sums.withUnsafeMutableBufferPointer { output in
-            let out = UncheckedSendable(output.baseAddress!)
-            Parallel.forEachChunk(of: m, size: group) { rows in
-                let u = Matrix(rows: rows.count, columns: dimension,
-                               elements: Array(directions.elements[(rows.lowerBound * dimension)..<(rows.upperBound * dimension)]))
-                let pa = BLAS.product(u, .none, a, .transpose), pb = BLAS.product(u, .none, b, .transpose)
-                for j in 0..<rows.count {
-                    var sa = pa.row(j), sb = pb.row(j)
-                    sa.withUnsafeMutableBufferPointer { sortAscending($0) }
-                    sb.withUnsafeMutableBufferPointer { sortAscending($0) }
-                    var sum = 0.0
-                    for i in 0..<n { sum += (sa[i] - sb[i]) * (sa[i] - sb[i]) }
-                    out.value[rows.lowerBound + j] = sum / Double(n)
-                }
+        let sums = Parallel.array(count: m, chunk: group) { rows in
+            let u = Matrix(rows: rows.count, columns: dimension,
+                           elements: Array(directions.elements[(rows.lowerBound * dimension)..<(rows.upperBound * dimension)]))
+            let pa = BLAS.product(u, .none, a, .transpose), pb = BLAS.product(u, .none, b, .transpose)
+            return (0..<rows.count).map { j in
+                var sa = pa.row(j), sb = pb.row(j)
+                sa.withUnsafeMutableBufferPointer { sortAscending($0) }
+                sb.withUnsafeMutableBufferPointer { sortAscending($0) }
+                var sum = 0.0
+                for i in 0..<n { sum += (sa[i] - sb[i]) * (sa[i] - sb[i]) }
+                return sum / Double(n)
             }
         }
         return sums.reduce(0, +) / Double(m)

@@ -113,12 +113,11 @@ public enum AtomicFile {
     public final class Stream: @unchecked Sendable {
         private let staged: Staged
         private var descriptor: Int32
-        private let name: String
+        private var name: String { staged.destination.displayName }
 
-        fileprivate init(staged: Staged, descriptor: Int32, name: String) {
+        fileprivate init(staged: Staged, descriptor: Int32) {
             self.staged = staged
             self.descriptor = descriptor
-            self.name = name
         }
 
         public func write(_ data: Data) throws(FileError) {
@@ -170,7 +169,7 @@ public enum AtomicFile {
             if let slot { TemporaryFiles.shared.remove(slot) }
             throw FileError(file: name, "cannot create a temporary file in \(directory.path) (\(reason))")
         }
-        return Stream(staged: Staged(temporary: temporary, destination: url, slot: slot), descriptor: descriptor, name: name)
+        return Stream(staged: Staged(temporary: temporary, destination: url, slot: slot), descriptor: descriptor)
     }
 
     /// Throws unless `url` is absent or a regular file.

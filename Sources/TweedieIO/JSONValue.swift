@@ -165,45 +165,48 @@ struct JSONParser {
     }
 
     private mutating func object() throws(FileError) -> JSONValue {
-        try enter()
-        defer { depth -= 1 }
-        position += 1
         var members: [String: JSONValue] = [:]
-        skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "}") { position += 1; return .object(members) }
-        while true {
-            skipWhitespace()
-            guard position < bytes.count else { throw failure("unexpected end of input in an object") }
-            let keyStart = position
-            guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw failure("expected a string key") }
-            let key = try string()
-            guard members[key] == nil else { throw failure("key '\(key)' appears twice in one object", at: keyStart) }
-            skipWhitespace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw failure("expected ':' after a key") }
-            position += 1
-            members[key] = try value()
-            skipWhitespace()
-            guard position < bytes.count else { throw failure("unexpected end of input in an object") }
-            if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
-            if bytes[position] == UInt8(ascii: "}") { position += 1; return .object(members) }
-            throw failure("expected ',' or '}' in an object")
+        try elements(closing: UInt8(ascii: "}"), in: "an object") { (parser: inout JSONParser) throws(FileError) in
+            parser.skipWhitespace()
+            guard parser.position < parser.bytes.count else { throw parser.failure("unexpected end of input in an object") }
+            let keyStart = parser.position
+            guard parser.bytes[parser.position] == UInt8(ascii: "\"") else { throw parser.failure("expected a string key") }
+            let key = try parser.string()
+            guard members[key] == nil else { throw parser.failure("key '\(key)' appears twice in one object", at: keyStart) }
+            parser.skipWhitespace()
+            guard parser.position < parser.bytes.count, parser.bytes[parser.position] == UInt8(ascii: ":") else {
+                throw parser.failure("expected ':' after a key")
+            }
+            parser.position += 1
+            members[key] = try parser.value()
         }
+        return .object(members)
     }
 
     private mutating func array() throws(FileError) -> JSONValue {
+        var items: [JSONValue] = []
+        try elements(closing: UInt8(ascii: "]"), in: "an array") { (parser: inout JSONParser) throws(FileError) in
+            items.append(try parser.value())
+        }
+        return .array(items)
+    }
+
+    /// The comma-separated elements of an object or array, from its opening bracket to `close`;
+    /// `element` reads one element (it is not called for an empty one).
+    private mutating func elements(closing close: UInt8, in what: String,
+                                   _ element: (inout JSONParser) throws(FileError) -> Void) throws(FileError) {
         try enter()
         defer { depth -= 1 }
         position += 1
-        var items: [JSONValue] = []
         skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "]") { position += 1; return .array(items) }
+        if position < bytes.count, bytes[position] == close { position += 1; return }
         while true {
-            items.append(try value())
+            try element(&self)
             skipWhitespace()
-            guard position < bytes.count else { throw failure("unexpected end of input in an array") }
+            guard position < bytes.count else { throw failure("unexpected end of input in \(what)") }
             if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
-            if bytes[position] == UInt8(ascii: "]") { position += 1; return .array(items) }
-            throw failure("expected ',' or ']' in an array")
+            if bytes[position] == close { position += 1; return }
+            throw failure("expected ',' or '\(Character(Unicode.Scalar(close)))' in \(what)")
         }
     }
 

@@ -57,10 +57,7 @@ public enum BLAS {
         _ side: Side, _ trans: Transpose, n: Int, lower: UnsafePointer<Double>,
         rows: Int, columns: Int, b: UnsafeMutablePointer<Double>, ldb: Int
     ) {
-        guard rows > 0, columns > 0 else { return }
-        pinSingleThreaded()
-        cblas_dtrsm(CblasRowMajor, side == .left ? CblasLeft : CblasRight, CblasLower, trans.cblas,
-                    CblasNonUnit, Int32(rows), Int32(columns), 1, lower, Int32(n), b, Int32(ldb))
+        triangular(cblas_dtrsm, side, trans, n: n, lower: lower, rows: rows, columns: columns, b: b, ldb: ldb)
     }
 
     /// B ← op(T) B (side `.left`) or B op(T) (side `.right`) for lower-triangular T (n × n).
@@ -68,10 +65,20 @@ public enum BLAS {
         _ side: Side, _ trans: Transpose, n: Int, lower: UnsafePointer<Double>,
         rows: Int, columns: Int, b: UnsafeMutablePointer<Double>, ldb: Int
     ) {
+        triangular(cblas_dtrmm, side, trans, n: n, lower: lower, rows: rows, columns: columns, b: b, ldb: ldb)
+    }
+
+    /// `dtrsm` and `dtrmm` share their arguments: row-major, lower, non-unit, scale 1.
+    private typealias TriangularRoutine = (CBLAS_ORDER, CBLAS_SIDE, CBLAS_UPLO, CBLAS_TRANSPOSE, CBLAS_DIAG, Int32, Int32,
+                                           Double, UnsafePointer<Double>?, Int32, UnsafeMutablePointer<Double>?, Int32) -> Void
+
+    private static func triangular(_ routine: TriangularRoutine, _ side: Side, _ trans: Transpose, n: Int,
+                                   lower: UnsafePointer<Double>, rows: Int, columns: Int,
+                                   b: UnsafeMutablePointer<Double>, ldb: Int) {
         guard rows > 0, columns > 0 else { return }
         pinSingleThreaded()
-        cblas_dtrmm(CblasRowMajor, side == .left ? CblasLeft : CblasRight, CblasLower, trans.cblas,
-                    CblasNonUnit, Int32(rows), Int32(columns), 1, lower, Int32(n), b, Int32(ldb))
+        routine(CblasRowMajor, side == .left ? CblasLeft : CblasRight, CblasLower, trans.cblas,
+                CblasNonUnit, Int32(rows), Int32(columns), 1, lower, Int32(n), b, Int32(ldb))
     }
 
     /// C ← alpha · Aᵀ A + beta · C (lower and upper triangles both filled), A is `k × n`.

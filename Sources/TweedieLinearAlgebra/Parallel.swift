@@ -41,6 +41,17 @@ extension Parallel {
             body((c * size)..<min(count, c * size + size))
         }
     }
+
+    /// An array of `count` values made chunk by chunk on all cores: `body` returns the values of
+    /// the indices in its range, in order.
+    public static func array<T>(count: Int, chunk size: Int, _ body: (Range<Int>) -> [T]) -> [T] {
+        var chunks = [[T]](repeating: [], count: count / size + (count % size == 0 ? 0 : 1))
+        chunks.withUnsafeMutableBufferPointer { buffer in
+            let out = UncheckedSendable(buffer.baseAddress!)
+            forEachChunk(of: count, size: size) { range in out.value[range.lowerBound / size] = body(range) }
+        }
+        return chunks.flatMap { $0 }
+    }
 }
 
 /// Wraps a value (a raw pointer, a closure) that is safe to share because the code using it

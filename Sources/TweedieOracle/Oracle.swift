@@ -263,6 +263,13 @@ public struct Oracle: Sendable {
     }
 }
 
+/// `count` zeros (at least one element), freed by the owner.
+private func allocate(_ count: Int) -> UnsafeMutablePointer<Double> {
+    let p = UnsafeMutablePointer<Double>.allocate(capacity: max(count, 1))
+    p.initialize(repeating: 0, count: max(count, 1))
+    return p
+}
+
 /// One tile of points, padded with zero rows to a multiple of ``Tile/rowAlignment``.
 ///
 /// BLAS kernels may round a row differently depending on where it falls in a call (OpenBLAS's
@@ -274,38 +281,33 @@ final class Tile: @unchecked Sendable {
     /// The tile's rows in the batch.
     let rows: Range<Int>
     let paddedRows: Int
+    /// One zeroed block holding the five arrays below, in their order.
+    private let storage: UnsafeMutablePointer<Double>
+    private let pointSize: Int, logitsSize: Int
+
     /// y = L⁻¹x, paddedRows × D (zero rows after the real ones).
-    let whitened: UnsafeMutablePointer<Double>
+    var whitened: UnsafeMutablePointer<Double> { storage }
     /// Log-weights, then responsibilities, paddedRows × K.
-    let logits: UnsafeMutablePointer<Double>
+    var logits: UnsafeMutablePointer<Double> { storage + pointSize }
     /// Work space for the whitened score, the denoiser and E[ε | x_t], paddedRows × D each.
-    let score: UnsafeMutablePointer<Double>
-    let denoised: UnsafeMutablePointer<Double>
-    let noise: UnsafeMutablePointer<Double>
+    var score: UnsafeMutablePointer<Double> { logits + logitsSize }
+    var denoised: UnsafeMutablePointer<Double> { score + pointSize }
+    var noise: UnsafeMutablePointer<Double> { denoised + pointSize }
 
     init(rows: Range<Int>, points x: Matrix, noise covariance: NoiseCovariance, componentCount k: Int) {
         let d = x.columns
         self.rows = rows
         paddedRows = (rows.count + Self.rowAlignment - 1) / Self.rowAlignment * Self.rowAlignment
-        func allocate(_ count: Int) -> UnsafeMutablePointer<Double> {
-            let p = UnsafeMutablePointer<Double>.allocate(capacity: max(count, 1))
-            p.initialize(repeating: 0, count: max(count, 1))
-            return p
-        }
-        whitened = allocate(paddedRows * d)
-        logits = allocate(paddedRows * k)
-        score = allocate(paddedRows * d)
-        denoised = allocate(paddedRows * d)
-        noise = allocate(paddedRows * d)
+        pointSize = paddedRows * d
+        logitsSize = paddedRows * k
+        storage = allocate(4 * pointSize + logitsSize)
         x.elements.withUnsafeBufferPointer { all in
-            whitened.update(from: all.baseAddress! + rows.lowerBound * d, count: rows.count * d)
+            storage.update(from: all.baseAddress! + rows.lowerBound * d, count: rows.count * d)
         }
-        covariance.apply(.whiten, rows: paddedRows, to: whitened)
+        covariance.apply(.whiten, rows: paddedRows, to: storage)
     }
 
-    deinit {
-        for p in [whitened, logits, score, denoised, noise] { p.deallocate() }
-    }
+    deinit { storage.deallocate() }
 }
 
 extension WhitenedMixture {
@@ -337,11 +339,6 @@ final class OutputBuffers: @unchecked Sendable {
         self.count = count
         self.componentCount = componentCount
         self.dimension = dimension
-        func allocate(_ n: Int) -> UnsafeMutablePointer<Double> {
-            let p = UnsafeMutablePointer<Double>.allocate(capacity: max(n, 1))
-            p.initialize(repeating: 0, count: max(n, 1))
-            return p
-        }
         logDensity = allocate(count)
         responsibilities = allocate(count * componentCount)
         denoised = allocate(count * dimension)
