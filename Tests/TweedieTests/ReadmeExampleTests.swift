@@ -10,8 +10,11 @@ import Tweedie
         let x = Matrix([[4, 0], [0, 0]])
         let result = try oracle.evaluate(x, at: 0.3, schedule: .vpCosine())
         #expect(result.denoised.rows == 2 && result.responsibilities.columns == 8)
-        let full = try oracle.evaluate(x, alpha: 0.8, sigma: 0.6, including: [.posteriorCovariance, .componentMeans])
+        let level = NoiseLevel(alpha: 0.8, sigma: 0.6)
+        let full = try oracle.evaluate(x, at: level, including: [.posteriorCovariance, .componentMeans])
         #expect(full.posteriorCovariance?.count == 2 && full.componentMeans?.count == 2)
+        let denoised = try oracle.denoise(x, at: level)
+        #expect(denoised.elements == full.denoised.elements)
 
         let prior = try GaussianMixture(weights: [0.3, 0.7],
                                         means: Matrix([[0, 0], [3, 1]]),
@@ -37,6 +40,10 @@ import Tweedie
         let noise = NoiseStream(seed: 1)
         let run = try HeunSampler().run(count: 100, model: oracle, path: path, noise: noise)
         #expect(run.modelCallsPerSample == 35)
+        let ddim = try SamplerConfiguration(parsing: "ddim:eta=0.5")
+        let ddimRun = try ddim.makeSampler().run(count: 100, model: oracle,
+                                                 path: ddim.path(schedule: .vpLinear(), steps: 18), noise: noise)
+        #expect(ddimRun.samples.rows == 100 && ddim.description == "ddim:eta=0.5")
         let network = PredictionModel(dimension: 2, predicting: .epsilon) { x, level in
             try oracle.evaluate(x, alpha: level.alpha, sigma: level.sigma).standardizedNoise
         }
