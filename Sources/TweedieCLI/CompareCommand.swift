@@ -29,12 +29,10 @@ struct CompareCommand: ParsableCommand {
     var samplers: String?
     @Option(help: "Step counts N, comma-separated, e.g. 5,10,20,50.") var steps: String?
     @Option(help: "Number of samples C per run.") var count: Int?
-    @Option(help: "Seed of the noise stream (shared by every run).") var seed: UInt64 = 0
+    @OptionGroup var runOptions: RunOptions
     @Option(help: "Time grid (default: karras; trailing for discrete schedules).") var grid: GridKind?
     @Option(help: "Run only part i of n (1-based): the grid rows whose index ≡ i − 1 (mod n), samplers outer.")
     var shard: String?
-    @Option(name: .customLong("batch-size"), help: "Samples per batch.") var batchSize: Int = 256
-    @Option(help: "Random directions of the sliced Wasserstein distance.") var projections: Int = SlicedWasserstein.defaultProjections
     @Option(parsing: .upToNextOption, help: "Merge these result directories (shards of one study) instead of running.")
     var merge: [String] = []
     @Option(help: "Output directory (created if missing).") var out: String
@@ -61,10 +59,6 @@ struct CompareCommand: ParsableCommand {
         _ = try samplerSpecifications()
         _ = try stepCounts()
         if let count, count < 1 { throw ValidationError("--count must be at least 1, got \(count)") }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
-        guard (1...SlicedWasserstein.maximumProjections).contains(projections) else {
-            throw ValidationError("--projections must lie in 1...\(SlicedWasserstein.maximumProjections), got \(projections)")
-        }
         _ = try parsedShard()
     }
 
@@ -149,8 +143,8 @@ struct CompareCommand: ParsableCommand {
         let configuration = StudyConfiguration(
             model: model!, dimension: m.dimension, components: m.componentCount, schedule: schedule!,
             grid: (grid ?? .default(for: parsedSchedule)).rawValue, samplers: try samplerTexts(), steps: try stepCounts(),
-            count: count!, seed: seed, projections: projections, referenceTolerance: Self.referenceTolerance,
-            shard: try parsedShard(), batchSize: batchSize)
+            count: count!, seed: runOptions.seed, projections: runOptions.projections, referenceTolerance: Self.referenceTolerance,
+            shard: try parsedShard(), batchSize: runOptions.batchSize)
         let bar = isatty(2) != 0 ? ProgressBar(total: 100_000) : nil
         var study = try SamplerStudy(model: m, configuration: configuration,
                                      progress: bar.map { bar in { fraction in bar.update(Int(fraction * 100_000)) } })

@@ -28,7 +28,7 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Number of steps N (grid times; the last interval ends at σ = 0). Not for rk45, which is adaptive.")
     var steps: Int?
     @Option(help: "Number of samples C.") var count: Int
-    @Option(help: "Seed of the noise stream.") var seed: UInt64 = 0
+    @OptionGroup var runOptions: RunOptions
     @Option(name: .customLong("init"), help: "Starting standard normals z: a .npy array of shape (C, D) or (C, N, d).")
     var initialNoise: String?
     @Option(help: "Time grid (default: karras; trailing for discrete schedules).") var grid: GridKind?
@@ -52,8 +52,6 @@ struct SampleCommand: ParsableCommand {
     var trajectory: String?
     @Option(help: "Also draw the samples over the model's density to this .svg file.") var plot: String?
     @Option(help: "Also write the samples as a multi-frame .xyz file (models of shape N×3).") var xyz: String?
-    @Option(name: .customLong("batch-size"), help: "Samples per batch.") var batchSize: Int = 256
-    @Option(help: "Random directions of the sliced Wasserstein distance in the report.") var projections: Int = SlicedWasserstein.defaultProjections
     @Flag(name: .shortAndLong, help: "Print no report.") var quiet = false
 
     /// The sampler options given, by their names in the catalogue.
@@ -83,10 +81,6 @@ struct SampleCommand: ParsableCommand {
             guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
         }
         guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count)") }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
-        guard (1...SlicedWasserstein.maximumProjections).contains(projections) else {
-            throw ValidationError("--projections must lie in 1...\(SlicedWasserstein.maximumProjections), got \(projections)")
-        }
 
         let outputs: [(String, String?, String)] = [("--out", out, ".npy"), ("--trajectory", trajectory, ".npz"),
                                                     ("--plot", plot, ".svg"), ("--xyz", xyz, ".xyz")]
@@ -110,7 +104,7 @@ struct SampleCommand: ParsableCommand {
         }
         // The report is computed before anything is written: a failure leaves no files.
         let quality = quiet ? nil
-            : Result { try SampleQuality(samples: run.samples, mixture: m.prior, seed: seed, projections: projections) }
+            : Result { try SampleQuality(samples: run.samples, mixture: m.prior, seed: runOptions.seed, projections: runOptions.projections) }
         try writeOutputs(plan, run: run)
         if let quality { print(summary(plan, run: run, elapsed: elapsed, quality: quality).joined(separator: "\n")) }
     }
@@ -185,10 +179,10 @@ struct SampleCommand: ParsableCommand {
         }
     }
 
-    /// Runs the sampler batch by batch (sample i uses only the noise of (seed, i)), with a
+    /// Runs the sampler batch by batch (sample i uses only the noise of (runOptions.seed, i)), with a
     /// progress bar on a terminal.
     private func draw(_ plan: SamplePlan) throws -> SamplingRun {
-        let batchSize = min(self.batchSize, count)
+        let batchSize = min(runOptions.batchSize, count)
         let batchCount = count / batchSize + (count % batchSize == 0 ? 0 : 1)
         let bar = isatty(2) != 0 ? ProgressBar(total: batchCount * plan.path.steps) : nil
         defer { bar?.finish() }
@@ -199,7 +193,7 @@ struct SampleCommand: ParsableCommand {
         if let bar { progress = { batch, _, done, _ in bar.update(batch * steps + done) } }
         do {
             return try plan.sampler.run(
-                count: count, model: plan.oracle, path: plan.path, noise: NoiseStream(seed: seed), batchSize: batchSize,
+                count: count, model: plan.oracle, path: plan.path, noise: NoiseStream(seed: runOptions.seed), batchSize: batchSize,
                 standardNormals: plan.standardNormals, recordsTrajectory: trajectory != nil, keepsSamples: plan.writer == nil,
                 onBatch: onBatch, progress: progress)
         } catch let error as SamplerDivergence {
@@ -234,10 +228,10 @@ struct SampleCommand: ParsableCommand {
     private func summary(_ plan: SamplePlan, run: SamplingRun, elapsed: TimeInterval,
                          quality: Result<SampleQuality, Error>) -> [String] {
         let m = plan.model, d = m.dimension, path = plan.path
-        let batchSize = min(self.batchSize, count)
+        let batchSize = min(runOptions.batchSize, count)
         var lines: [String] = []
         lines.append("sampled \(count) points of \(m.name ?? "model") (D = \(d), K = \(m.componentCount)) with \(plan.sampler.name): "
-                     + "schedule \(schedule), \(plan.stepsText) (t = \(format(path.times.first!)) → \(format(path.times.last!)) → 0), seed \(seed)")
+                     + "schedule \(schedule), \(plan.stepsText) (t = \(format(path.times.first!)) → \(format(path.times.last!)) → 0), seed \(runOptions.seed)")
         lines.append("model calls \(format(run.modelCallsPerSample)) per sample (\(run.batchedModelCalls) batched calls, \(run.batchCount) batch\(run.batchCount == 1 ? "" : "es") of ≤ \(batchSize)); "
                      + "wall time \(format(elapsed, 3)) s")
         lines.append("")
@@ -270,7 +264,7 @@ struct SampleCommand: ParsableCommand {
         rows.append(["sliced W2 to exact samples", fixed(q.slicedWasserstein, 4), fixed(q.slicedWassersteinFloor, 4),
                      "noise floor: two exact sets (\(q.projections) projections)"])
         lines.append(tableText(["figure", "samples", "exact p_0", ""], rows))
-        lines.append("  exact references: \(q.count) samples of p_0 per set, seeds derived from \(seed)")
+        lines.append("  exact references: \(q.count) samples of p_0 per set, seeds derived from \(runOptions.seed)")
         let k = mixture.componentCount
         if k <= 12 {
             lines.append("")
