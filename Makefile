@@ -2,11 +2,12 @@
 #   make demo   installs the system libraries if missing, builds in release mode, runs the demo
 #   make test   runs the test suite
 #   make fuzz   runs libFuzzer on the .npy, .npz, JSON and schedule-name parsers (FUZZ_SECONDS each)
+#   make test-slurm  runs tweedie compare --slurm against a local single-node Slurm it starts and stops
 SWIFT ?= swift
 APT_PACKAGES = libopenblas-dev liblapacke-dev pkg-config
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test build deps bench clean fuzz
+.PHONY: demo test build deps bench clean fuzz test-slurm
 
 deps:
 	@if ! pkg-config --exists openblas 2>/dev/null || [ ! -f /usr/include/lapacke.h ]; then \
@@ -53,6 +54,12 @@ fuzz: deps
 		fi; \
 		grep -E "^#[0-9]+[[:space:]]+DONE" .build-fuzz/$$t.log | tail -n 1; \
 	done
+
+# A local Slurm (installed from Debian's packages if missing), a 3-shard study with --wait, a
+# resubmission, a failing shard and a missing sbatch; the daemons are stopped whatever happens.
+test-slurm: deps
+	$(SWIFT) build --product tweedie
+	bash scripts/test-slurm.sh
 
 bench: deps
 	$(SWIFT) run -c release tweedie-benchmarks

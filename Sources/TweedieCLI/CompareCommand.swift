@@ -15,7 +15,9 @@ struct CompareCommand: ParsableCommand {
         (every number in full), DIR/report.md (key figures, and per sampler the empirical order of \
         convergence), DIR/error_vs_nfe.svg and DIR/config.json. --shard i/n runs grid rows ≡ i−1 \
         (mod n); `tweedie compare --merge DIR1 DIR2 … --out DIR` merges the shards into the files \
-        one run would have written (wall times aside).
+        one run would have written (wall times aside). --slurm N submits the study to Slurm as a job \
+        array of N shards (into DIR/shards/i, logs in DIR/logs) and a merge job that writes DIR once \
+        every shard succeeded; submitting again resubmits only the shards not yet finished.
         """)
 
     @Option(help: "A built-in model name or a .json/.npz model file.") var model: String?
@@ -36,12 +38,30 @@ struct CompareCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Merge these result directories (shards of one study) instead of running.")
     var merge: [String] = []
     @Option(help: "Output directory (created if missing).") var out: String
+    @Option(help: "Submit the study to Slurm as a job array of this many shards and a merge job.") var slurm: Int?
+    @Option(parsing: .unconditional, help: "With --slurm: extra sbatch arguments, e.g. \"--partition=cpu --time=1:00:00\".")
+    var sbatch: String?
+    @Flag(help: "With --slurm: wait for the merge job; a failed shard is named with its log, and the exit status is non-zero.")
+    var wait = false
     @Flag(name: .shortAndLong, help: "Print nothing on success.") var quiet = false
 
     /// rtol = atol of the reference ODE solve.
     static let referenceTolerance = 1e-8
 
     func validate() throws {
+        if slurm == nil, sbatch != nil || wait {
+            throw ValidationError("\(wait ? "--wait" : "--sbatch") goes with --slurm N")
+        }
+        if let slurm {
+            guard merge.isEmpty, shard == nil else {
+                throw ValidationError("--slurm makes its own shards and merge; it does not go with \(merge.isEmpty ? "--shard" : "--merge")")
+            }
+            guard slurm >= 1 else { throw ValidationError("--slurm must be at least 1, got \(slurm)") }
+            let rows = try samplerTexts().count * stepCounts().count
+            guard slurm <= rows else {
+                throw ValidationError("--slurm \(slurm): the study has \(rows) rows, so at most \(rows) shards")
+            }
+        }
         if !merge.isEmpty {
             let given: [(String, Bool)] = [("--model", model != nil), ("--schedule", schedule != nil),
                                            ("--samplers", samplers != nil), ("--steps", steps != nil),
@@ -105,6 +125,11 @@ struct CompareCommand: ParsableCommand {
         if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw CommandFailure("--out: \(directory.path) is a file, not a directory")
         }
+        if let slurm {
+            let lines = try submitToSlurm(shards: slurm)
+            if !quiet { print(lines.joined(separator: "\n")) }
+            return
+        }
         let configuration: StudyConfiguration, rows: [StudyRow]
         if merge.isEmpty {
             (configuration, rows) = try runStudy()
@@ -136,15 +161,38 @@ struct CompareCommand: ParsableCommand {
         print(lines.joined(separator: "\n"))
     }
 
+    /// The study these options describe, for `modelName` (as given, or made absolute for Slurm).
+    private func studyConfiguration(_ m: MixtureModel, modelName: String, shard: StudyShard?) throws -> StudyConfiguration {
+        let parsedSchedule = try Schedule.named(schedule!)
+        return StudyConfiguration(
+            model: modelName, dimension: m.dimension, components: m.componentCount, schedule: schedule!,
+            grid: (grid ?? .default(for: parsedSchedule)).rawValue, samplers: try samplerTexts(), steps: try stepCounts(),
+            count: count!, seed: runOptions.seed, projections: runOptions.projections, referenceTolerance: Self.referenceTolerance,
+            shard: shard, batchSize: runOptions.batchSize)
+    }
+
+    /// Submits the study to Slurm (see ``SlurmStudySubmission``).
+    private func submitToSlurm(shards: Int) throws -> [String] {
+        let m = try loadModel(model!)
+        // Tasks may start in another directory: a model file is passed by its absolute path.
+        let modelName = FileManager.default.fileExists(atPath: model!)
+            ? URL(fileURLWithPath: model!).standardizedFileURL.path : model!
+        var arguments = ["--model", modelName, "--schedule", schedule!, "--samplers", samplers!, "--steps", steps!,
+                         "--count", "\(count!)", "--seed", "\(runOptions.seed)", "--batch-size", "\(runOptions.batchSize)",
+                         "--projections", "\(runOptions.projections)"]
+        if let grid { arguments += ["--grid", grid.rawValue] }
+        let submission = SlurmStudySubmission(
+            directory: URL(fileURLWithPath: out).standardizedFileURL, displayDirectory: out, shardCount: shards,
+            studyArguments: arguments,
+            configuration: try studyConfiguration(m, modelName: modelName, shard: nil),
+            extraArguments: (sbatch ?? "").split(separator: " ").map(String.init))
+        return try submission.submit(wait: wait)
+    }
+
     /// Runs this command's rows of the grid.
     private func runStudy() throws -> (StudyConfiguration, [StudyRow]) {
         let m = try loadModel(model!)
-        let parsedSchedule = try Schedule.named(schedule!)
-        let configuration = StudyConfiguration(
-            model: model!, dimension: m.dimension, components: m.componentCount, schedule: schedule!,
-            grid: (grid ?? .default(for: parsedSchedule)).rawValue, samplers: try samplerTexts(), steps: try stepCounts(),
-            count: count!, seed: runOptions.seed, projections: runOptions.projections, referenceTolerance: Self.referenceTolerance,
-            shard: try parsedShard(), batchSize: runOptions.batchSize)
+        let configuration = try studyConfiguration(m, modelName: model!, shard: try parsedShard())
         let bar = isatty(2) != 0 ? ProgressBar(total: 100_000) : nil
         var study = try SamplerStudy(model: m, configuration: configuration,
                                      progress: bar.map { bar in { fraction in bar.update(Int(fraction * 100_000)) } })

@@ -176,6 +176,22 @@ import Tweedie
         Self.expectCleanFailure(run, mentioning: "--shard", out: out)
     }
 
+    /// --slurm's own options are checked before anything is submitted (the submission itself is
+    /// tested against a real Slurm by `make test-slurm`).
+    @Test(arguments: [
+        (["--wait"], "--wait goes with --slurm N"),
+        (["--sbatch", "--time=1:00"], "--sbatch goes with --slurm N"),
+        (["--slurm", "0"], "--slurm must be at least 1"),
+        (["--slurm", "3"], "--slurm 3: the study has 2 rows, so at most 2 shards"),
+        (["--slurm", "2", "--shard", "1/2"], "does not go with --shard"),
+    ])
+    func slurmOptionsFailCleanly(extra: [String], expected: String) throws {
+        let out = try CLI.scratch().appendingPathComponent("never")
+        let run = try Self.compare(["--model", "ring8", "--schedule", "vp-linear", "--samplers", "euler,heun",
+                                    "--steps", "4", "--count", "10", "--out", out.path] + extra)
+        Self.expectCleanFailure(run, mentioning: expected, out: out)
+    }
+
     /// Shards of different studies (here: different seeds) are not merged.
     @Test func mergeOfMismatchedConfigurationsFailsCleanly() throws {
         let dir = try CLI.scratch()
