@@ -3,11 +3,12 @@
 #   make test   runs the test suite
 #   make fuzz   runs libFuzzer on the .npy, .npz, JSON and schedule-name parsers (FUZZ_SECONDS each)
 #   make test-slurm  runs tweedie compare --slurm against a local single-node Slurm it starts and stops
+#   make test-python installs the Python package (python/) in a virtual environment and runs its tests
 SWIFT ?= swift
 APT_PACKAGES = libopenblas-dev liblapacke-dev pkg-config
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test build deps bench clean fuzz test-slurm
+.PHONY: demo test build deps bench clean fuzz test-slurm test-python
 
 deps:
 	@if ! pkg-config --exists openblas 2>/dev/null || [ ! -f /usr/include/lapacke.h ]; then \
@@ -60,6 +61,19 @@ fuzz: deps
 test-slurm: deps
 	$(SWIFT) build --product tweedie
 	bash scripts/test-slurm.sh
+
+# The Python package in a fresh virtual environment (.build/python-venv): `pip install ./python[test]`
+# builds libTweedieC.so (release, static Swift runtime) and bundles it; pytest then runs its tests
+# against the command-line tool, scikit-learn and SciPy.
+PYTHON_VENV = .build/python-venv
+test-python: deps
+	$(SWIFT) build --product tweedie
+	@python3 -c "import ensurepip" 2>/dev/null || { echo "Installing python3-venv with apt-get"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv; }
+	python3 -m venv $(PYTHON_VENV)
+	$(PYTHON_VENV)/bin/pip install -q --upgrade pip
+	$(PYTHON_VENV)/bin/pip install -q "./python[test]"
+	cd python && TWEEDIE_CLI=$$(cd .. && $(SWIFT) build --show-bin-path)/tweedie ../$(PYTHON_VENV)/bin/python -m pytest -q tests
 
 bench: deps
 	$(SWIFT) run -c release tweedie-benchmarks

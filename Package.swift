@@ -10,6 +10,8 @@ let package = Package(
         .library(name: "Tweedie", targets: ["Tweedie"]),
         .executable(name: "tweedie", targets: ["TweedieCLI"]),
         .executable(name: "tweedie-benchmarks", targets: ["TweedieBenchmarks"]),
+        // The C ABI the Python package loads (libTweedieC.so).
+        .library(name: "TweedieC", type: .dynamic, targets: ["TweedieC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -42,6 +44,7 @@ let package = Package(
                           dependencies: ["Tweedie",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "TweedieBenchmarks", dependencies: ["Tweedie"]),
+        .target(name: "TweedieC", dependencies: ["Tweedie"]),
         .testTarget(name: "TweedieTests", dependencies: ["Tweedie"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "TweedieCLITests", dependencies: ["Tweedie"], exclude: ["Hostile"]),

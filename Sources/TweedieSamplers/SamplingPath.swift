@@ -25,7 +25,7 @@ public struct SamplingPath: Sendable {
         self.times = times
         levels = try times.map { try NoiseLevel(t: $0, schedule: schedule) }
         if let bad = levels.first(where: { !($0.sigma > 0) || !($0.alpha > 0) }) {
-            throw ArgumentError("time grid", "t = \(bad.t) has α = \(bad.alpha), σ = \(bad.sigma); samplers need α > 0 and σ > 0 on the grid")
+            throw ArgumentError("time grid", "t = \(bad.t.map { "\($0)" } ?? "?") has α = \(bad.alpha), σ = \(bad.sigma); samplers need α > 0 and σ > 0 on the grid")
         }
     }
 

@@ -1,0 +1,419 @@
+import Foundation
+import Tweedie
+
+// The C ABI of Tweedie, for the Python package (python/tweedie/_native.py) and any other host.
+//
+// Conventions: every function returns 0 on success and 1 on failure, when
+// `tweedie_last_error()` holds a one-line message for the calling thread. Objects are opaque
+// handles released with their `_free` function. Arrays are row-major float64 buffers owned by the
+// caller, read or written in place; sizes are passed beside them. No function traps on bad input:
+// every argument is checked by the library, and errors come back as messages.
+
+// MARK: Errors
+
+/// The calling thread's last error, as a C string that stays valid until its next failing call.
+private final class ErrorSlot: @unchecked Sendable {
+    var buffer: UnsafeMutablePointer<CChar>?
+    func set(_ message: String) {
+        free(buffer)
+        buffer = strdup(message.split(whereSeparator: \.isNewline).joined(separator: " "))
+    }
+}
+
+private let errorKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key) { pointer in
+        if let pointer { Unmanaged<ErrorSlot>.fromOpaque(pointer).release() }
+    }
+    return key
+}()
+
+private func errorSlot() -> ErrorSlot {
+    if let pointer = pthread_getspecific(errorKey) { return Unmanaged<ErrorSlot>.fromOpaque(pointer).takeUnretainedValue() }
+    let slot = ErrorSlot()
+    pthread_setspecific(errorKey, Unmanaged.passRetained(slot).toOpaque())
+    return slot
+}
+
+/// Runs `body`, turning a thrown error into status 1 and the thread's last error.
+private func call(_ body: () throws -> Void) -> Int32 {
+    do {
+        try body()
+        return 0
+    } catch {
+        errorSlot().set("\(error)")
+        return 1
+    }
+}
+
+/// A failure of the C API itself (a null handle, a size that does not fit).
+private struct CallError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+@_cdecl("tweedie_last_error")
+public func tweedie_last_error() -> UnsafePointer<CChar>? {
+    UnsafePointer(errorSlot().buffer)
+}
+
+/// Frees a string returned by the API (JSON results).
+@_cdecl("tweedie_string_free")
+public func tweedie_string_free(_ string: UnsafeMutablePointer<CChar>?) {
+    free(string)
+}
+
+// MARK: Handles
+
+private final class ModelBox { let model: MixtureModel; init(_ model: MixtureModel) { self.model = model } }
+private final class OracleBox { let oracle: Oracle; init(_ oracle: Oracle) { self.oracle = oracle } }
+
+private func model(_ handle: UnsafeMutableRawPointer?) throws -> MixtureModel {
+    guard let handle else { throw CallError("model: null handle") }
+    return Unmanaged<ModelBox>.fromOpaque(handle).takeUnretainedValue().model
+}
+
+private func oracle(_ handle: UnsafeMutableRawPointer?) throws -> Oracle {
+    guard let handle else { throw CallError("oracle: null handle") }
+    return Unmanaged<OracleBox>.fromOpaque(handle).takeUnretainedValue().oracle
+}
+
+private func string(_ text: UnsafePointer<CChar>?, _ name: String) throws -> String {
+    guard let text else { throw CallError("\(name): null string") }
+    return String(cString: text)
+}
+
+private func doubles(_ pointer: UnsafePointer<Double>?, _ count: Int, _ name: String) throws -> [Double] {
+    guard count >= 0 else { throw CallError("\(name): negative size \(count)") }
+    guard count > 0 else { return [] }
+    guard let pointer else { throw CallError("\(name): null buffer") }
+    return Array(UnsafeBufferPointer(start: pointer, count: count))
+}
+
+private func matrix(_ pointer: UnsafePointer<Double>?, rows: Int, columns: Int, _ name: String) throws -> Matrix {
+    guard rows >= 0, columns >= 0 else { throw CallError("\(name): negative shape \(rows)×\(columns)") }
+    let (count, overflow) = rows.multipliedReportingOverflow(by: columns)
+    guard !overflow else { throw CallError("\(name): shape \(rows)×\(columns) is too large") }
+    return Matrix(rows: rows, columns: columns, elements: try doubles(pointer, count, name))
+}
+
+private func write(_ values: [Double], to pointer: UnsafeMutablePointer<Double>?) {
+    guard let pointer, !values.isEmpty else { return }
+    values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
+}
+
+private func returnString(_ text: String, _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) throws {
+    guard let out else { throw CallError("out: null pointer") }
+    out.pointee = strdup(text)
+}
+
+// MARK: Models
+
+@_cdecl("tweedie_model_builtin")
+public func tweedie_model_builtin(_ name: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
+    call {
+        let name = try string(name, "name")
+        guard let m = BuiltinModels.named(name) else {
+            throw CallError("model '\(name)': not a built-in model (\(BuiltinModels.names.joined(separator: ", ")))")
+        }
+        guard let out else { throw CallError("out: null pointer") }
+        out.pointee = Unmanaged.passRetained(ModelBox(m)).toOpaque()
+    }
+}
+
+@_cdecl("tweedie_model_load")
+public func tweedie_model_load(_ path: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
+    call {
+        let url = URL(fileURLWithPath: try string(path, "path"))
+        var m = try ModelFile.read(url)
+        if m.name == nil { m.name = url.deletingPathExtension().lastPathComponent }
+        guard let out else { throw CallError("out: null pointer") }
+        out.pointee = Unmanaged.passRetained(ModelBox(m)).toOpaque()
+    }
+}
+
+/// A model from bytes in the JSON model format (the Python package builds models this way).
+@_cdecl("tweedie_model_from_json")
+public func tweedie_model_from_json(_ bytes: UnsafePointer<UInt8>?, _ count: Int,
+                                    _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
+    call {
+        guard count >= 0, count == 0 || bytes != nil else { throw CallError("json: null or negative buffer") }
+        let data = count == 0 ? Data() : Data(bytes: bytes!, count: count)
+        let m = try ModelFile.decode(data, as: .json)
+        guard let out else { throw CallError("out: null pointer") }
+        out.pointee = Unmanaged.passRetained(ModelBox(m)).toOpaque()
+    }
+}
+
+/// The model in the JSON model format (a string freed with `tweedie_string_free`).
+@_cdecl("tweedie_model_to_json")
+public func tweedie_model_to_json(_ handle: UnsafeMutableRawPointer?,
+                                  _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    call {
+        let data = try ModelFile.encode(model(handle), as: .json)
+        try returnString(String(decoding: data, as: UTF8.self), out)
+    }
+}
+
+@_cdecl("tweedie_model_save")
+public func tweedie_model_save(_ handle: UnsafeMutableRawPointer?, _ path: UnsafePointer<CChar>?) -> Int32 {
+    call { try ModelFile.write(model(handle), to: URL(fileURLWithPath: try string(path, "path"))) }
+}
+
+/// log p_0(x) for the B rows of `x`, exactly, into `out` (B values); an error for priors without a
+/// density (Dirac or singular components).
+@_cdecl("tweedie_model_log_density")
+public func tweedie_model_log_density(_ handle: UnsafeMutableRawPointer?, _ x: UnsafePointer<Double>?, _ rows: Int,
+                                      _ columns: Int, _ out: UnsafeMutablePointer<Double>?) -> Int32 {
+    call {
+        let m = try model(handle)
+        let points = try matrix(x, rows: rows, columns: columns, "x")
+        try requirePoints(points, dimension: m.dimension, "x")
+        guard out != nil || rows == 0 else { throw CallError("out: null buffer") }
+        write(try PriorDensity(m.prior).logDensity(points), to: out)
+    }
+}
+
+@_cdecl("tweedie_model_free")
+public func tweedie_model_free(_ handle: UnsafeMutableRawPointer?) {
+    guard let handle else { return }
+    Unmanaged<ModelBox>.fromOpaque(handle).release()
+}
+
+// MARK: Oracle
+
+@_cdecl("tweedie_oracle_new")
+public func tweedie_oracle_new(_ handle: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
+    call {
+        let o = try Oracle(model(handle))
+        guard let out else { throw CallError("out: null pointer") }
+        out.pointee = Unmanaged.passRetained(OracleBox(o)).toOpaque()
+    }
+}
+
+@_cdecl("tweedie_oracle_free")
+public func tweedie_oracle_free(_ handle: UnsafeMutableRawPointer?) {
+    guard let handle else { return }
+    Unmanaged<OracleBox>.fromOpaque(handle).release()
+}
+
+/// The rows of a batch grouped by their noise level: `levels` holds one (α, σ) for all rows
+/// (count 1) or one per row (count B). Rows that share a level are evaluated in one call.
+private func groupedByLevel(rows: Int, alpha: UnsafePointer<Double>?, sigma: UnsafePointer<Double>?,
+                            levelCount: Int) throws -> [(level: NoiseLevel, rows: [Int])] {
+    guard levelCount == 1 || levelCount == rows else {
+        throw CallError("alpha, sigma: need 1 value or one per point (\(rows)), got \(levelCount)")
+    }
+    let alphas = try doubles(alpha, levelCount, "alpha"), sigmas = try doubles(sigma, levelCount, "sigma")
+    if levelCount == 1 { return [(NoiseLevel(alpha: alphas[0], sigma: sigmas[0]), Array(0..<rows))] }
+    var groups: [(level: NoiseLevel, rows: [Int])] = []
+    var index: [[UInt64]: Int] = [:]
+    for r in 0..<rows {
+        let key = [alphas[r].bitPattern, sigmas[r].bitPattern]
+        if let g = index[key] { groups[g].rows.append(r) } else {
+            index[key] = groups.count
+            groups.append((NoiseLevel(alpha: alphas[r], sigma: sigmas[r]), [r]))
+        }
+    }
+    return groups
+}
+
+private func gather(_ x: Matrix, _ rows: [Int]) -> Matrix {
+    if rows.count == x.rows { return x }
+    var out = Matrix(rows: rows.count, columns: x.columns)
+    for (i, r) in rows.enumerated() { out.setRow(i, to: x.row(r)) }
+    return out
+}
+
+private func scatter(_ values: [Double], width: Int, rows: [Int], total: Int, into pointer: UnsafeMutablePointer<Double>?) {
+    guard let pointer else { return }
+    if rows.count == total { write(values, to: pointer); return }
+    for (i, r) in rows.enumerated() {
+        for j in 0..<width { pointer[r * width + j] = values[i * width + j] }
+    }
+}
+
+/// Every oracle output for the B rows of `x` (B×D). Output buffers may be null to skip them;
+/// `posterior_covariance` (B×D×D) and `component_means` (B×K×D) are computed only when given.
+@_cdecl("tweedie_oracle_evaluate")
+public func tweedie_oracle_evaluate(
+    _ handle: UnsafeMutableRawPointer?, _ x: UnsafePointer<Double>?, _ rows: Int, _ columns: Int,
+    _ alpha: UnsafePointer<Double>?, _ sigma: UnsafePointer<Double>?, _ levelCount: Int,
+    _ logDensity: UnsafeMutablePointer<Double>?, _ responsibilities: UnsafeMutablePointer<Double>?,
+    _ denoised: UnsafeMutablePointer<Double>?, _ noise: UnsafeMutablePointer<Double>?,
+    _ standardizedNoise: UnsafeMutablePointer<Double>?, _ score: UnsafeMutablePointer<Double>?,
+    _ divergence: UnsafeMutablePointer<Double>?, _ posteriorCovariance: UnsafeMutablePointer<Double>?,
+    _ componentMeans: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    call {
+        let o = try oracle(handle)
+        let points = try matrix(x, rows: rows, columns: columns, "x")
+        var extras: OracleExtras = []
+        if posteriorCovariance != nil { extras.insert(.posteriorCovariance) }
+        if componentMeans != nil { extras.insert(.componentMeans) }
+        let d = columns, k = o.componentCount
+        for group in try groupedByLevel(rows: rows, alpha: alpha, sigma: sigma, levelCount: levelCount) {
+            let r = try o.evaluate(gather(points, group.rows), at: group.level, including: extras)
+            scatter(r.logDensity, width: 1, rows: group.rows, total: rows, into: logDensity)
+            scatter(r.responsibilities.elements, width: k, rows: group.rows, total: rows, into: responsibilities)
+            scatter(r.denoised.elements, width: d, rows: group.rows, total: rows, into: denoised)
+            scatter(r.noise.elements, width: d, rows: group.rows, total: rows, into: noise)
+            scatter(r.standardizedNoise.elements, width: d, rows: group.rows, total: rows, into: standardizedNoise)
+            scatter(r.score.elements, width: d, rows: group.rows, total: rows, into: score)
+            scatter(r.divergence, width: 1, rows: group.rows, total: rows, into: divergence)
+            if let covariances = r.posteriorCovariance {
+                scatter(covariances.flatMap(\.elements), width: d * d, rows: group.rows, total: rows, into: posteriorCovariance)
+            }
+            if let means = r.componentMeans {
+                scatter(means.flatMap(\.elements), width: k * d, rows: group.rows, total: rows, into: componentMeans)
+            }
+        }
+    }
+}
+
+/// E[x_0 | x_t] alone (the fast path), into `out` (B×D).
+@_cdecl("tweedie_oracle_denoise")
+public func tweedie_oracle_denoise(
+    _ handle: UnsafeMutableRawPointer?, _ x: UnsafePointer<Double>?, _ rows: Int, _ columns: Int,
+    _ alpha: UnsafePointer<Double>?, _ sigma: UnsafePointer<Double>?, _ levelCount: Int,
+    _ out: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    call {
+        let o = try oracle(handle)
+        let points = try matrix(x, rows: rows, columns: columns, "x")
+        guard out != nil || rows == 0 else { throw CallError("out: null buffer") }
+        for group in try groupedByLevel(rows: rows, alpha: alpha, sigma: sigma, levelCount: levelCount) {
+            let denoised = try o.denoise(gather(points, group.rows), at: group.level)
+            scatter(denoised.elements, width: columns, rows: group.rows, total: rows, into: out)
+        }
+    }
+}
+
+// MARK: Schedules
+
+/// α, σ, λ, dα/dt, dσ/dt at each of `count` times of the schedule named `name`, into five
+/// buffers of `count` values (any may be null).
+@_cdecl("tweedie_schedule_evaluate")
+public func tweedie_schedule_evaluate(
+    _ name: UnsafePointer<CChar>?, _ times: UnsafePointer<Double>?, _ count: Int,
+    _ alpha: UnsafeMutablePointer<Double>?, _ sigma: UnsafeMutablePointer<Double>?,
+    _ logSNR: UnsafeMutablePointer<Double>?, _ alphaDerivative: UnsafeMutablePointer<Double>?,
+    _ sigmaDerivative: UnsafeMutablePointer<Double>?, _ range: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    call {
+        let schedule = try Schedule.named(try string(name, "schedule"))
+        if let range {
+            range[0] = schedule.timeRange.lowerBound
+            range[1] = schedule.timeRange.upperBound
+        }
+        for (i, t) in try doubles(times, count, "t").enumerated() {
+            let c = try schedule.coefficients(at: t)
+            alpha?[i] = c.alpha
+            sigma?[i] = c.sigma
+            logSNR?[i] = c.logSNR
+            alphaDerivative?[i] = schedule.alphaDerivative(t)
+            sigmaDerivative?[i] = schedule.sigmaDerivative(t)
+        }
+    }
+}
+
+// MARK: Sampling
+
+/// A host-language model: `callback(context, x, rows, columns, alpha, sigma, out)` writes the
+/// model's output for the rows of x (B×D, α and σ one per row) into `out` (B×D) and returns 0, or
+/// non-zero after setting its own error (which the sampler then reports).
+public typealias TweedieModelCallback = @convention(c) (
+    UnsafeMutableRawPointer?, UnsafePointer<Double>?, Int, Int, UnsafePointer<Double>?, UnsafePointer<Double>?,
+    UnsafeMutablePointer<Double>?
+) -> Int32
+
+private struct CallbackFailure: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// Samples `count` points with the sampler `sampler` (`name[:option=value…]`) on the schedule
+/// `schedule`, driven by the model `handle`'s exact oracle, or — when `callback` is given — by the
+/// host's model predicting `prediction` (x0, epsilon, v, score, flow) in dimension `dimension`
+/// with noise covariance Σ of `handle` (identity when `handle` is null). `steps` < 0 means none
+/// (rk45), `grid` may be null (the default grid); `initial` (count×D standard normals) may be null.
+@_cdecl("tweedie_sample")
+public func tweedie_sample(
+    _ handle: UnsafeMutableRawPointer?, _ callback: TweedieModelCallback?, _ context: UnsafeMutableRawPointer?,
+    _ prediction: UnsafePointer<CChar>?, _ dimension: Int,
+    _ sampler: UnsafePointer<CChar>?, _ schedule: UnsafePointer<CChar>?, _ grid: UnsafePointer<CChar>?, _ steps: Int,
+    _ count: Int, _ seed: UInt64, _ batchSize: Int, _ initial: UnsafePointer<Double>?, _ out: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    call {
+        let configuration = try SamplerConfiguration(parsing: try string(sampler, "sampler"))
+        let parsedSchedule = try Schedule.named(try string(schedule, "schedule"))
+        var gridKind: GridKind?
+        if let grid {
+            let text = String(cString: grid)
+            guard let kind = GridKind(rawValue: text) else {
+                throw CallError("grid: unknown grid '\(text)' (known: \(GridKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            gridKind = kind
+        }
+        let path = try configuration.path(schedule: parsedSchedule, grid: gridKind, steps: steps < 0 ? nil : steps)
+        let denoiser: any DenoisingModel
+        if let callback {
+            let noise = try handle.map { try model($0).noise } ?? NoiseCovariance(.identity, dimension: dimension)
+            guard noise.dimension == dimension else {
+                throw CallError("dimension: \(dimension), but the model's noise covariance is \(noise.dimension)×\(noise.dimension)")
+            }
+            let text = try string(prediction, "prediction")
+            guard let type = PredictionType(rawValue: text) else {
+                throw CallError("prediction: unknown '\(text)' (known: \(PredictionType.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            let box = UncheckedSendable((callback, context))
+            denoiser = PredictionModel(dimension: dimension, noise: noise, predicting: type) { x, level in
+                var output = Matrix(rows: x.rows, columns: x.columns)
+                let alphas = [Double](repeating: level.alpha, count: x.rows)
+                let sigmas = [Double](repeating: level.sigma, count: x.rows)
+                let status = x.elements.withUnsafeBufferPointer { xp in
+                    output.elements.withUnsafeMutableBufferPointer { op in
+                        box.value.0(box.value.1, xp.baseAddress, x.rows, x.columns, alphas, sigmas, op.baseAddress)
+                    }
+                }
+                guard status == 0 else { throw CallbackFailure(description: "the model callback failed") }
+                return output
+            }
+        } else {
+            denoiser = try Oracle(model(handle))
+        }
+        let d = denoiser.dimension
+        let z = try initial.map { try matrix($0, rows: count, columns: d, "init") }
+        if let z { try requirePoints(z, "init") }
+        guard out != nil || count == 0 else { throw CallError("out: null buffer") }
+        try MemoryBudget.require("count", "\(count) samples × D = \(d)", elements: [count, d])
+        _ = try configuration.makeSampler().run(
+            count: count, model: denoiser, path: path, noise: NoiseStream(seed: seed), batchSize: max(batchSize, 1),
+            standardNormals: z, keepsSamples: false,
+            onBatch: { range, batch in
+                batch.elements.withUnsafeBufferPointer { out!.advanced(by: range.lowerBound * d).update(from: $0.baseAddress!, count: batch.elements.count) }
+            })
+    }
+}
+
+// MARK: Evaluation
+
+/// The measurements of `samples` (count×D) against the model's p_0 (as `tweedie sample` reports
+/// them, each with its noise floor), as a JSON array of {name, label, value, noise_floor} objects.
+@_cdecl("tweedie_evaluate")
+public func tweedie_evaluate(
+    _ handle: UnsafeMutableRawPointer?, _ samples: UnsafePointer<Double>?, _ rows: Int, _ columns: Int,
+    _ seed: UInt64, _ projections: Int, _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+) -> Int32 {
+    call {
+        let m = try model(handle)
+        let x = try matrix(samples, rows: rows, columns: columns, "samples")
+        let measurements = try SampleEvaluation.measure(x, model: m, seed: seed,
+                                                        options: .init(projections: projections))
+        let objects: [[String: Any]] = measurements.map { m in
+            ["name": m.name, "label": m.label, "value": m.value.isFinite ? m.value : NSNull(),
+             "noise_floor": m.noiseFloor.map { $0.isFinite ? $0 as Any : NSNull() } ?? NSNull()]
+        }
+        let data = try JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys])
+        try returnString(String(decoding: data, as: UTF8.self), out)
+    }
+}

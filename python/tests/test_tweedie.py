@@ -1,0 +1,224 @@
+"""The Python package against the command-line tool (bit for bit), scikit-learn, SciPy and bad input."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tweedie
+from tweedie import TweedieError
+
+CLI = os.environ.get("TWEEDIE_CLI")
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def cli(*arguments):
+    if not CLI:
+        pytest.skip("TWEEDIE_CLI is not set (make test-python sets it)")
+    subprocess.run([CLI, *map(str, arguments)], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def ring8():
+    return tweedie.Model.builtin("ring8")
+
+
+@pytest.fixture(scope="module")
+def oracle(ring8):
+    return tweedie.Oracle(ring8)
+
+
+def test_oracle_equals_the_cli_bit_for_bit(oracle, tmp_path):
+    points = REPOSITORY / "examples" / "ring8-points.npy"
+    cli("oracle", "--model", "ring8", "--x", points, "--t", 0.3, "--schedule", "vp-cosine", "--out", tmp_path / "o.npz")
+    expected = np.load(tmp_path / "o.npz")
+    result = oracle.evaluate(np.load(points), t=0.3, schedule="vp-cosine")
+    for name in ["log_density", "responsibilities", "denoised", "noise", "standardized_noise", "score", "divergence"]:
+        assert np.array_equal(getattr(result, name), expected[name]), name
+
+
+def test_denoise_is_the_fast_path_of_evaluate(oracle):
+    x = np.random.default_rng(0).normal(size=(37, 2)) * 3
+    full = oracle.evaluate(x, alpha=0.7, sigma=0.5, covariance=True, components=True)
+    assert np.array_equal(oracle.denoise(x, alpha=0.7, sigma=0.5), full.denoised)
+    assert full.posterior_covariance.shape == (37, 2, 2) and full.component_means.shape == (37, 8, 2)
+
+
+def test_per_row_noise_levels_equal_one_call_per_level(oracle):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(6, 2))
+    sigma = np.array([0.3, 0.8, 0.3, 1.5, 0.8, 0.3])
+    per_row = oracle.denoise(x, alpha=1.0, sigma=sigma)
+    for s in np.unique(sigma):
+        rows = sigma == s
+        assert np.array_equal(per_row[rows], oracle.denoise(x[rows], alpha=1.0, sigma=s))
+
+
+def test_float32_and_non_contiguous_points_are_converted(oracle):
+    x = np.random.default_rng(2).normal(size=(10, 4))[:, ::2]   # non-contiguous view
+    assert not x.flags["C_CONTIGUOUS"]
+    reference = oracle.denoise(np.ascontiguousarray(x), alpha=0.9, sigma=0.4)
+    assert np.array_equal(oracle.denoise(x, alpha=0.9, sigma=0.4), reference)
+    single = x.astype(np.float32)
+    assert np.array_equal(oracle.denoise(single, alpha=0.9, sigma=0.4),
+                          oracle.denoise(single.astype(np.float64), alpha=0.9, sigma=0.4))
+
+
+def test_sample_equals_the_cli_bit_for_bit(ring8, tmp_path):
+    cli("sample", "--model", "ring8", "--schedule", "vp-linear", "--sampler", "dpmpp-2m-sde", "--eta", "0.7",
+        "--steps", 12, "--count", 300, "--seed", 5, "--out", tmp_path / "s.npy", "--quiet")
+    samples = tweedie.sample(ring8, sampler="dpmpp-2m-sde", schedule="vp-linear", steps=12, count=300, seed=5, eta=0.7)
+    assert np.array_equal(samples, np.load(tmp_path / "s.npy"))
+
+
+def test_structured_models_keep_their_point_shape(tmp_path):
+    chain = tweedie.Model.builtin("chain16")
+    assert chain.shape == (16, 3)
+    samples = tweedie.sample(chain, sampler="euler", schedule="vp-linear", steps=4, count=5, seed=1)
+    assert samples.shape == (5, 16, 3)
+    cli("sample", "--model", "chain16", "--schedule", "vp-linear", "--sampler", "euler", "--steps", 4, "--count", 5,
+        "--seed", 1, "--out", tmp_path / "c.npy", "--quiet")
+    assert np.array_equal(samples, np.load(tmp_path / "c.npy"))
+
+
+def test_a_callable_drives_the_samplers(oracle, ring8):
+    """The exact denoiser as a Python callable gives the same samples as the model, bit for bit;
+    as an ε-predictor (E[z | x_t]) it gives them to rounding."""
+    exact = tweedie.sample(ring8, sampler="heun", schedule="vp-linear", steps=10, count=200, seed=3)
+    x0 = tweedie.sample(lambda x, a, s: oracle.denoise(x, alpha=a, sigma=s), sampler="heun", schedule="vp-linear",
+                        steps=10, count=200, seed=3, dimension=2)
+    assert np.array_equal(x0, exact)
+    eps = tweedie.sample(lambda x, a, s: oracle.evaluate(x, alpha=a, sigma=s).standardized_noise, sampler="heun",
+                         schedule="vp-linear", steps=10, count=200, seed=3, dimension=2, prediction="epsilon")
+    assert np.allclose(eps, exact, rtol=0, atol=1e-9)
+
+
+def test_a_failing_callable_raises_and_the_interpreter_survives():
+    def broken(x, a, s):
+        raise RuntimeError("network on fire")
+    with pytest.raises(TweedieError, match="network on fire"):
+        tweedie.sample(broken, sampler="euler", schedule="vp-linear", steps=3, count=4, dimension=2)
+    with pytest.raises(TweedieError, match="shape"):
+        tweedie.sample(lambda x, a, s: x[:, :1], sampler="euler", schedule="vp-linear", steps=3, count=4, dimension=2)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_scikit_learn_mixtures_load_and_match_score_samples(covariance_type):
+    sklearn = pytest.importorskip("sklearn.mixture")
+    rng = np.random.default_rng(4)
+    data = np.concatenate([rng.normal(loc=c, scale=s, size=(200, 3)) for c, s in [(0, 1), (4, 0.5), (-3, 2)]])
+    gm = sklearn.GaussianMixture(n_components=3, covariance_type=covariance_type, random_state=0).fit(data)
+    model = tweedie.Model.from_sklearn(gm)
+    assert model.covariance_type == covariance_type and model.dimension == 3 and model.components == 3
+    x = rng.normal(size=(50, 3)) * 3
+    assert np.allclose(model.log_density(x), gm.score_samples(x), rtol=1e-10, atol=1e-10)
+    # With a correlated noise covariance the oracle sees C_k = α²Λ_k + σ²Σ.
+    sigma = np.array([[1.0, 0.3, 0.0], [0.3, 1.0, 0.2], [0.0, 0.2, 1.0]])
+    noisy = tweedie.Model.from_sklearn(gm, noise=sigma)
+    stats = pytest.importorskip("scipy.stats")
+    covariances = {"full": gm.covariances_, "tied": [gm.covariances_] * 3,
+                   "diag": [np.diag(v) for v in np.atleast_2d(gm.covariances_)],
+                   "spherical": [v * np.eye(3) for v in np.atleast_1d(gm.covariances_)]}[covariance_type]
+    alpha, s = 0.8, 0.6
+    expected = np.log(sum(w * stats.multivariate_normal(alpha * m, alpha**2 * c + s**2 * sigma).pdf(x)
+                          for w, m, c in zip(gm.weights_, gm.means_, covariances)))
+    got = tweedie.Oracle(noisy).evaluate(x, alpha=alpha, sigma=s).log_density
+    assert np.allclose(got, expected, rtol=1e-9, atol=1e-9)
+
+
+def test_scipy_solve_ivp_on_the_exact_denoiser_matches_rk45():
+    """The probability-flow ODE dx/dσ = (x − D(x, σ))/σ of the edm schedule, integrated by SciPy
+    on oracle.denoise, lands where Tweedie's own rk45 does from the same starting noise."""
+    integrate = pytest.importorskip("scipy.integrate")
+    model = tweedie.Model.builtin("ring8")
+    oracle = tweedie.Oracle(model)
+    z = np.random.default_rng(6).normal(size=(8, 2))
+    sigma_max, sigma_min = 80.0, 0.002
+    ends = []
+    for row in z:
+        solution = integrate.solve_ivp(
+            lambda s, x: (x - oracle.denoise(x, alpha=1.0, sigma=s)[0]) / s, (sigma_max, sigma_min), sigma_max * row,
+            method="DOP853", rtol=1e-11, atol=1e-11)
+        ends.append(oracle.denoise(solution.y[:, -1], alpha=1.0, sigma=sigma_min)[0])
+    rk45 = tweedie.sample(model, sampler="rk45", schedule="edm", count=8, init=z, rtol=1e-10, atol=1e-10)
+    assert np.allclose(np.array(ends), rk45, rtol=0, atol=1e-6)
+
+
+def test_schedules_are_vectorized():
+    schedule = tweedie.Schedule("vp-linear")
+    t = np.linspace(0.05, 1, 7)
+    alpha = np.exp(-0.25 * t**2 * (20 - 0.1) - 0.5 * t * 0.1)
+    assert np.allclose(schedule.alpha(t), alpha, rtol=1e-14)
+    assert np.allclose(schedule.sigma(t), np.sqrt(1 - alpha**2), rtol=1e-13)
+    assert np.allclose(schedule.log_snr(t), np.log(alpha / np.sqrt(1 - alpha**2)), rtol=1e-12)
+    assert schedule.time_range == (0.0, 1.0)
+    assert tweedie.Schedule("edm").time_range == (0.002, 80.0)
+
+
+def test_models_round_trip_through_files(ring8, tmp_path):
+    for name in ["m.json", "m.npz"]:
+        ring8.save(tmp_path / name)
+        again = tweedie.Model.load(tmp_path / name)
+        assert np.array_equal(again.means, ring8.means) and np.array_equal(again.weights, ring8.weights)
+
+
+def test_evaluate_reports_each_figure_with_its_floor(ring8):
+    samples = tweedie.sample(ring8, sampler="exact", schedule="vp-linear", steps=20, count=500, seed=2)
+    report = tweedie.evaluate(samples, ring8, seed=2)
+    assert {"cross_entropy", "tv_mode_weights", "sliced_w2", "mmd2", "energy_distance"} <= set(report)
+    assert report["sliced_w2"].noise_floor is not None and report["sliced_w2"].value > 0
+
+
+@pytest.mark.parametrize("call", [
+    lambda o, m: o.evaluate([[1.0, 2.0, 3.0]], alpha=1, sigma=1),
+    lambda o, m: o.evaluate([[1.0, np.nan]], alpha=1, sigma=1),
+    lambda o, m: o.evaluate([[1.0, 2.0]], alpha=1, sigma=-1),
+    lambda o, m: o.evaluate([[1.0, 2.0]], alpha=1e200, sigma=1),
+    lambda o, m: o.evaluate([[1e300, 0.0]], alpha=1, sigma=0.5),
+    lambda o, m: o.evaluate([[1.0, 2.0]], t=3, schedule="vp-linear"),
+    lambda o, m: o.evaluate([[1.0, 2.0]], t=0.3),
+    lambda o, m: o.denoise(np.ones((3, 2)), alpha=[1, 1], sigma=[1, 1]),
+    lambda o, m: o.evaluate(["a", "b"], alpha=1, sigma=1),
+    lambda o, m: tweedie.Model.builtin("ring9"),
+    lambda o, m: tweedie.Model.load("/nonexistent/model.json"),
+    lambda o, m: tweedie.Model.from_dict({"weights": [0.5, 0.6], "means": [[0], [1]], "covariance_type": "dirac"}),
+    lambda o, m: tweedie.Model.from_dict({"weights": [1], "means": [[0]], "covariance_type": "full",
+                                          "covariances": [[[-1.0]]]}),
+    lambda o, m: tweedie.Schedule("edm:sigma_max=1e300"),
+    lambda o, m: tweedie.sample(m, sampler="heun", schedule="vp-linear", count=5),
+    lambda o, m: tweedie.sample(m, sampler="rk45", schedule="vp-linear", steps=5, count=5),
+    lambda o, m: tweedie.sample(m, sampler="heun", schedule="vp-linear", steps=10**9, count=5),
+    lambda o, m: tweedie.sample(m, sampler="heun", schedule="vp-linear", steps=5, count=10**12),
+    lambda o, m: tweedie.sample(m, sampler="ddim", schedule="vp-linear", steps=5, count=5, eta=-1),
+    lambda o, m: tweedie.sample(m, sampler="euler", schedule="vp-linear", steps=5, count=5, eta=1),
+    lambda o, m: tweedie.sample(m, sampler="euler", schedule="vp-linear", steps=5, count=5, grid="cubic"),
+    lambda o, m: tweedie.sample(m, sampler="euler", schedule="vp-linear", steps=5, count=3, init=np.ones((2, 2))),
+    lambda o, m: tweedie.evaluate(np.ones((4, 3)), m),
+    lambda o, m: tweedie.Oracle("ring8"),
+])
+def test_bad_input_raises_tweedie_error(oracle, ring8, call):
+    with pytest.raises(TweedieError) as error:
+        call(oracle, ring8)
+    assert "\n" not in str(error.value) and str(error.value)
+
+
+def test_the_interpreter_survives_a_hostile_session():
+    """Bad calls in a row in a fresh interpreter: each is an exception, the process exits cleanly."""
+    script = """
+import numpy as np, tweedie
+m = tweedie.Model.builtin("ring8"); o = tweedie.Oracle(m)
+for call in [lambda: o.evaluate(np.full((3, 2), np.inf), alpha=1, sigma=1),
+             lambda: o.denoise(np.zeros((0, 5)), alpha=1, sigma=1),
+             lambda: tweedie.sample(m, sampler="pc", schedule="vp-linear", steps=3, count=4, snr=1e300),
+             lambda: tweedie.Model.from_dict({"weights": [1], "means": [[0] * 3], "covariance_type": "dirac",
+                                              "noise": {"type": "kronecker", "covariance": [[1, 0], [0, 1]], "block_size": 2}})]:
+    try:
+        call()
+    except tweedie.TweedieError:
+        pass
+print("alive")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "alive", result.stderr

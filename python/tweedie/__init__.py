@@ -1,0 +1,375 @@
+"""Tweedie: diffusion models with an exact oracle, from Python.
+
+The Swift library does the work; this package is a thin front over its C ABI::
+
+    import numpy as np, tweedie
+    model = tweedie.Model.builtin("ring8")
+    oracle = tweedie.Oracle(model)
+    result = oracle.evaluate(np.array([[4.0, 0.0]]), t=0.3, schedule="vp-cosine")
+    result.denoised, result.score, result.log_density
+
+    samples = tweedie.sample(model, sampler="heun", schedule="vp-linear", steps=18, count=2000, seed=1)
+    tweedie.evaluate(samples, model, seed=1)["sliced_w2"]
+
+Every error is a :class:`TweedieError` (a ``ValueError``) with the library's one-line message.
+"""
+from __future__ import annotations
+
+import ctypes
+import json
+from dataclasses import dataclass
+from os import fspath
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+from . import _native
+from ._native import TweedieError, check, lib, pointer, points, take_string
+
+__all__ = ["TweedieError", "Model", "Oracle", "OracleResult", "Schedule", "Measurement", "sample", "evaluate"]
+__version__ = "0.1.0"
+
+ArrayLike = Union[np.ndarray, Sequence[float], Sequence[Sequence[float]]]
+
+
+class Model:
+    """A Gaussian-mixture prior p_0 with the covariance Σ of the forward noise."""
+
+    def __init__(self, handle: ctypes.c_void_p):
+        self._handle = handle
+        self._description: Optional[dict] = None
+
+    def __del__(self):
+        handle = getattr(self, "_handle", None)
+        if handle:
+            lib.tweedie_model_free(handle)
+            self._handle = None
+
+    @classmethod
+    def builtin(cls, name: str) -> "Model":
+        """A built-in model: ``ring8``, ``chain16`` or ``spiral-dirac``."""
+        handle = ctypes.c_void_p()
+        check(lib.tweedie_model_builtin(name.encode(), ctypes.byref(handle)))
+        return cls(handle)
+
+    @classmethod
+    def load(cls, path) -> "Model":
+        """A model file: ``.json`` or ``.npz`` (the format of ``tweedie model convert``)."""
+        handle = ctypes.c_void_p()
+        check(lib.tweedie_model_load(fspath(path).encode(), ctypes.byref(handle)))
+        return cls(handle)
+
+    @classmethod
+    def from_dict(cls, description: Mapping[str, Any]) -> "Model":
+        """A model from the fields of the JSON model format (weights, means, covariance_type,
+        covariances, noise, shape, name)."""
+        def plain(value):
+            if isinstance(value, np.ndarray):
+                return value.tolist()
+            if isinstance(value, (np.floating, np.integer)):
+                return value.item()
+            if isinstance(value, Mapping):
+                return {k: plain(v) for k, v in value.items()}
+            if isinstance(value, (list, tuple)):
+                return [plain(v) for v in value]
+            return value
+        try:
+            text = json.dumps(plain(dict(description)), allow_nan=False).encode()
+        except (TypeError, ValueError) as error:
+            raise TweedieError(f"model: {error}") from None
+        handle = ctypes.c_void_p()
+        check(lib.tweedie_model_from_json(text, len(text), ctypes.byref(handle)))
+        return cls(handle)
+
+    @classmethod
+    def from_sklearn(cls, gm, noise: Optional[ArrayLike] = None, shape: Optional[Sequence[int]] = None,
+                     name: Optional[str] = None) -> "Model":
+        """A fitted ``sklearn.mixture.GaussianMixture`` (any covariance type) as the prior, with
+        noise covariance ``noise``: None (identity), a (D,) diagonal or a (D, D) matrix."""
+        for attribute in ("weights_", "means_", "covariances_", "covariance_type"):
+            if not hasattr(gm, attribute):
+                raise TweedieError(f"from_sklearn: {type(gm).__name__} has no {attribute} (is it a fitted GaussianMixture?)")
+        description: dict = {"weights": np.asarray(gm.weights_, dtype=np.float64),
+                             "means": np.asarray(gm.means_, dtype=np.float64),
+                             "covariance_type": gm.covariance_type,
+                             "covariances": np.asarray(gm.covariances_, dtype=np.float64)}
+        # scikit-learn's weights sum to one only to rounding; the library checks within 1e-9.
+        description["weights"] = description["weights"] / description["weights"].sum()
+        if noise is not None:
+            sigma = np.asarray(noise, dtype=np.float64)
+            description["noise"] = {"type": "diagonal" if sigma.ndim == 1 else "full", "covariance": sigma}
+        if shape is not None:
+            description["shape"] = list(shape)
+        if name is not None:
+            description["name"] = name
+        return cls.from_dict(description)
+
+    def to_dict(self) -> dict:
+        """The model's fields, as in the JSON model format."""
+        if self._description is None:
+            out = ctypes.c_void_p()
+            check(lib.tweedie_model_to_json(self._handle, ctypes.byref(out)))
+            self._description = json.loads(take_string(out))
+        return self._description
+
+    def save(self, path) -> None:
+        """Writes the model (``.json`` or ``.npz``, atomically)."""
+        check(lib.tweedie_model_save(self._handle, fspath(path).encode()))
+
+    @property
+    def dimension(self) -> int:
+        return len(self.to_dict()["means"][0])
+
+    @property
+    def components(self) -> int:
+        return len(self.to_dict()["weights"])
+
+    @property
+    def shape(self) -> tuple:
+        """The shape of one point, e.g. (16, 3); (D,) when none is set."""
+        shape = self.to_dict().get("shape")
+        return tuple(shape) if shape else (self.dimension,)
+
+    @property
+    def weights(self) -> np.ndarray:
+        return np.array(self.to_dict()["weights"], dtype=np.float64)
+
+    @property
+    def means(self) -> np.ndarray:
+        return np.array(self.to_dict()["means"], dtype=np.float64)
+
+    @property
+    def covariance_type(self) -> str:
+        return self.to_dict()["covariance_type"]
+
+    @property
+    def name(self) -> Optional[str]:
+        return self.to_dict().get("name")
+
+    def log_density(self, x: ArrayLike) -> np.ndarray:
+        """log p_0(x) for each point, exactly (not for Dirac or singular components)."""
+        array = points(x, self.dimension)
+        out = np.empty(array.shape[0])
+        check(lib.tweedie_model_log_density(self._handle, pointer(array), array.shape[0], array.shape[1], pointer(out)))
+        return out
+
+    def __repr__(self) -> str:
+        return f"Model({self.name!r}, D={self.dimension}, K={self.components}, {self.covariance_type})"
+
+
+def _levels(count: int, alpha, sigma, t, schedule) -> tuple[np.ndarray, np.ndarray]:
+    """(α, σ) as arrays of 1 or `count` values, from alpha/sigma or t/schedule."""
+    if t is not None or schedule is not None:
+        if t is None or schedule is None or alpha is not None or sigma is not None:
+            raise TweedieError("give either t and schedule, or alpha and sigma")
+        times = np.atleast_1d(np.asarray(t, dtype=np.float64))
+        s = Schedule(schedule)
+        return s.alpha(times), s.sigma(times)
+    if alpha is None or sigma is None:
+        raise TweedieError("give either t and schedule, or alpha and sigma")
+    a = np.ascontiguousarray(np.atleast_1d(np.asarray(alpha, dtype=np.float64)).reshape(-1))
+    s = np.ascontiguousarray(np.atleast_1d(np.asarray(sigma, dtype=np.float64)).reshape(-1))
+    if a.size == 1 and s.size == count and count > 1:
+        a = np.full(count, a[0])
+    if s.size == 1 and a.size == count and count > 1:
+        s = np.full(count, s[0])
+    if a.size != s.size or a.size not in (1, count):
+        raise TweedieError(f"alpha, sigma: need scalars or arrays of shape ({count},), got {a.shape} and {s.shape}")
+    return a, s
+
+
+@dataclass(frozen=True)
+class OracleResult:
+    """Every exact posterior quantity for a batch of B points."""
+    log_density: np.ndarray          # (B,)
+    responsibilities: np.ndarray     # (B, K)
+    denoised: np.ndarray             # (B, D): E[x_0 | x_t]
+    noise: np.ndarray                # (B, D): E[ε | x_t], ε = x_t − α x_0 ~ N(0, σ²Σ)
+    standardized_noise: np.ndarray   # (B, D): E[z | x_t], z = R⁻¹ε/σ
+    score: np.ndarray                # (B, D): ∇ log p_t
+    divergence: np.ndarray           # (B,): tr(Σ ∇² log p_t)
+    posterior_covariance: Optional[np.ndarray] = None   # (B, D, D)
+    component_means: Optional[np.ndarray] = None        # (B, K, D)
+
+
+class Oracle:
+    """The exact oracle of a model: factorizes once, then evaluates any batch at any noise level."""
+
+    def __init__(self, model: Model):
+        if not isinstance(model, Model):
+            raise TweedieError(f"Oracle: expected a tweedie.Model, got {type(model).__name__}")
+        self.model = model
+        self._dimension = model.dimension
+        self._components = model.components
+        handle = ctypes.c_void_p()
+        check(lib.tweedie_oracle_new(model._handle, ctypes.byref(handle)))
+        self._handle = handle
+
+    def __del__(self):
+        handle = getattr(self, "_handle", None)
+        if handle:
+            lib.tweedie_oracle_free(handle)
+            self._handle = None
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def evaluate(self, x: ArrayLike, *, t=None, schedule: Optional[str] = None, alpha=None, sigma=None,
+                 covariance: bool = False, components: bool = False) -> OracleResult:
+        """Every oracle output at time t of a schedule, or at scales alpha and sigma (scalars or
+        one per point). ``covariance`` adds Cov[x_0 | x_t], ``components`` the component means."""
+        array = points(x, self._dimension)
+        b, d, k = array.shape[0], self._dimension, self._components
+        a, s = _levels(b, alpha, sigma, t, schedule)
+        out = {name: np.empty(shape) for name, shape in [
+            ("log_density", (b,)), ("responsibilities", (b, k)), ("denoised", (b, d)), ("noise", (b, d)),
+            ("standardized_noise", (b, d)), ("score", (b, d)), ("divergence", (b,))]}
+        cov = np.empty((b, d, d)) if covariance else None
+        means = np.empty((b, k, d)) if components else None
+        check(lib.tweedie_oracle_evaluate(
+            self._handle, pointer(array), b, d, pointer(a), pointer(s), a.size,
+            *(pointer(out[name]) for name in ["log_density", "responsibilities", "denoised", "noise",
+                                             "standardized_noise", "score", "divergence"]),
+            pointer(cov), pointer(means)))
+        return OracleResult(**out, posterior_covariance=cov, component_means=means)
+
+    def denoise(self, x: ArrayLike, *, t=None, schedule: Optional[str] = None, alpha=None, sigma=None) -> np.ndarray:
+        """E[x_0 | x_t] alone, the fast path (the same numbers as ``evaluate(...).denoised``)."""
+        array = points(x, self._dimension)
+        a, s = _levels(array.shape[0], alpha, sigma, t, schedule)
+        out = np.empty_like(array)
+        check(lib.tweedie_oracle_denoise(self._handle, pointer(array), array.shape[0], array.shape[1],
+                                         pointer(a), pointer(s), a.size, pointer(out)))
+        return out
+
+
+class Schedule:
+    """A noise schedule by name (``vp-linear``, ``edm:sigma_max=160``, ``ddpm:steps=500``, …):
+    α_t, σ_t, λ_t and their derivatives, vectorized over t."""
+
+    def __init__(self, name: str):
+        self.name = name
+        bounds = np.empty(2)
+        self._evaluate(np.empty(0), range_out=bounds)
+        self.time_range = (float(bounds[0]), float(bounds[1]))
+
+    def _evaluate(self, t, range_out=None) -> tuple:
+        times = np.ascontiguousarray(np.asarray(t, dtype=np.float64))
+        flat = times.reshape(-1)
+        outs = [np.empty(flat.size) for _ in range(5)]
+        check(lib.tweedie_schedule_evaluate(self.name.encode(), pointer(flat), flat.size,
+                                            *(pointer(o) for o in outs), pointer(range_out)))
+        return tuple(o.reshape(times.shape) for o in outs)
+
+    def alpha(self, t) -> np.ndarray:
+        return self._evaluate(t)[0]
+
+    def sigma(self, t) -> np.ndarray:
+        return self._evaluate(t)[1]
+
+    def log_snr(self, t) -> np.ndarray:
+        """λ_t = log(α_t/σ_t)."""
+        return self._evaluate(t)[2]
+
+    def alpha_derivative(self, t) -> np.ndarray:
+        return self._evaluate(t)[3]
+
+    def sigma_derivative(self, t) -> np.ndarray:
+        return self._evaluate(t)[4]
+
+    def __repr__(self) -> str:
+        return f"Schedule({self.name!r})"
+
+
+def _sampler_text(sampler: str, options: Mapping[str, Any]) -> str:
+    parts = [sampler]
+    for key, value in options.items():
+        parts.append(f"{key.replace('_', '-')}={value}")
+    return ":".join(parts)
+
+
+def sample(model: Union[Model, Callable], *, sampler: str, schedule: str, count: int, steps: Optional[int] = None,
+           seed: int = 0, init: Optional[ArrayLike] = None, grid: Optional[str] = None,
+           dimension: Optional[int] = None, prediction: str = "x0", noise_model: Optional[Model] = None,
+           batch_size: int = 256, **sampler_options) -> np.ndarray:
+    """Samples with one of Tweedie's samplers, bit for bit as ``tweedie sample`` from the same seed.
+
+    ``model`` is a :class:`Model` (its exact oracle is the denoiser) or a callable
+    ``f(x, alpha, sigma)`` (x of shape (B, D), alpha and sigma of shape (B,)) returning the
+    network's output of type ``prediction`` (x0, epsilon, v, score, flow), in ``dimension`` D;
+    ``noise_model`` supplies its noise covariance Σ (identity by default). Sampler options are
+    keyword arguments (``eta=0.5``, ``s_churn=2``, ``rtol=1e-8``). Returns (count, D) samples, or
+    (count, N, d) for a model with a point shape."""
+    text = _sampler_text(sampler, sampler_options)
+    keep = []  # keeps the callback alive during the call
+    callback_error: list = []
+    if isinstance(model, Model):
+        handle, d, shape = model._handle, model.dimension, model.shape
+        callback = _native.MODEL_CALLBACK()
+    elif callable(model):
+        if dimension is None:
+            raise TweedieError("sample: a callable model needs dimension=")
+        d = int(dimension)
+        handle = noise_model._handle if noise_model is not None else None
+        shape = (d,)
+
+        def bridge(_context, x, rows, columns, alpha, sigma, out):
+            try:
+                xs = np.ctypeslib.as_array(x, shape=(rows, columns)).copy()
+                a = np.ctypeslib.as_array(alpha, shape=(rows,)).copy()
+                s = np.ctypeslib.as_array(sigma, shape=(rows,)).copy()
+                result = np.asarray(model(xs, a, s), dtype=np.float64)
+                if result.shape != (rows, columns):
+                    raise TweedieError(f"the model returned shape {result.shape}, expected {(rows, columns)}")
+                np.ctypeslib.as_array(out, shape=(rows, columns))[:] = result
+                return 0
+            except BaseException as error:  # reported after the call, never lost
+                callback_error.append(error)
+                return 1
+        callback = _native.MODEL_CALLBACK(bridge)
+        keep.append(callback)
+    else:
+        raise TweedieError(f"sample: expected a tweedie.Model or a callable, got {type(model).__name__}")
+    z = None
+    if init is not None:
+        z = points(init, d, "init")
+        if z.shape[0] != count:
+            raise TweedieError(f"init: {z.shape[0]} rows, expected count = {count}")
+    if not isinstance(count, (int, np.integer)) or count < 0:
+        raise TweedieError(f"count: must be a non-negative integer, got {count!r}")
+    try:
+        out = np.empty((int(count), d))
+    except MemoryError:
+        raise TweedieError(f"count: {count} samples × D = {d} do not fit in memory") from None
+    status = lib.tweedie_sample(handle, callback, None, prediction.encode(), d, text.encode(), schedule.encode(),
+                                grid.encode() if grid is not None else None, -1 if steps is None else int(steps),
+                                int(count), int(seed) & 0xFFFFFFFFFFFFFFFF, int(batch_size), pointer(z), pointer(out))
+    if callback_error:
+        error = callback_error[0]
+        if isinstance(error, TweedieError):
+            raise error
+        raise TweedieError(f"the model raised {type(error).__name__}: {error}") from error
+    check(status)
+    return out.reshape((int(count),) + tuple(shape))
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A figure of a sample set against the exact p_0, with its Monte Carlo noise floor (the same
+    figure for exact samples of the same size; None where it has none)."""
+    name: str
+    label: str
+    value: Optional[float]
+    noise_floor: Optional[float]
+
+
+def evaluate(samples: ArrayLike, model: Model, *, seed: int = 0, projections: int = 128) -> dict:
+    """The report of ``tweedie sample`` for any samples: {name: Measurement}."""
+    if not isinstance(model, Model):
+        raise TweedieError(f"evaluate: expected a tweedie.Model, got {type(model).__name__}")
+    array = points(samples, model.dimension, "samples")
+    out = ctypes.c_void_p()
+    check(lib.tweedie_evaluate(model._handle, pointer(array), array.shape[0], array.shape[1],
+                               int(seed) & 0xFFFFFFFFFFFFFFFF, int(projections), ctypes.byref(out)))
+    return {m["name"]: Measurement(m["name"], m["label"], m["value"], m["noise_floor"]) for m in json.loads(take_string(out))}

@@ -1,0 +1,101 @@
+"""The C ABI of the Swift library (libTweedieC.so), loaded with ctypes.
+
+Every call releases the GIL (ctypes.CDLL) and returns 0, or 1 with a one-line message from
+``tweedie_last_error``, raised here as :class:`TweedieError`.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+class TweedieError(ValueError):
+    """Bad input or a failed computation, with the library's one-line message."""
+
+
+def _find_library() -> str:
+    explicit = os.environ.get("TWEEDIE_LIBRARY")
+    if explicit:
+        return explicit
+    bundled = Path(__file__).parent / "_lib" / "libTweedieC.so"
+    if bundled.exists():
+        return str(bundled)
+    raise ImportError("libTweedieC.so is not bundled with this installation of tweedie; "
+                      "reinstall with `pip install ./python` (needs Swift) or set TWEEDIE_LIBRARY")
+
+
+lib = ctypes.CDLL(_find_library())
+
+_p = ctypes.c_void_p
+_d = ctypes.POINTER(ctypes.c_double)
+_i = ctypes.c_int32
+_n = ctypes.c_ssize_t
+_s = ctypes.c_char_p
+
+MODEL_CALLBACK = ctypes.CFUNCTYPE(_i, _p, _d, _n, _n, _d, _d, _d)
+
+_signatures = {
+    "tweedie_last_error": ([], ctypes.c_char_p),
+    "tweedie_string_free": ([_p], None),
+    "tweedie_model_builtin": ([_s, ctypes.POINTER(_p)], _i),
+    "tweedie_model_load": ([_s, ctypes.POINTER(_p)], _i),
+    "tweedie_model_from_json": ([ctypes.c_char_p, _n, ctypes.POINTER(_p)], _i),
+    "tweedie_model_to_json": ([_p, ctypes.POINTER(_p)], _i),
+    "tweedie_model_save": ([_p, _s], _i),
+    "tweedie_model_log_density": ([_p, _d, _n, _n, _d], _i),
+    "tweedie_model_free": ([_p], None),
+    "tweedie_oracle_new": ([_p, ctypes.POINTER(_p)], _i),
+    "tweedie_oracle_free": ([_p], None),
+    "tweedie_oracle_evaluate": ([_p, _d, _n, _n, _d, _d, _n, _d, _d, _d, _d, _d, _d, _d, _d, _d], _i),
+    "tweedie_oracle_denoise": ([_p, _d, _n, _n, _d, _d, _n, _d], _i),
+    "tweedie_schedule_evaluate": ([_s, _d, _n, _d, _d, _d, _d, _d, _d], _i),
+    "tweedie_sample": ([_p, MODEL_CALLBACK, _p, _s, _n, _s, _s, _s, _n, _n, ctypes.c_uint64, _n, _d, _d], _i),
+    "tweedie_evaluate": ([_p, _d, _n, _n, ctypes.c_uint64, _n, ctypes.POINTER(_p)], _i),
+}
+for _name, (_args, _result) in _signatures.items():
+    _function = getattr(lib, _name)
+    _function.argtypes = _args
+    _function.restype = _result
+
+
+def check(status: int) -> None:
+    """Raises the library's last error when `status` is not 0."""
+    if status != 0:
+        message = lib.tweedie_last_error()
+        raise TweedieError(message.decode("utf-8", "replace") if message else "unknown error")
+
+
+def pointer(array: np.ndarray | None):
+    """A double* into a C-contiguous float64 array (None → NULL)."""
+    if array is None:
+        return None
+    return array.ctypes.data_as(_d)
+
+
+def take_string(handle: ctypes.c_void_p) -> str:
+    """The text of a string the library returned, freed afterwards."""
+    try:
+        return ctypes.cast(handle, ctypes.c_char_p).value.decode("utf-8")
+    finally:
+        lib.tweedie_string_free(handle)
+
+
+def points(x, dimension: int | None = None, name: str = "x") -> np.ndarray:
+    """`x` as a C-contiguous float64 (B, D) array: (B, N, d) flattened per point, (D,) as one point.
+    float32 and non-contiguous inputs are converted, never misread; anything else is refused."""
+    array = np.asarray(x)
+    if array.dtype.kind not in "fiu":
+        raise TweedieError(f"{name}: expected numbers, got dtype {array.dtype}")
+    array = np.ascontiguousarray(array, dtype=np.float64)
+    if array.ndim == 0:
+        raise TweedieError(f"{name}: expected points (B, D), got a scalar")
+    if array.ndim == 1:
+        array = array.reshape(1, -1)
+    elif array.ndim > 2:
+        array = array.reshape(array.shape[0], -1)
+    if dimension is not None and array.shape[1] != dimension:
+        raise TweedieError(f"{name}: points have {array.shape[1]} coordinates, the model has {dimension}")
+    return array
