@@ -409,11 +409,6 @@ public func tweedie_evaluate(
         let x = try matrix(samples, rows: rows, columns: columns, "samples")
         let measurements = try SampleEvaluation.measure(x, model: m, seed: seed,
                                                         options: .init(projections: projections))
-        let objects: [[String: Any]] = measurements.map { m in
-            ["name": m.name, "label": m.label, "value": m.value.isFinite ? m.value : NSNull(),
-             "noise_floor": m.noiseFloor.map { $0.isFinite ? $0 as Any : NSNull() } ?? NSNull()]
-        }
-        let data = try JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys])
-        try returnString(String(decoding: data, as: UTF8.self), out)
+        try returnString(String(decoding: Measurement.json(measurements), as: UTF8.self), out)
     }
 }

@@ -237,7 +237,7 @@ struct SampleCommand: ParsableCommand {
         lines.append("")
         switch quality {
         case .failure(let error): lines.append("no report: \(error)")
-        case .success(let q): lines.append(contentsOf: report(q, mixture: m.prior))
+        case .success(let q): lines.append(contentsOf: sampleReport(q, mixture: m.prior, seed: runOptions.seed))
         }
         let frameCount = run.trajectory.count
         var outputs = ["\(out) \(pythonShape([count] + (m.shape ?? [d])))"]
@@ -248,43 +248,6 @@ struct SampleCommand: ParsableCommand {
         lines.append("wrote " + outputs.joined(separator: ", "))
         return lines
     }
-
-    private func report(_ q: SampleQuality, mixture: GaussianMixture) -> [String] {
-        var lines: [String] = []
-        var rows: [[String]] = []
-        if let samples = q.negativeLogDensity, let entropy = q.entropy, let excess = q.excessNegativeLogDensity {
-            rows.append(["mean −log p_0 (nats)", "\(fixed(samples.mean, 3)) ± \(fixed(samples.standardError, 3))",
-                         "\(fixed(entropy.mean, 3)) ± \(fixed(entropy.standardError, 3))",
-                         "entropy estimate; difference \(excess.mean >= 0 ? "+" : "")\(fixed(excess.mean, 3)) ± \(fixed(excess.standardError, 3))"])
-        } else {
-            rows.append(["mean −log p_0", "unavailable", "", q.densityUnavailable.map { "\($0)" } ?? ""])
-        }
-        rows.append(["TV distance of mode weights", fixed(q.modeWeights.totalVariation, 4),
-                     fixed(q.referenceModeWeights.totalVariation, 4), "noise floor: exact samples vs π"])
-        rows.append(["sliced W2 to exact samples", fixed(q.slicedWasserstein, 4), fixed(q.slicedWassersteinFloor, 4),
-                     "noise floor: two exact sets (\(q.projections) projections)"])
-        lines.append(tableText(["figure", "samples", "exact p_0", ""], rows))
-        lines.append("  exact references: \(q.count) samples of p_0 per set, seeds derived from \(runOptions.seed)")
-        let k = mixture.componentCount
-        if k <= 12 {
-            lines.append("")
-            let estimated = q.modeWeights.estimated, reference = q.referenceModeWeights.estimated
-            let modeRows = (0..<k).map { c in
-                ["\(c)", fixed(mixture.weights[c], 4), fixed(estimated[c], 4), fixed(reference[c], 4)]
-            }
-            lines.append(tableText(["mode k", "π_k", "ŵ_k samples", "ŵ_k exact"], modeRows))
-            lines.append("  ŵ_k: share of points with k = argmax p(k | x_0) under p_0")
-        } else {
-            lines.append("  (\(k) modes: weights table omitted; ŵ_k is the share of points with k = argmax p(k | x_0))")
-        }
-        if q.modeWeights.unassigned > 0 {
-            lines.append("  \(q.modeWeights.unassigned) samples have non-finite coordinates (counted against TV)")
-        }
-        return lines
-    }
-
-    /// A fixed number of decimals, so that a column of figures lines up.
-    private func fixed(_ value: Double, _ decimals: Int) -> String { String(format: "%.\(decimals)f", value) }
 
     private func pythonShape(_ shape: [Int]) -> String {
         shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"

@@ -1,3 +1,4 @@
+import Foundation
 import TweedieDistributions
 import TweedieLinearAlgebra
 
@@ -35,5 +36,18 @@ extension SampleQuality {
         out.append(Measurement(name: "sliced_w2", label: "sliced W2 to exact samples",
                                value: slicedWasserstein, noiseFloor: slicedWassersteinFloor))
         return out
+    }
+}
+
+extension Measurement {
+    /// Measurements as a JSON array of `{"name", "label", "value", "noise_floor"}` objects (keys
+    /// sorted; a non-finite value or a missing floor is null), as `tweedie evaluate --out` writes them.
+    public static func json(_ measurements: [Measurement]) -> Data {
+        let objects: [[String: Any]] = measurements.map { m in
+            ["name": m.name, "label": m.label, "value": m.value.isFinite ? m.value as Any : NSNull(),
+             "noise_floor": m.noiseFloor.map { $0.isFinite ? $0 as Any : NSNull() } ?? NSNull()]
+        }
+        // Strings, finite numbers and nulls always serialize.
+        return (try? JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys])) ?? Data("[]".utf8)
     }
 }
