@@ -4,11 +4,12 @@
 #   make fuzz   runs libFuzzer on the .npy, .npz, JSON and schedule-name parsers (FUZZ_SECONDS each)
 #   make test-slurm  runs tweedie compare --slurm against a local single-node Slurm it starts and stops
 #   make test-python installs the Python package (python/) in a virtual environment and runs its tests
+#   make test-python-torch  the same with PyTorch, k-diffusion and diffusers (a 6 GB environment)
 SWIFT ?= swift
 APT_PACKAGES = libopenblas-dev liblapacke-dev pkg-config
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test build deps bench clean fuzz test-slurm test-python
+.PHONY: demo test build deps bench clean fuzz test-slurm test-python test-python-torch
 
 deps:
 	@if ! pkg-config --exists openblas 2>/dev/null || [ ! -f /usr/include/lapacke.h ]; then \
@@ -74,6 +75,18 @@ test-python: deps
 	$(PYTHON_VENV)/bin/pip install -q --upgrade pip
 	$(PYTHON_VENV)/bin/pip install -q "./python[test]"
 	cd python && TWEEDIE_CLI=$$(cd .. && $(SWIFT) build --show-bin-path)/tweedie ../$(PYTHON_VENV)/bin/python -m pytest -q tests
+
+# The torch adapters against the real clients: k-diffusion's samplers and diffusers' scheduler
+# loops on the exact oracle, a torch network through Tweedie's samplers. Reuses the library that
+# test-python built; the clients are pinned in python/requirements-torch.txt.
+TORCH_VENV = .build/torch-venv
+test-python-torch: test-python
+	python3 -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/pip install -q --upgrade pip
+	$(TORCH_VENV)/bin/pip install -q -r python/requirements-torch.txt
+	$(TORCH_VENV)/bin/pip install -q --no-deps k-diffusion==0.1.1.post1
+	TWEEDIE_PREBUILT_LIBRARY=$(CURDIR)/.build-python/release/libTweedieC.so $(TORCH_VENV)/bin/pip install -q --force-reinstall --no-deps ./python
+	cd python && ../$(TORCH_VENV)/bin/python -m pytest -q tests_torch
 
 bench: deps
 	$(SWIFT) run -c release tweedie-benchmarks

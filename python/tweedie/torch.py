@@ -1,0 +1,81 @@
+"""PyTorch adapters: the exact oracle where a network would go.
+
+* :class:`KDiffusionDenoiser` has k-diffusion's denoiser signature ``model(x, sigma) -> denoised``
+  (the EDM/VE convention, α = 1, one σ per row), so every ``k_diffusion.sampling.sample_*`` runs on
+  the exact denoiser.
+* :class:`DiffusersModel` is called like a UNet inside a diffusers scheduler loop,
+  ``model(x, t).sample``, returning ε (or v for a ``v_prediction`` scheduler) from the scheduler's
+  own ``alphas_cumprod``.
+
+Tensors go to the library as float64 on the CPU and come back in the input's dtype and device.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from . import Model, Oracle, TweedieError
+
+__all__ = ["KDiffusionDenoiser", "DiffusersModel"]
+
+
+def _numpy(tensor: torch.Tensor) -> np.ndarray:
+    return tensor.detach().to("cpu", torch.float64).numpy()
+
+
+def _rows(x: torch.Tensor, dimension: int) -> np.ndarray:
+    flat = _numpy(x).reshape(x.shape[0], -1)
+    if flat.shape[1] != dimension:
+        raise TweedieError(f"x: points have {flat.shape[1]} coordinates, the model has {dimension}")
+    return flat
+
+
+class KDiffusionDenoiser(torch.nn.Module):
+    """E[x_0 | x_σ] for x_σ = x_0 + σ R z (α = 1): k-diffusion's ``model(x, sigma)``."""
+
+    def __init__(self, model: Model):
+        super().__init__()
+        self.oracle = Oracle(model)
+
+    def forward(self, x: torch.Tensor, sigma, **_extra_args) -> torch.Tensor:
+        rows = _rows(x, self.oracle.dimension)
+        sigmas = _numpy(torch.as_tensor(sigma)).reshape(-1)
+        if sigmas.size == 1:
+            sigmas = np.full(rows.shape[0], sigmas[0])
+        elif sigmas.size != rows.shape[0]:
+            raise TweedieError(f"sigma: need one value or one per row ({rows.shape[0]}), got {sigmas.size}")
+        denoised = self.oracle.denoise(rows, alpha=1.0, sigma=sigmas)
+        return torch.from_numpy(denoised).reshape(x.shape).to(dtype=x.dtype, device=x.device)
+
+
+@dataclass
+class UNetOutput:
+    """What a diffusers UNet returns: the prediction in ``.sample``."""
+    sample: torch.Tensor
+
+
+class DiffusersModel:
+    """The exact ε (or v) prediction at a diffusers timestep, with α_t = √ᾱ_t and σ_t = √(1 − ᾱ_t)
+    from ``scheduler.alphas_cumprod``; called as ``model(x, t).sample`` like a UNet."""
+
+    def __init__(self, model: Model, scheduler):
+        self.oracle = Oracle(model)
+        self.alphas_cumprod = torch.as_tensor(scheduler.alphas_cumprod).to(torch.float64)
+        self.prediction_type = getattr(scheduler.config, "prediction_type", "epsilon")
+        if self.prediction_type not in ("epsilon", "v_prediction"):
+            raise TweedieError(f"DiffusersModel: prediction_type '{self.prediction_type}' is not epsilon or v_prediction")
+
+    def __call__(self, x: torch.Tensor, timestep, *args, **kwargs) -> UNetOutput:
+        rows = _rows(x, self.oracle.dimension)
+        t = torch.as_tensor(timestep).reshape(-1).to(torch.long).cpu()
+        alpha_bar = self.alphas_cumprod[t].numpy()
+        alpha, sigma = np.sqrt(alpha_bar), np.sqrt(1 - alpha_bar)
+        result = self.oracle.evaluate(rows, alpha=alpha, sigma=sigma)
+        prediction = result.standardized_noise
+        if self.prediction_type == "v_prediction":
+            alpha_rows = np.broadcast_to(np.atleast_1d(alpha), (rows.shape[0],))[:, None]
+            sigma_rows = np.broadcast_to(np.atleast_1d(sigma), (rows.shape[0],))[:, None]
+            prediction = alpha_rows * prediction - sigma_rows * result.denoised
+        return UNetOutput(torch.from_numpy(np.ascontiguousarray(prediction)).reshape(x.shape).to(dtype=x.dtype, device=x.device))
