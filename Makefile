@@ -9,7 +9,7 @@ SWIFT ?= swift
 APT_PACKAGES = libopenblas-dev liblapacke-dev pkg-config
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test build deps bench clean fuzz test-slurm test-python test-python-torch
+.PHONY: demo test build deps bench bench-python clean fuzz test-slurm test-python test-python-torch
 
 deps:
 	@if ! pkg-config --exists openblas 2>/dev/null || [ ! -f /usr/include/lapacke.h ]; then \
@@ -87,6 +87,11 @@ test-python-torch: test-python
 	$(TORCH_VENV)/bin/pip install -q --no-deps k-diffusion==0.1.1.post1
 	TWEEDIE_PREBUILT_LIBRARY=$(CURDIR)/.build-python/release/libTweedieC.so $(TORCH_VENV)/bin/pip install -q --force-reinstall --no-deps ./python
 	cd python && ../$(TORCH_VENV)/bin/python -m pytest -q tests_torch
+
+# The Python package's timings side by side (oracle.denoise per call; k-diffusion's sample_heun on
+# KDiffusionDenoiser against a plain torch mixture denoiser): benchmarks/python_bench.py.
+bench-python: test-python-torch
+	cd python && ../$(TORCH_VENV)/bin/python ../benchmarks/python_bench.py
 
 bench: deps
 	$(SWIFT) run -c release tweedie-benchmarks

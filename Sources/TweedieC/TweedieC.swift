@@ -395,6 +395,37 @@ public func tweedie_sample(
     }
 }
 
+// MARK: Likelihood
+
+/// log p_{t_min}(x) of each row of `x` by the probability-flow ODE (docs/math.md §5.2), with its
+/// standard error (0 for the exact divergence) and the solver's function evaluations, into three
+/// buffers of B values. `probes` ≤ 0 uses the exact divergence, otherwise Hutchinson's estimate;
+/// `prior` is "marginal" or "gaussian"; NaN times take the schedule's defaults.
+@_cdecl("tweedie_likelihood")
+public func tweedie_likelihood(
+    _ handle: UnsafeMutableRawPointer?, _ schedule: UnsafePointer<CChar>?, _ x: UnsafePointer<Double>?, _ rows: Int,
+    _ columns: Int, _ prior: UnsafePointer<CChar>?, _ probes: Int, _ seed: UInt64, _ rtol: Double, _ atol: Double,
+    _ tMin: Double, _ tMax: Double, _ logLikelihood: UnsafeMutablePointer<Double>?,
+    _ standardError: UnsafeMutablePointer<Double>?, _ evaluations: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    call {
+        let o = try Oracle(model(handle))
+        let priorText = try string(prior, "prior")
+        guard let priorKind = ["marginal": ProbabilityFlowLikelihood.Prior.exactMarginal, "gaussian": .gaussian][priorText] else {
+            throw CallError("prior: must be marginal or gaussian, got '\(priorText)'")
+        }
+        let likelihood = try ProbabilityFlowLikelihood(
+            oracle: o, schedule: Schedule.named(try string(schedule, "schedule")), prior: priorKind,
+            divergence: probes > 0 ? .hutchinson(probes: probes, seed: seed) : .exact,
+            relativeTolerance: rtol, absoluteTolerance: atol,
+            startTime: tMin.isNaN ? nil : tMin, endTime: tMax.isNaN ? nil : tMax)
+        let results = try likelihood.logLikelihood(matrix(x, rows: rows, columns: columns, "x"))
+        write(results.map(\.logLikelihood), to: logLikelihood)
+        write(results.map(\.standardError), to: standardError)
+        write(results.map { Double($0.functionEvaluations) }, to: evaluations)
+    }
+}
+
 // MARK: Evaluation
 
 /// The measurements of `samples` (count×D) against the model's p_0 (as `tweedie sample` reports

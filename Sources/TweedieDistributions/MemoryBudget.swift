@@ -18,15 +18,21 @@ public enum MemoryBudget {
     /// enough that a typo (`--steps 1000000000`) is refused instead of running for days.
     public static let maximumSteps = 1_000_000
 
-    /// The limit in bytes: `TWEEDIE_MEMORY_LIMIT` when set, otherwise ``defaultLimit``.
+    /// The limit in bytes: `TWEEDIE_MEMORY_LIMIT` when set, otherwise ``defaultLimit``. The
+    /// environment is read once, at the first check (reading it costs more than a small oracle call).
     public static func limit() throws(ArgumentError) -> Int {
-        guard let text = ProcessInfo.processInfo.environment[environmentVariable] else { return defaultLimit }
-        guard let bytes = parseSize(text) else {
-            throw ArgumentError(environmentVariable,
-                                "cannot read '\(text)' (write bytes, or a number with K, M, G or T, e.g. 20G)")
-        }
-        return bytes
+        try configuredLimit.get()
     }
+
+    private static let configuredLimit: Result<Int, ArgumentError> = {
+        guard let value = getenv(environmentVariable) else { return .success(defaultLimit) }
+        let text = String(cString: value)
+        guard let bytes = parseSize(text) else {
+            return .failure(ArgumentError(environmentVariable,
+                                          "cannot read '\(text)' (write bytes, or a number with K, M, G or T, e.g. 20G)"))
+        }
+        return .success(bytes)
+    }()
 
     /// `1000`, `512M`, `8G`, `1.5T`, `2e9` → bytes; nil for anything else.
     static func parseSize(_ text: String) -> Int? {

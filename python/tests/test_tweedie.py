@@ -146,6 +146,18 @@ def test_scipy_solve_ivp_on_the_exact_denoiser_matches_rk45():
     assert np.allclose(np.array(ends), rk45, rtol=0, atol=1e-6)
 
 
+def test_likelihood_by_the_ode_matches_the_exact_log_density():
+    chain = tweedie.Model.builtin("chain16")
+    x = tweedie.sample(chain, sampler="exact", schedule="vp-linear", steps=10, count=3, seed=1)
+    result = tweedie.likelihood(x, chain, schedule="edm:sigma_min=1e-5", rtol=1e-8, atol=1e-8)
+    assert np.allclose(result.log_likelihood, chain.log_density(x), rtol=0, atol=1e-4)
+    assert (result.standard_error == 0).all() and (result.function_evaluations > 0).all()
+    hutchinson = tweedie.likelihood(x[:1], chain, schedule="vp-linear", probes=4)
+    assert hutchinson.standard_error[0] > 0
+    with pytest.raises(TweedieError, match="probes"):
+        tweedie.likelihood(x, chain, schedule="vp-linear", probes=1)
+
+
 def test_schedules_are_vectorized():
     schedule = tweedie.Schedule("vp-linear")
     t = np.linspace(0.05, 1, 7)

@@ -26,7 +26,8 @@ import numpy as np
 from . import _native
 from ._native import TweedieError, check, lib, pointer, points, take_string
 
-__all__ = ["TweedieError", "Model", "Oracle", "OracleResult", "Schedule", "Measurement", "sample", "evaluate"]
+__all__ = ["TweedieError", "Model", "Oracle", "OracleResult", "Schedule", "Measurement", "Likelihood", "sample",
+           "evaluate", "likelihood"]
 __version__ = "0.1.0"
 
 ArrayLike = Union[np.ndarray, Sequence[float], Sequence[Sequence[float]]]
@@ -159,6 +160,8 @@ class Model:
 
 def _levels(count: int, alpha, sigma, t, schedule) -> tuple[np.ndarray, np.ndarray]:
     """(α, σ) as arrays of 1 or `count` values, from alpha/sigma or t/schedule."""
+    if t is None and schedule is None and type(alpha) is float and type(sigma) is float:
+        return np.array([alpha]), np.array([sigma])
     if t is not None or schedule is not None:
         if t is None or schedule is None or alpha is not None or sigma is not None:
             raise TweedieError("give either t and schedule, or alpha and sigma")
@@ -373,3 +376,30 @@ def evaluate(samples: ArrayLike, model: Model, *, seed: int = 0, projections: in
     check(lib.tweedie_evaluate(model._handle, pointer(array), array.shape[0], array.shape[1],
                                int(seed) & 0xFFFFFFFFFFFFFFFF, int(projections), ctypes.byref(out)))
     return {m["name"]: Measurement(m["name"], m["label"], m["value"], m["noise_floor"]) for m in json.loads(take_string(out))}
+
+
+@dataclass(frozen=True)
+class Likelihood:
+    """log p_{t_min}(x) per point by the probability-flow ODE, with its standard error (0 for the
+    exact divergence) and the solver's function evaluations."""
+    log_likelihood: np.ndarray
+    standard_error: np.ndarray
+    function_evaluations: np.ndarray
+
+
+def likelihood(x: ArrayLike, model: Model, *, schedule: str, prior: str = "marginal", probes: Optional[int] = None,
+               seed: int = 0, rtol: float = 1e-6, atol: float = 1e-6, t_min: Optional[float] = None,
+               t_max: Optional[float] = None) -> Likelihood:
+    """Exact log-likelihoods by integrating the probability-flow ODE with the oracle's exact
+    divergence, or Hutchinson's estimate with ``probes`` probes; the prior at t_max is the exact
+    marginal (``marginal``) or N(0, σ²Σ) (``gaussian``). Compare with ``model.log_density(x)``."""
+    if not isinstance(model, Model):
+        raise TweedieError(f"likelihood: expected a tweedie.Model, got {type(model).__name__}")
+    array = points(x, model.dimension)
+    b = array.shape[0]
+    outs = [np.empty(b) for _ in range(3)]
+    check(lib.tweedie_likelihood(model._handle, schedule.encode(), pointer(array), b, array.shape[1], prior.encode(),
+                                 0 if probes is None else int(probes), int(seed) & 0xFFFFFFFFFFFFFFFF, float(rtol),
+                                 float(atol), float("nan") if t_min is None else float(t_min),
+                                 float("nan") if t_max is None else float(t_max), *(pointer(o) for o in outs)))
+    return Likelihood(outs[0], outs[1], outs[2].astype(np.int64))

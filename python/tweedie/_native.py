@@ -30,12 +30,13 @@ def _find_library() -> str:
 lib = ctypes.CDLL(_find_library())
 
 _p = ctypes.c_void_p
-_d = ctypes.POINTER(ctypes.c_double)
+_d = ctypes.c_void_p   # float64 buffers are passed by address (array.ctypes.data): no pointer object per call
 _i = ctypes.c_int32
 _n = ctypes.c_ssize_t
 _s = ctypes.c_char_p
 
-MODEL_CALLBACK = ctypes.CFUNCTYPE(_i, _p, _d, _n, _n, _d, _d, _d)
+_dp = ctypes.POINTER(ctypes.c_double)
+MODEL_CALLBACK = ctypes.CFUNCTYPE(_i, _p, _dp, _n, _n, _dp, _dp, _dp)
 
 _signatures = {
     "tweedie_last_error": ([], ctypes.c_char_p),
@@ -53,6 +54,8 @@ _signatures = {
     "tweedie_oracle_denoise": ([_p, _d, _n, _n, _d, _d, _n, _d], _i),
     "tweedie_schedule_evaluate": ([_s, _d, _n, _d, _d, _d, _d, _d, _d], _i),
     "tweedie_sample": ([_p, MODEL_CALLBACK, _p, _s, _n, _s, _s, _s, _n, _n, ctypes.c_uint64, _n, _d, _d], _i),
+    "tweedie_likelihood": ([_p, _s, _d, _n, _n, _s, _n, ctypes.c_uint64, ctypes.c_double, ctypes.c_double,
+                            ctypes.c_double, ctypes.c_double, _d, _d, _d], _i),
     "tweedie_evaluate": ([_p, _d, _n, _n, ctypes.c_uint64, _n, ctypes.POINTER(_p)], _i),
 }
 for _name, (_args, _result) in _signatures.items():
@@ -69,10 +72,10 @@ def check(status: int) -> None:
 
 
 def pointer(array: np.ndarray | None):
-    """A double* into a C-contiguous float64 array (None → NULL)."""
+    """The address of a C-contiguous float64 array's data (None → NULL)."""
     if array is None:
         return None
-    return array.ctypes.data_as(_d)
+    return array.ctypes.data
 
 
 def take_string(handle: ctypes.c_void_p) -> str:
@@ -86,6 +89,10 @@ def take_string(handle: ctypes.c_void_p) -> str:
 def points(x, dimension: int | None = None, name: str = "x") -> np.ndarray:
     """`x` as a C-contiguous float64 (B, D) array: (B, N, d) flattened per point, (D,) as one point.
     float32 and non-contiguous inputs are converted, never misread; anything else is refused."""
+    if type(x) is np.ndarray and x.dtype == np.float64 and x.ndim == 2 and x.flags.c_contiguous:
+        if dimension is not None and x.shape[1] != dimension:
+            raise TweedieError(f"{name}: points have {x.shape[1]} coordinates, the model has {dimension}")
+        return x
     array = np.asarray(x)
     if array.dtype.kind not in "fiu":
         raise TweedieError(f"{name}: expected numbers, got dtype {array.dtype}")
