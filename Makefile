@@ -75,6 +75,15 @@ test-python: deps
 	$(PYTHON_VENV)/bin/pip install -q --upgrade pip
 	$(PYTHON_VENV)/bin/pip install -q "./python[test]"
 	cd python && TWEEDIE_CLI=$$(cd .. && $(SWIFT) build --show-bin-path)/tweedie ../$(PYTHON_VENV)/bin/python -m pytest -q tests
+	@# The wheel installs and runs where Swift is absent (the Swift runtime is linked into the library).
+	rm -rf .build/wheel .build/wheel-venv
+	TWEEDIE_PREBUILT_LIBRARY=$(CURDIR)/.build-python/release/libTweedieC.so $(PYTHON_VENV)/bin/pip wheel -q --no-deps -w .build/wheel ./python
+	python3 -m venv .build/wheel-venv
+	.build/wheel-venv/bin/pip install -q .build/wheel/*.whl
+	cd /tmp && env -i PATH=/usr/bin:/bin HOME=/tmp $(CURDIR)/.build/wheel-venv/bin/python -c \
+		"import shutil, tweedie; assert shutil.which('swift') is None; m = tweedie.Model.builtin('ring8'); \
+		assert tweedie.sample(m, sampler='heun', schedule='vp-linear', steps=5, count=3).shape == (3, 2); \
+		print('wheel without Swift on the PATH: ok')"
 
 # The torch adapters against the real clients: k-diffusion's samplers and diffusers' scheduler
 # loops on the exact oracle, a torch network through Tweedie's samplers. Reuses the library that

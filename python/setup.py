@@ -11,6 +11,7 @@ from pathlib import Path
 
 from setuptools import setup
 from setuptools.command.build_py import build_py
+from setuptools.dist import Distribution
 
 HERE = Path(__file__).resolve().parent
 REPOSITORY = HERE.parent
@@ -35,4 +36,11 @@ class BuildSwiftLibrary(build_py):
         super().run()
 
 
-setup(cmdclass={"build_py": BuildSwiftLibrary})
+class BinaryDistribution(Distribution):
+    """The package carries a native library: its wheel is for this platform, not `any`."""
+
+    def has_ext_modules(self):
+        return True
+
+
+setup(cmdclass={"build_py": BuildSwiftLibrary}, distclass=BinaryDistribution)

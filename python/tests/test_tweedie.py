@@ -46,6 +46,28 @@ def test_denoise_is_the_fast_path_of_evaluate(oracle):
     assert full.posterior_covariance.shape == (37, 2, 2) and full.component_means.shape == (37, 8, 2)
 
 
+def test_threads_share_an_oracle(oracle):
+    """The GIL is released during each call; concurrent calls give the sequential results."""
+    from concurrent.futures import ThreadPoolExecutor
+    batches = [np.random.default_rng(i).normal(size=(64, 2)) for i in range(16)]
+    sequential = [oracle.denoise(x, alpha=0.8, sigma=0.5) for x in batches]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        concurrent = list(pool.map(lambda x: oracle.denoise(x, alpha=0.8, sigma=0.5), batches))
+    assert all(np.array_equal(a, b) for a, b in zip(sequential, concurrent))
+    with ThreadPoolExecutor(max_workers=4) as pool:   # errors stay with their own thread
+        errors = list(pool.map(lambda s: _error_text(lambda: oracle.denoise(batches[0], alpha=1.0, sigma=s)),
+                               [-1.0, -2.0, -3.0, -4.0]))
+    assert errors == [f"sigma: must be finite and positive, got {s}" for s in [-1.0, -2.0, -3.0, -4.0]]
+
+
+def _error_text(call):
+    try:
+        call()
+    except TweedieError as error:
+        return str(error)
+    return None
+
+
 def test_per_row_noise_levels_equal_one_call_per_level(oracle):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(6, 2))
