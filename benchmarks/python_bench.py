@@ -10,18 +10,13 @@ BENCHMARKS.md with this command).
    same samples to 1e-10, which is checked.
 """
 import ctypes
-import importlib
-import importlib.util
-import sys
 import time
-import types
-from pathlib import Path
 
 import numpy as np
 import torch
 
 import tweedie
-from tweedie.torch import KDiffusionDenoiser
+from tweedie.torch import KDiffusionDenoiser, k_diffusion_sampling
 
 torch.set_default_dtype(torch.float64)
 
@@ -33,17 +28,6 @@ def best_of(repeats, function):
         function()
         times.append(time.perf_counter() - start)
     return min(times)
-
-
-def k_diffusion_sampling():
-    spec = importlib.util.find_spec("k_diffusion")
-    root = Path(spec.submodule_search_locations[0])
-    package = types.ModuleType("k_diffusion")
-    package.__path__ = [str(root)]
-    package.__spec__ = importlib.util.spec_from_loader("k_diffusion", loader=None, is_package=True)
-    package.__spec__.submodule_search_locations = [str(root)]
-    sys.modules.setdefault("k_diffusion", package)
-    return importlib.import_module("k_diffusion.sampling")
 
 
 class TorchMixtureDenoiser:

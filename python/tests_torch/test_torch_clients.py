@@ -1,34 +1,21 @@
 """The exact oracle inside the real PyTorch clients: k-diffusion's samplers, diffusers' scheduler
 loops, and a torch network driving Tweedie's samplers (``make test-python-torch``)."""
-import importlib
-import importlib.util
-import sys
-import types
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 import tweedie  # noqa: E402
+import tweedie.torch  # noqa: E402
 from tweedie.torch import DiffusersModel, KDiffusionDenoiser  # noqa: E402
 
 torch.set_default_dtype(torch.float64)
 
 
 def k_diffusion_sampling():
-    """k_diffusion.sampling without the package's __init__, which imports training-only
-    dependencies: sampling.py needs only torch, scipy, torchdiffeq, torchsde and tqdm."""
-    spec = importlib.util.find_spec("k_diffusion")
-    if spec is None:
-        pytest.skip("k-diffusion is not installed")
-    root = Path(spec.submodule_search_locations[0])
-    package = types.ModuleType("k_diffusion")
-    package.__path__ = [str(root)]
-    package.__spec__ = importlib.util.spec_from_loader("k_diffusion", loader=None, is_package=True)
-    package.__spec__.submodule_search_locations = [str(root)]
-    sys.modules.setdefault("k_diffusion", package)
-    return importlib.import_module("k_diffusion.sampling")
+    try:
+        return tweedie.torch.k_diffusion_sampling()
+    except ImportError as error:
+        pytest.skip(str(error))
 
 
 @pytest.fixture(scope="module")

@@ -11,14 +11,38 @@ Tensors go to the library as float64 on the CPU and come back in the input's dty
 """
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import sys
+import types
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from . import Model, Oracle, TweedieError
 
-__all__ = ["KDiffusionDenoiser", "DiffusersModel"]
+__all__ = ["KDiffusionDenoiser", "DiffusersModel", "k_diffusion_sampling"]
+
+
+def k_diffusion_sampling():
+    """``k_diffusion.sampling`` without running the package's ``__init__``, which imports its
+    training stack (wandb, clip, …): the samplers need only torch, scipy, torchdiffeq, torchsde
+    and tqdm (and torchvision for ``k_diffusion.utils``)."""
+    if "k_diffusion.sampling" in sys.modules:
+        return sys.modules["k_diffusion.sampling"]
+    spec = importlib.util.find_spec("k_diffusion")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("k-diffusion is not installed (pip install --no-deps k-diffusion)")
+    root = Path(spec.submodule_search_locations[0])
+    if "k_diffusion" not in sys.modules:
+        package = types.ModuleType("k_diffusion")
+        package.__path__ = [str(root)]
+        package.__spec__ = importlib.util.spec_from_loader("k_diffusion", loader=None, is_package=True)
+        package.__spec__.submodule_search_locations = [str(root)]
+        sys.modules["k_diffusion"] = package
+    return importlib.import_module("k_diffusion.sampling")
 
 
 def _numpy(tensor: torch.Tensor) -> np.ndarray:
