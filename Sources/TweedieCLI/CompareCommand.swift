@@ -76,21 +76,22 @@ struct CompareCommand: ParsableCommand {
             throw ValidationError("missing \(flag) (or merge shards with --merge DIR ...)")
         }
         guard count != nil else { throw ValidationError("missing --count (or merge shards with --merge DIR ...)") }
-        _ = try samplerSpecifications()
+        try validateSamplers()
         _ = try stepCounts()
         if let count, count < 1 { throw ValidationError("--count must be at least 1, got \(count)") }
         _ = try parsedShard()
     }
 
-    func samplerSpecifications() throws -> [SamplerConfiguration] {
-        let texts = (samplers ?? "").split(separator: ",", omittingEmptySubsequences: false)
-            .map { $0.trimmingCharacters(in: .whitespaces) }
+    /// Checks every --samplers entry against the library's catalogue (the study parses them again
+    /// from its configuration).
+    func validateSamplers() throws {
+        let texts = try samplerTexts()
         guard !texts.contains("") else { throw ValidationError("--samplers: empty entry in '\(samplers ?? "")'") }
         if let repeated = texts.enumerated().first(where: { texts[..<$0.offset].contains($0.element) })?.element {
             throw ValidationError("--samplers: '\(repeated)' is listed twice")
         }
-        return try texts.map { text in
-            do throws(ArgumentError) { return try SamplerConfiguration(parsing: text) } catch {
+        for text in texts {
+            do throws(ArgumentError) { _ = try SamplerConfiguration(parsing: text) } catch {
                 throw ValidationError(error.argument == "sampler" ? "--samplers: \(error.reason)" : "--samplers: '\(text)': --\(error.argument) \(error.reason)")
             }
         }
