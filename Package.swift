@@ -3,7 +3,7 @@ import PackageDescription
 
 // Dependency direction (each module imports only those to its left):
 // TweedieRandom, COpenBLAS → TweedieLinearAlgebra → TweedieDistributions → TweedieDiffusion
-//   → TweedieOracle → TweedieSamplers → TweedieEvaluation → TweedieIO → Tweedie (umbrella) → tweedie (CLI)
+//   → TweedieOracle → TweedieSamplers → TweedieInverse, TweedieEvaluation → TweedieIO → Tweedie (umbrella) → tweedie (CLI)
 let package = Package(
     name: "Tweedie",
     products: [
@@ -30,6 +30,9 @@ let package = Package(
         .target(name: "TweedieSamplers",
                 dependencies: ["TweedieRandom", "TweedieLinearAlgebra", "TweedieDistributions", "TweedieDiffusion",
                                "TweedieOracle"]),
+        .target(name: "TweedieInverse",
+                dependencies: ["TweedieLinearAlgebra", "TweedieDistributions", "TweedieDiffusion", "TweedieOracle",
+                               "TweedieSamplers"]),
         .target(name: "TweedieEvaluation",
                 dependencies: ["TweedieRandom", "TweedieLinearAlgebra", "TweedieDistributions", "TweedieDiffusion",
                                "TweedieOracle", "TweedieSamplers"]),
@@ -38,7 +41,7 @@ let package = Package(
                                .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .target(name: "Tweedie",
                 dependencies: ["TweedieRandom", "TweedieLinearAlgebra", "TweedieDistributions",
-                               "TweedieDiffusion", "TweedieOracle", "TweedieSamplers", "TweedieEvaluation",
+                               "TweedieDiffusion", "TweedieOracle", "TweedieSamplers", "TweedieInverse", "TweedieEvaluation",
                                "TweedieIO"]),
         .executableTarget(name: "TweedieCLI",
                           dependencies: ["Tweedie",

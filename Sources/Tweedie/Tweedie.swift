@@ -3,6 +3,7 @@
 @_exported import TweedieDistributions
 @_exported import TweedieEvaluation
 @_exported import TweedieIO
+@_exported import TweedieInverse
 @_exported import TweedieLinearAlgebra
 @_exported import TweedieOracle
 @_exported import TweedieRandom
