@@ -6,3 +6,4 @@ import Tweedie
 extension SamplerConfiguration.Kind: ExpressibleByArgument {}
 extension GridKind: ExpressibleByArgument {}
 extension DDPMSampler.Variance: ExpressibleByArgument {}
+extension GuidanceMethod: ExpressibleByArgument {}

@@ -44,6 +44,11 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "rk45: relative tolerance (default 1e-5).") var rtol: Double?
     @Option(help: "rk45: absolute tolerance (default 1e-5).") var atol: Double?
 
+    @Option(help: "Guide the sampler towards an observation (--operator, --y, --noise-std or --noise-covariance) and report against the exact posterior p(x_0 | y).")
+    var guidance: GuidanceMethod?
+    @Option(help: "dps: guidance strength ζ (default 1: the likelihood at the point estimate).") var zeta: Double?
+    @OptionGroup var observation: ObservationOptions
+
     @Option(help: "Output .npy file for the samples (the model's point shape; written atomically).") var out: String
     @Option(help: """
         Also write the trajectory to this .npz file: times (N) and x (N+1 × C × D), the state at each \
@@ -81,6 +86,16 @@ struct SampleCommand: ParsableCommand {
             guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
         }
         guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count)") }
+        if guidance != nil, !observation.isGiven {
+            throw ValidationError("--guidance needs an observation: --operator A.npy, --y Y.npy and --noise-std S or --noise-covariance SY.npy")
+        }
+        if guidance == nil, observation.isGiven {
+            throw ValidationError("--operator, --y and the observation noise need --guidance (dps, pigdm, tmpd, mmps or exact); `tweedie posterior` writes the exact posterior")
+        }
+        if let zeta {
+            guard guidance == .dps else { throw ValidationError("--zeta is an option of --guidance dps only") }
+            guard zeta.isFinite, zeta > 0 else { throw ValidationError("--zeta must be finite and positive, got \(zeta)") }
+        }
 
         let outputs: [(String, String?, String)] = [("--out", out, ".npy"), ("--trajectory", trajectory, ".npz"),
                                                     ("--plot", plot, ".svg"), ("--xyz", xyz, ".xyz")]
@@ -92,7 +107,7 @@ struct SampleCommand: ParsableCommand {
 
     func run() throws {
         try OutputPaths.requireSafe(outputs: outputFiles,
-                                    inputs: [("--model", model)] + (initialNoise.map { [("--init", $0)] } ?? []))
+                                    inputs: [("--model", model)] + (initialNoise.map { [("--init", $0)] } ?? []) + observation.inputs)
         let m = try loadModel(model)
         let plan = try SamplePlan(self, model: m)
         let start = Date()
@@ -104,7 +119,7 @@ struct SampleCommand: ParsableCommand {
         }
         // The report is computed before anything is written: a failure leaves no files.
         let quality = quiet ? nil
-            : Result { try SampleQuality(samples: run.samples, mixture: m.prior, seed: runOptions.seed, projections: runOptions.projections) }
+            : Result { try SampleQuality(samples: run.samples, mixture: plan.reference.prior, seed: runOptions.seed, projections: runOptions.projections) }
         try writeOutputs(plan, run: run)
         if let quality { print(summary(plan, run: run, elapsed: elapsed, quality: quality).joined(separator: "\n")) }
     }
@@ -119,7 +134,13 @@ struct SampleCommand: ParsableCommand {
     /// whether the samples stream to --out (nothing else needs them in memory).
     private struct SamplePlan {
         let model: MixtureModel
+        /// What the samples are measured against: p_0, or the exact posterior p(x_0 | y) when guided.
+        let reference: MixtureModel
+        let posterior: ExactPosterior?
+        /// The reference's oracle (for the plot).
         let oracle: Oracle
+        /// What the sampler calls: the oracle, or a guided denoiser.
+        let denoiser: any DenoisingModel
         let sampler: any Sampler
         let path: SamplingPath
         /// "karras grid, 18 steps" or "adaptive steps".
@@ -130,7 +151,21 @@ struct SampleCommand: ParsableCommand {
 
         init(_ command: SampleCommand, model m: MixtureModel) throws {
             model = m
-            oracle = try Oracle(m)
+            let priorOracle = try Oracle(m)
+            if let method = command.guidance, let observation = try command.observation.observation(dimension: m.dimension) {
+                let exact: ExactPosterior
+                do { exact = try ExactPosterior(prior: m, observation: observation) } catch { throw CommandFailure("\(error)") }
+                posterior = exact
+                reference = exact.model
+                oracle = try Oracle(exact.model)
+                denoiser = method == .exact ? oracle
+                    : try GuidedDenoiser(priorOracle, observation: observation, method: method, zeta: command.zeta ?? 1)
+            } else {
+                posterior = nil
+                reference = m
+                oracle = priorOracle
+                denoiser = priorOracle
+            }
             let d = m.dimension, count = command.count
             let streams = command.quiet && command.trajectory == nil && command.plot == nil && command.xyz == nil
             if !streams {
@@ -193,7 +228,7 @@ struct SampleCommand: ParsableCommand {
         if let bar { progress = { batch, _, done, _ in bar.update(batch * steps + done) } }
         do {
             return try plan.sampler.run(
-                count: count, model: plan.oracle, path: plan.path, noise: NoiseStream(seed: runOptions.seed), batchSize: batchSize,
+                count: count, model: plan.denoiser, path: plan.path, noise: NoiseStream(seed: runOptions.seed), batchSize: batchSize,
                 standardNormals: plan.standardNormals, recordsTrajectory: trajectory != nil, keepsSamples: plan.writer == nil,
                 onBatch: onBatch, progress: progress)
         } catch let error as SamplerDivergence {
@@ -219,7 +254,7 @@ struct SampleCommand: ParsableCommand {
             }
             if let plot {
                 let title = "\(name): \(plan.sampler.name), \(schedule), \(plan.stepsText), \(count) samples"
-                try writeSamplePlot(model: m, oracle: plan.oracle, samples: run.samples, title: title, to: URL(fileURLWithPath: plot))
+                try writeSamplePlot(model: plan.reference, oracle: plan.oracle, samples: run.samples, title: title, to: URL(fileURLWithPath: plot))
             }
         }
     }
@@ -234,10 +269,16 @@ struct SampleCommand: ParsableCommand {
                      + "schedule \(schedule), \(plan.stepsText) (t = \(format(path.times.first!)) → \(format(path.times.last!)) → 0), seed \(runOptions.seed)")
         lines.append("model calls \(format(run.modelCallsPerSample)) per sample (\(run.batchedModelCalls) batched calls, \(run.batchCount) batch\(run.batchCount == 1 ? "" : "es") of ≤ \(batchSize)); "
                      + "wall time \(format(elapsed, 3)) s")
+        if let posterior = plan.posterior, let method = guidance {
+            lines.append("guidance \(method.rawValue)\(method == .dps ? " (ζ = \(format(zeta ?? 1)))" : ""): y of d_y = \(posterior.observation.observedDimension), "
+                         + "log p(y) = \(format(posterior.logEvidence)); measured against the exact posterior p(x_0 | y)")
+        }
         lines.append("")
         switch quality {
         case .failure(let error): lines.append("no report: \(error)")
-        case .success(let q): lines.append(contentsOf: sampleReport(q, mixture: m.prior, seed: runOptions.seed))
+        case .success(let q):
+            lines.append(contentsOf: sampleReport(q, mixture: plan.reference.prior, seed: runOptions.seed,
+                                                  target: plan.posterior == nil ? "p_0" : "p(x_0 | y)"))
         }
         let frameCount = run.trajectory.count
         var outputs = ["\(out) \(pythonShape([count] + (m.shape ?? [d])))"]

@@ -3,22 +3,22 @@ import Tweedie
 
 /// The report of `tweedie sample` and `tweedie evaluate`: each figure of the samples beside the same
 /// figure for exact samples of p_0 (its noise floor), then the mode weights.
-func sampleReport(_ q: SampleQuality, mixture: GaussianMixture, seed: UInt64) -> [String] {
+func sampleReport(_ q: SampleQuality, mixture: GaussianMixture, seed: UInt64, target: String = "p_0") -> [String] {
     var lines: [String] = []
     var rows: [[String]] = []
     if let samples = q.negativeLogDensity, let entropy = q.entropy, let excess = q.excessNegativeLogDensity {
-        rows.append(["mean −log p_0 (nats)", "\(fixed(samples.mean, 3)) ± \(fixed(samples.standardError, 3))",
+        rows.append(["mean −log \(target) (nats)", "\(fixed(samples.mean, 3)) ± \(fixed(samples.standardError, 3))",
                      "\(fixed(entropy.mean, 3)) ± \(fixed(entropy.standardError, 3))",
                      "entropy estimate; difference \(excess.mean >= 0 ? "+" : "")\(fixed(excess.mean, 3)) ± \(fixed(excess.standardError, 3))"])
     } else {
-        rows.append(["mean −log p_0", "unavailable", "", q.densityUnavailable.map { "\($0)" } ?? ""])
+        rows.append(["mean −log \(target)", "unavailable", "", q.densityUnavailable.map { "\($0)" } ?? ""])
     }
     rows.append(["TV distance of mode weights", fixed(q.modeWeights.totalVariation, 4),
-                 fixed(q.referenceModeWeights.totalVariation, 4), "noise floor: exact samples vs π"])
+                 fixed(q.referenceModeWeights.totalVariation, 4), target == "p_0" ? "noise floor: exact samples vs π" : "noise floor: exact samples vs p(k | y)"])
     rows.append(["sliced W2 to exact samples", fixed(q.slicedWasserstein, 4), fixed(q.slicedWassersteinFloor, 4),
                  "noise floor: two exact sets (\(q.projections) projections)"])
-    lines.append(tableText(["figure", "samples", "exact p_0", ""], rows))
-    lines.append("  exact references: \(q.count) samples of p_0 per set, seeds derived from \(seed)")
+    lines.append(tableText(["figure", "samples", "exact \(target)", ""], rows))
+    lines.append("  exact references: \(q.count) samples of \(target) per set, seeds derived from \(seed)")
     let k = mixture.componentCount
     if k <= 12 {
         lines.append("")
@@ -26,8 +26,8 @@ func sampleReport(_ q: SampleQuality, mixture: GaussianMixture, seed: UInt64) ->
         let modeRows = (0..<k).map { c in
             ["\(c)", fixed(mixture.weights[c], 4), fixed(estimated[c], 4), fixed(reference[c], 4)]
         }
-        lines.append(tableText(["mode k", "π_k", "ŵ_k samples", "ŵ_k exact"], modeRows))
-        lines.append("  ŵ_k: share of points with k = argmax p(k | x_0) under p_0")
+        lines.append(tableText(["mode k", target == "p_0" ? "π_k" : "p(k | y)", "ŵ_k samples", "ŵ_k exact"], modeRows))
+        lines.append("  ŵ_k: share of points with k = argmax p(k | x_0) under \(target)")
     } else {
         lines.append("  (\(k) modes: weights table omitted; ŵ_k is the share of points with k = argmax p(k | x_0))")
     }

@@ -20,6 +20,8 @@ import TweedieLinearAlgebra
 public struct ExactPosterior: Sendable {
     /// p(x_0 | y) as a mixture with the prior's noise covariance and point shape.
     public let model: MixtureModel
+    /// The observation conditioned on.
+    public let observation: LinearObservation
     /// log p(y) = log Σ_k π_k N(y; A μ_k, S_k).
     public let logEvidence: Double
     /// log N(y; A μ_k, S_k), the evidence of each component.
@@ -86,6 +88,7 @@ public struct ExactPosterior: Sendable {
         let posterior = try GaussianMixture(weights: weights, means: means, covariances: covariances)
         model = try MixtureModel(prior: posterior, noise: prior.noise, shape: prior.shape,
                                  name: prior.name.map { "\($0) | y" })
+        self.observation = observation
         logEvidence = total
         componentLogEvidence = evidence
     }

@@ -51,10 +51,18 @@ public struct LinearObservation: Sendable, Equatable {
     /// D.
     public var dimension: Int { forwardOperator.columns }
 
-    /// y − A x for each row of `x` (B×D): B×d_y residuals.
+    /// y − A x for each row of `x` (B×D): B×d_y residuals. Plain dot products, row by row: a
+    /// row's residual is the same bit for bit whatever batch it is in.
     public func residuals(_ x: Matrix) -> Matrix {
-        var r = BLAS.product(x, .none, forwardOperator, .transpose)
-        for b in 0..<r.rows { for i in 0..<r.columns { r[b, i] = y[i] - r[b, i] } }
+        let d = dimension, dy = observedDimension
+        var r = Matrix(rows: x.rows, columns: dy)
+        for b in 0..<x.rows {
+            for i in 0..<dy {
+                var dot = 0.0
+                for j in 0..<d { dot += forwardOperator[i, j] * x[b, j] }
+                r[b, i] = y[i] - dot
+            }
+        }
         return r
     }
 
