@@ -3,7 +3,7 @@ import PackageDescription
 
 // Dependency direction (each module imports only those to its left):
 // TweedieRandom, COpenBLAS → TweedieLinearAlgebra → TweedieDistributions → TweedieDiffusion
-//   → TweedieOracle → TweedieSamplers → TweedieInverse, TweedieEvaluation → TweedieIO → Tweedie (umbrella) → tweedie (CLI)
+//   → TweedieOracle → TweedieSamplers → TweedieInverse → TweedieEvaluation → TweedieIO → Tweedie (umbrella) → tweedie (CLI)
 let package = Package(
     name: "Tweedie",
     products: [
@@ -35,7 +35,7 @@ let package = Package(
                                "TweedieSamplers"]),
         .target(name: "TweedieEvaluation",
                 dependencies: ["TweedieRandom", "TweedieLinearAlgebra", "TweedieDistributions", "TweedieDiffusion",
-                               "TweedieOracle", "TweedieSamplers"]),
+                               "TweedieOracle", "TweedieSamplers", "TweedieInverse"]),
         .target(name: "TweedieIO",
                 dependencies: ["TweedieLinearAlgebra", "TweedieDistributions",
                                .product(name: "ZIPFoundation", package: "ZIPFoundation")]),

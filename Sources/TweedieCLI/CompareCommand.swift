@@ -37,6 +37,9 @@ struct CompareCommand: ParsableCommand {
     var shard: String?
     @Option(parsing: .upToNextOption, help: "Merge these result directories (shards of one study) instead of running.")
     var merge: [String] = []
+    @Option(help: "Guidance methods, comma-separated (dps, pigdm, tmpd, mmps, exact), crossed with the samplers; needs the observation options. Rows are named sampler+method and measured against the exact posterior p(x_0 | y).")
+    var guidance: String?
+    @OptionGroup var observation: ObservationOptions
     @Option(help: "Output directory (created if missing).") var out: String
     @Option(help: "Submit the study to Slurm as a job array of this many shards and a merge job.") var slurm: Int?
     @Option(parsing: .unconditional, help: "With --slurm: extra sbatch arguments, e.g. \"--partition=cpu --time=1:00:00\".")
@@ -57,7 +60,7 @@ struct CompareCommand: ParsableCommand {
                 throw ValidationError("--slurm makes its own shards and merge; it does not go with \(merge.isEmpty ? "--shard" : "--merge")")
             }
             guard slurm >= 1 else { throw ValidationError("--slurm must be at least 1, got \(slurm)") }
-            let rows = try samplerTexts().count * stepCounts().count
+            let rows = try samplerTexts().count * max(guidanceMethods()?.count ?? 1, 1) * stepCounts().count
             guard slurm <= rows else {
                 throw ValidationError("--slurm \(slurm): the study has \(rows) rows, so at most \(rows) shards")
             }
@@ -65,7 +68,8 @@ struct CompareCommand: ParsableCommand {
         if !merge.isEmpty {
             let given: [(String, Bool)] = [("--model", model != nil), ("--schedule", schedule != nil),
                                            ("--samplers", samplers != nil), ("--steps", steps != nil),
-                                           ("--count", count != nil), ("--grid", grid != nil), ("--shard", shard != nil)]
+                                           ("--count", count != nil), ("--grid", grid != nil), ("--shard", shard != nil),
+                                           ("--guidance", guidance != nil), ("--operator", observation.isGiven)]
             if let flag = given.first(where: \.1)?.0 {
                 throw ValidationError("--merge reads its configuration from the directories; \(flag) belongs to a run")
             }
@@ -78,6 +82,13 @@ struct CompareCommand: ParsableCommand {
         guard count != nil else { throw ValidationError("missing --count (or merge shards with --merge DIR ...)") }
         try validateSamplers()
         _ = try stepCounts()
+        let methods = try guidanceMethods()
+        if methods != nil, !observation.isGiven {
+            throw ValidationError("--guidance needs an observation: --operator A.npy, --y Y.npy and --noise-std S or --noise-covariance SY.npy")
+        }
+        if methods == nil, observation.isGiven {
+            throw ValidationError("--operator, --y and the observation noise need --guidance (dps, pigdm, tmpd, mmps, exact)")
+        }
         if let count, count < 1 { throw ValidationError("--count must be at least 1, got \(count)") }
         _ = try parsedShard()
     }
@@ -100,6 +111,21 @@ struct CompareCommand: ParsableCommand {
     /// The --samplers entries as written (their names in results).
     func samplerTexts() throws -> [String] {
         (samplers ?? "").split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+
+    /// The --guidance entries, checked (nil without --guidance).
+    func guidanceMethods() throws -> [GuidanceMethod]? {
+        guard let guidance else { return nil }
+        var methods: [GuidanceMethod] = []
+        for text in guidance.split(separator: ",", omittingEmptySubsequences: false) {
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            guard let method = GuidanceMethod(rawValue: trimmed) else {
+                throw ValidationError("--guidance: unknown method '\(trimmed)' (known: \(GuidanceMethod.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            guard !methods.contains(method) else { throw ValidationError("--guidance: \(trimmed) is listed twice") }
+            methods.append(method)
+        }
+        return methods
     }
 
     func stepCounts() throws -> [Int] {
@@ -142,7 +168,8 @@ struct CompareCommand: ParsableCommand {
         var lines: [String] = []
         if merge.isEmpty {
             let part = configuration.shard.map { ", shard \($0)" } ?? ""
-            lines.append("compared \(configuration.samplers.count) sampler\(configuration.samplers.count == 1 ? "" : "s") × "
+            let guided = configuration.guidance.map { " × \($0.count) guidance method\($0.count == 1 ? "" : "s")" } ?? ""
+            lines.append("compared \(configuration.samplers.count) sampler\(configuration.samplers.count == 1 ? "" : "s")\(guided) × "
                          + "\(configuration.steps.count) step count\(configuration.steps.count == 1 ? "" : "s") on \(configuration.model): "
                          + "\(rows.count) rows\(part), \(configuration.count) samples each, seed \(configuration.seed)")
         } else {
@@ -165,11 +192,18 @@ struct CompareCommand: ParsableCommand {
     /// The study these options describe, for `modelName` (as given, or made absolute for Slurm).
     private func studyConfiguration(_ m: MixtureModel, modelName: String, shard: StudyShard?) throws -> StudyConfiguration {
         let parsedSchedule = try Schedule.named(schedule!)
+        var studyObservation: StudyObservation?
+        if let y = try observation.observation(dimension: m.dimension) {
+            let a = y.forwardOperator, s = y.noiseMatrix
+            studyObservation = StudyObservation(forwardOperator: (0..<a.rows).map { a.row($0) }, y: y.y,
+                                                noiseCovariance: (0..<s.rows).map { s.row($0) })
+        }
         return StudyConfiguration(
             model: modelName, dimension: m.dimension, components: m.componentCount, schedule: schedule!,
             grid: (grid ?? .default(for: parsedSchedule)).rawValue, samplers: try samplerTexts(), steps: try stepCounts(),
             count: count!, seed: runOptions.seed, projections: runOptions.projections, referenceTolerance: Self.referenceTolerance,
-            shard: shard, batchSize: runOptions.batchSize)
+            shard: shard, batchSize: runOptions.batchSize, guidance: try guidanceMethods()?.map(\.rawValue),
+            observation: studyObservation)
     }
 
     /// Submits the study to Slurm (see ``SlurmStudySubmission``).
@@ -182,6 +216,11 @@ struct CompareCommand: ParsableCommand {
                          "--count", "\(count!)", "--seed", "\(runOptions.seed)", "--batch-size", "\(runOptions.batchSize)",
                          "--projections", "\(runOptions.projections)"]
         if let grid { arguments += ["--grid", grid.rawValue] }
+        if let guidance {
+            arguments += ["--guidance", guidance]
+            for (option, path) in observation.inputs { arguments += [option, URL(fileURLWithPath: path).standardizedFileURL.path] }
+            if let std = observation.noiseStd { arguments += ["--noise-std", "\(std)"] }
+        }
         let submission = SlurmStudySubmission(
             directory: URL(fileURLWithPath: out).standardizedFileURL, displayDirectory: out, shardCount: shards,
             studyArguments: arguments,

@@ -1,6 +1,7 @@
 import Foundation
 import TweedieDiffusion
 import TweedieDistributions
+import TweedieInverse
 import TweedieLinearAlgebra
 import TweedieOracle
 import TweedieRandom
@@ -18,10 +19,18 @@ public struct StudyRowFailure: Error, CustomStringConvertible {
 /// from the same starting noise, measured against p_0, with the path error of deterministic
 /// samplers against a tightly solved ODE endpoint (computed once for each pair of path ends,
 /// shared by those rows). A sharded study runs only its shard's rows; ``StudyMerge`` joins them.
+///
+/// A guided study (``StudyConfiguration/guidance``) crosses the samplers with guidance methods and
+/// measures every row against the exact posterior p(x_0 | y) instead of p_0; its path errors are
+/// against the rk45 solve of the same guided probability-flow ODE.
 public struct SamplerStudy {
     public let model: MixtureModel
     public let configuration: StudyConfiguration
     let oracle: Oracle
+    /// The exact posterior of a guided study.
+    public let posterior: ExactPosterior?
+    /// What the rows are measured against: p_0 or p(x_0 | y).
+    public var target: MixtureModel { posterior?.model ?? model }
     let schedule: Schedule
     let grid: GridKind
     let samplers: [String: SamplerConfiguration]
@@ -30,8 +39,8 @@ public struct SamplerStudy {
     private let progress: ((Double) -> Void)?
     private var rowsDone = 0
     private let rowCount: Int
-    /// Reference ODE endpoints by (first grid time, last grid time).
-    private var references: [[Double]: Matrix] = [:]
+    /// Reference ODE endpoints by guidance method and (first grid time, last grid time).
+    private var references: [String: [[Double]: Matrix]] = [:]
 
     /// Checks everything before anything runs: the schedule, the grid, every sampler's text and
     /// every path of the grid.
@@ -47,6 +56,23 @@ public struct SamplerStudy {
         var samplers: [String: SamplerConfiguration] = [:]
         for text in configuration.samplers { samplers[text] = try SamplerConfiguration(parsing: text) }
         self.samplers = samplers
+        if let given = configuration.observation {
+            let dy = given.y.count
+            let a = Matrix(rows: given.forwardOperator.count, columns: given.forwardOperator.first?.count ?? 0,
+                           elements: given.forwardOperator.flatMap { $0 })
+            guard given.forwardOperator.allSatisfy({ $0.count == a.columns }), given.noiseCovariance.count == dy,
+                  given.noiseCovariance.allSatisfy({ $0.count == dy }) else {
+                throw ArgumentError("observation", "operator, y and noise_covariance have inconsistent shapes")
+            }
+            let noise = try NoiseCovariance(.full(Matrix(given.noiseCovariance)), dimension: max(dy, 1), field: "noise_covariance")
+            let observation = try LinearObservation(operator: a, y: given.y, noise: noise)
+            posterior = try ExactPosterior(prior: model, observation: observation)
+            for method in configuration.guidance ?? [] where GuidanceMethod(rawValue: method) == nil {
+                throw ArgumentError("guidance", "unknown method '\(method)' (known: \(GuidanceMethod.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+        } else {
+            posterior = nil
+        }
         for (text, sampler) in samplers {
             for n in configuration.steps where !sampler.kind.isAdaptive || n == configuration.steps[0] {
                 do { _ = try sampler.path(schedule: schedule, grid: grid, steps: sampler.kind.isAdaptive ? nil : n) } catch {
@@ -76,22 +102,33 @@ public struct SamplerStudy {
         return rows
     }
 
+    /// The model a row's sampler calls: the oracle, or the oracle guided by `method`.
+    private func denoiser(guidance method: String?) throws -> any DenoisingModel {
+        guard let method, let posterior else { return oracle }
+        return try guidedModel(GuidanceMethod(rawValue: method)!, base: oracle, prior: model,
+                               observation: posterior.observation)
+    }
+
     private mutating func row(_ name: String, steps: Int) throws -> StudyRow {
-        let entry = samplers[name]!
+        let (samplerText, guidance) = configuration.parts(of: name)
+        let entry = samplers[samplerText]!
         let sampler = entry.makeSampler()
+        let denoiser = try denoiser(guidance: guidance)
         let path = try entry.path(schedule: schedule, grid: grid, steps: entry.kind.isAdaptive ? nil : steps)
         let start = Date()
-        let (samples, callsPerSample) = try draw(sampler, path: path, share: 0..<0.8)
+        let (samples, callsPerSample) = try draw(sampler, model: denoiser, path: path, share: 0..<0.8)
         let wallTime = Date().timeIntervalSince(start)
         let deterministic = sampler.isDeterministic
-        var measurements = try SampleEvaluation.measure(samples, model: model, seed: configuration.seed,
+        var measurements = try SampleEvaluation.measure(samples, model: target, seed: configuration.seed,
                                                         options: .init(projections: configuration.projections))
-        // A single Gaussian and a linear sampler: the exact output law and its W2 (no sampling noise).
-        if model.componentCount == 1, GaussianOutputLaw.isLinear(sampler) {
-            measurements.append(try GaussianOutputLaw(model: model, sampler: sampler, path: path).measurement)
+        // A single Gaussian and a linear sampler driven by its exact oracle: the exact output law
+        // and its W2 (no sampling noise).
+        if target.componentCount == 1, guidance == nil || guidance == GuidanceMethod.exact.rawValue,
+           GaussianOutputLaw.isLinear(sampler) {
+            measurements.append(try GaussianOutputLaw(model: target, sampler: sampler, path: path).measurement)
         }
         if deterministic {
-            let reference = try self.reference(for: path)
+            let reference = try self.reference(for: path, model: denoiser, guidance: guidance)
             measurements.append(try PathError.rms(samples: samples, reference: reference))
             measurements.append(try PathError.median(samples: samples, reference: reference))
         }
@@ -101,7 +138,8 @@ public struct SamplerStudy {
 
     /// All samples of a sampler on a path, batch by batch (sample i from the noise of (seed, i)),
     /// and the model calls per sample. `share` is the part of the row's progress it covers.
-    private func draw(_ sampler: any Sampler, path: SamplingPath, share: Range<Double>) throws -> (Matrix, Double) {
+    private func draw(_ sampler: any Sampler, model: any DenoisingModel, path: SamplingPath,
+                      share: Range<Double>) throws -> (Matrix, Double) {
         var report: (@Sendable (Int, Int, Int, Int) -> Void)?
         if let progress {
             let shard = UncheckedSendable(progress)
@@ -112,7 +150,7 @@ public struct SamplerStudy {
                 shard.value((base + fraction) / rows)
             }
         }
-        let run = try sampler.run(count: configuration.count, model: oracle, path: path, noise: stream,
+        let run = try sampler.run(count: configuration.count, model: model, path: path, noise: stream,
                                   batchSize: configuration.batchSize, progress: report)
         return (run.samples, run.modelCallsPerSample)
     }
@@ -120,17 +158,17 @@ public struct SamplerStudy {
     /// The rk45 solution (rtol = atol = the reference tolerance) from the path's starting state to
     /// its last grid time, then x̂_0, as every ODE sampler on the path ends. A one-step path
     /// (which has no last time of its own) is measured against the ends of the two-step grid.
-    private mutating func reference(for path: SamplingPath) throws -> Matrix {
+    private mutating func reference(for path: SamplingPath, model: any DenoisingModel, guidance: String?) throws -> Matrix {
         var end = path.times.last!
         if path.steps == 1, let two = try? SamplingPath.make(grid, schedule: schedule, steps: 2) { end = two.times.last! }
         let first = path.times[0]
         let key = [first, end]
-        if let known = references[key] { return known }
+        if let known = references[guidance ?? "", default: [:]][key] { return known }
         let ends = try SamplingPath(schedule: schedule, times: end < first ? [first, end] : [first])
         let solver = RK45Sampler(relativeTolerance: configuration.referenceTolerance,
                                  absoluteTolerance: configuration.referenceTolerance)
-        let (solution, _) = try draw(solver, path: ends, share: 0.8..<1)
-        references[key] = solution
+        let (solution, _) = try draw(solver, model: model, path: ends, share: 0.8..<1)
+        references[guidance ?? "", default: [:]][key] = solution
         return solution
     }
 }

@@ -27,10 +27,14 @@ public struct StudyConfiguration: Codable, Sendable, Equatable {
     public var shard: StudyShard?
     /// Samples per batch (does not change any result).
     public var batchSize: Int
+    /// Guidance methods (``GuidanceMethod`` raw values) crossed with the samplers, with the
+    /// observation they are guided towards; rows are then measured against the exact posterior.
+    public var guidance: [String]?
+    public var observation: StudyObservation?
 
     public init(model: String, dimension: Int, components: Int, schedule: String, grid: String, samplers: [String],
                 steps: [Int], count: Int, seed: UInt64, projections: Int, referenceTolerance: Double,
-                shard: StudyShard? = nil, batchSize: Int) {
+                shard: StudyShard? = nil, batchSize: Int, guidance: [String]? = nil, observation: StudyObservation? = nil) {
         self.model = model
         self.dimension = dimension
         self.components = components
@@ -44,25 +48,39 @@ public struct StudyConfiguration: Codable, Sendable, Equatable {
         self.referenceTolerance = referenceTolerance
         self.shard = shard
         self.batchSize = batchSize
+        self.guidance = guidance
+        self.observation = observation
     }
 
     enum CodingKeys: String, CodingKey {
         case version, model, dimension, components, schedule, grid, samplers, steps, count, seed, projections
-        case referenceTolerance = "reference_tolerance", shard, batchSize = "batch_size"
+        case referenceTolerance = "reference_tolerance", shard, batchSize = "batch_size", guidance, observation
     }
 
-    /// The number of (sampler, steps) rows of the whole grid.
-    public var gridSize: Int { samplers.count * steps.count }
+    /// The rows' names: the samplers, or with guidance every `sampler+method` (samplers outer).
+    public var rowNames: [String] {
+        guard let guidance else { return samplers }
+        return samplers.flatMap { sampler in guidance.map { "\(sampler)+\($0)" } }
+    }
+
+    /// A row name split into its sampler and its guidance method (nil without guidance).
+    public func parts(of rowName: String) -> (sampler: String, guidance: String?) {
+        guard guidance != nil, let plus = rowName.lastIndex(of: "+") else { return (rowName, nil) }
+        return (String(rowName[..<plus]), String(rowName[rowName.index(after: plus)...]))
+    }
+
+    /// The number of (row name, steps) rows of the whole grid.
+    public var gridSize: Int { rowNames.count * steps.count }
 
     /// The grid index of a row, or nil if the row is not in the grid.
     public func index(sampler: String, steps: Int) -> Int? {
-        guard let s = samplers.firstIndex(of: sampler), let k = self.steps.firstIndex(of: steps) else { return nil }
+        guard let s = rowNames.firstIndex(of: sampler), let k = self.steps.firstIndex(of: steps) else { return nil }
         return s * self.steps.count + k
     }
 
-    /// The (sampler, steps) pair at a grid index.
+    /// The (row name, steps) pair at a grid index.
     public func entry(_ index: Int) -> (sampler: String, steps: Int) {
-        (samplers[index / steps.count], steps[index % steps.count])
+        (rowNames[index / steps.count], steps[index % steps.count])
     }
 
     /// The grid indices a shard runs (all of them without a shard).
@@ -94,6 +112,9 @@ public struct StudyConfiguration: Codable, Sendable, Equatable {
             ("projections", projections == other.projections, text(projections), text(other.projections)),
             ("reference_tolerance", referenceTolerance == other.referenceTolerance,
              text(referenceTolerance), text(other.referenceTolerance)),
+            ("guidance", guidance == other.guidance, text(guidance ?? []), text(other.guidance ?? [])),
+            ("observation", observation == other.observation, observation == nil ? "none" : "given",
+             other.observation == nil ? "none" : "given (different)"),
         ]
         return fields.first { !$0.1 }.map { "\($0.0): \($0.2) vs \($0.3)" }
     }
@@ -124,6 +145,32 @@ public struct StudyConfiguration: Codable, Sendable, Equatable {
         guard Set(samplers).count == samplers.count, Set(steps).count == steps.count else {
             throw StudyError("samplers and steps must not repeat")
         }
+        guard (guidance == nil) == (observation == nil) else {
+            throw StudyError("guidance and observation go together")
+        }
+        if let guidance {
+            guard !guidance.isEmpty, Set(guidance).count == guidance.count else { throw StudyError("guidance must be a non-empty list without repeats") }
+        }
+    }
+}
+
+/// The observation y = A x_0 + n of a guided study, with its numbers (so that config.json alone
+/// describes the study).
+public struct StudyObservation: Codable, Sendable, Equatable {
+    /// A as d_y rows of D numbers.
+    public var forwardOperator: [[Double]]
+    public var y: [Double]
+    /// Σ_y as d_y rows of d_y numbers.
+    public var noiseCovariance: [[Double]]
+
+    public init(forwardOperator: [[Double]], y: [Double], noiseCovariance: [[Double]]) {
+        self.forwardOperator = forwardOperator
+        self.y = y
+        self.noiseCovariance = noiseCovariance
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case forwardOperator = "operator", y, noiseCovariance = "noise_covariance"
     }
 }
 

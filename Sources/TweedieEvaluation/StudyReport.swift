@@ -28,7 +28,13 @@ public enum StudyReport {
         lines.append("")
         lines.append("- schedule `\(c.schedule)`, \(c.grid) grid; \(c.count) samples per run, seed \(c.seed); "
                      + "sample i starts from the same noise (seed, i) in every run")
-        var coverage = "- rows: \(rows.count) of the grid's \(c.gridSize) (samplers × steps)"
+        // A guided study is measured against the exact posterior.
+        let target = c.guidance == nil ? "p_0" : "p(x_0 | y)"
+        if let guidance = c.guidance, let observation = c.observation {
+            lines.append("- guided by \(guidance.joined(separator: ", ")) towards an observation y = A x_0 + n with d_y = \(observation.y.count); "
+                         + "every figure is against the exact posterior p(x_0 | y) (rows are named sampler+method)")
+        }
+        var coverage = "- rows: \(rows.count) of the grid's \(c.gridSize) (samplers × \(c.guidance == nil ? "" : "guidance × ")steps)"
         if let shard = c.shard { coverage += ", shard \(shard)" }
         lines.append(coverage)
         lines.append("- NFE: model calls per sample")
@@ -38,14 +44,14 @@ public enum StudyReport {
                          + "\(c.referenceTolerance)")
         }
         if shown.contains("sliced_w2") {
-            lines.append("- sliced W2: sliced Wasserstein-2 distance to \(c.count) exact samples of p_0 (\(c.projections) directions)")
+            lines.append("- sliced W2: sliced Wasserstein-2 distance to \(c.count) exact samples of \(target) (\(c.projections) directions)")
         }
-        if shown.contains("energy_distance") { lines.append("- energy distance: to exact samples of p_0 (unbiased)") }
+        if shown.contains("energy_distance") { lines.append("- energy distance: to exact samples of \(target) (unbiased)") }
         if shown.contains("tv_mode_weights") {
-            lines.append("- TV of mode weights: total variation between the share of samples in each mode and π")
+            lines.append("- TV of mode weights: total variation between the share of samples in each mode and \(c.guidance == nil ? "π" : "p(k | y)")")
         }
         if shown.contains("cross_entropy_gap") {
-            lines.append("- −log p_0 gap: mean −log p_0 of the samples minus the entropy estimate (floor: its standard error)")
+            lines.append("- −log p_0 gap: mean −log \(target) of the samples minus the entropy estimate (floor: its standard error)")
         }
         lines.append("- in parentheses: the noise floor, the same figure for an independent set of \(c.count) exact samples")
         lines.append("")

@@ -119,6 +119,38 @@ import Tweedie
         }
     }
 
+    /// A guided study crosses samplers with guidance methods (rows sampler+method), is measured
+    /// against the exact posterior, and its shards merge into the files of one run.
+    @Test func guidedStudyShardsAndMerges() throws {
+        let dir = try PosteriorCommandTests.observationFiles()
+        let arguments = ["--model", "ring8", "--schedule", "edm", "--samplers", "euler,ddpm", "--steps", "3",
+                         "--count", "30", "--guidance", "exact,tmpd", "-q"] + PosteriorCommandTests.observationArguments(dir)
+        let whole = dir.appendingPathComponent("whole"), merged = dir.appendingPathComponent("merged")
+        let shards = [1, 2].map { dir.appendingPathComponent("shard\($0)") }
+        let run = try Self.compare(arguments + ["--out", whole.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try StudyTable(csv: Self.text(whole, "results.csv")).rows.map(\.sampler)
+                    == ["euler+exact", "euler+tmpd", "ddpm+exact", "ddpm+tmpd"])
+        let report = try Self.text(whole, "report.md")
+        #expect(report.contains("exact posterior p(x_0 | y)") && report.contains("samplers × guidance × steps"), "\(report)")
+        let configuration = try StudyConfiguration(json: Data(contentsOf: whole.appendingPathComponent("config.json")))
+        #expect(configuration.guidance == ["exact", "tmpd"] && configuration.observation?.y == [1.2])
+        for (k, shard) in shards.enumerated() {
+            #expect(try Self.compare(arguments + ["--shard", "\(k + 1)/2", "--out", shard.path]).status == 0)
+        }
+        #expect(try Self.compare(["--merge", shards[1].path, shards[0].path, "--out", merged.path]).status == 0)
+        #expect(try Self.resultsWithoutWallTime(merged) == Self.resultsWithoutWallTime(whole))
+        // Guidance without an observation, or an unknown method, fails before anything runs.
+        let out = dir.appendingPathComponent("never")
+        Self.expectCleanFailure(try Self.compare(["--model", "ring8", "--schedule", "edm", "--samplers", "euler", "--steps", "3",
+                                                  "--count", "5", "--guidance", "mmps", "--out", out.path]),
+                                mentioning: "--guidance", out: out)
+        Self.expectCleanFailure(try Self.compare(["--model", "ring8", "--schedule", "edm", "--samplers", "euler", "--steps", "3",
+                                                  "--count", "5", "--guidance", "mmps,magic", "--out", out.path]
+                                                 + PosteriorCommandTests.observationArguments(dir)),
+                                mentioning: "magic", out: out)
+    }
+
     /// On ring8 (vp-linear, Karras grid) Euler converges with order ≈ 1 and Heun with order ≈ 2
     /// in the median path error.
     @Test func fittedOrdersOfEulerAndHeun() throws {
