@@ -7,7 +7,7 @@ struct TweedieCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tweedie",
         abstract: "Diffusion models with an exact oracle: Gaussian-mixture data, linear-Gaussian noise.",
-        subcommands: [ModelCommand.self, OracleCommand.self, NoiseCommand.self, SampleCommand.self, PosteriorCommand.self, EvaluateCommand.self, CompareCommand.self, LikelihoodCommand.self])
+        subcommands: [ModelCommand.self, OracleCommand.self, NoiseCommand.self, SampleCommand.self, PosteriorCommand.self, BenchmarkCommand.self, EvaluateCommand.self, CompareCommand.self, LikelihoodCommand.self])
 
     /// Runs a command; any failure is one line on stderr and a non-zero exit (help and
     /// version requests print as usual).

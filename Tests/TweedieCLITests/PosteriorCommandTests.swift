@@ -110,3 +110,56 @@ import Tweedie
         #expect(!FileManager.default.fileExists(atPath: samples))
     }
 }
+
+/// `tweedie benchmark inverse` on a small grid.
+@Suite struct InverseBenchmarkCommandTests {
+    @Test func smallBenchmarkWritesItsFiles() throws {
+        let dir = try CLI.scratch()
+        let out = dir.appendingPathComponent("bench")
+        let run = try CLI.run(["benchmark", "inverse", "--dimensions", "4", "--observed", "1", "--operators", "2", "--count", "60",
+                               "--steps", "8", "--guidance", "exact,mmps", "--out", out.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        let csv = try String(contentsOf: out.appendingPathComponent("results.csv"), encoding: .utf8)
+        #expect(csv.split(separator: "\n").count == 1 + 2 * 2)
+        #expect(run.stdout.contains("| 4 | 1 | exact |") && run.stdout.contains("| 4 | 1 | mmps |"), "\(run.stdout)")
+        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("sliced_w2_vs_dimension.svg").path))
+        // The same seed gives the same problems and samples: rerunning reproduces every figure but the wall time.
+        let again = dir.appendingPathComponent("again")
+        #expect(try CLI.run(["benchmark", "inverse", "--dimensions", "4", "--observed", "1", "--operators", "2", "--count", "60",
+                             "--steps", "8", "--guidance", "exact,mmps", "--out", again.path]).status == 0)
+        func withoutTime(_ url: URL) throws -> [String] {
+            try String(contentsOf: url.appendingPathComponent("results.csv"), encoding: .utf8).split(separator: "\n")
+                .map { $0.split(separator: ",").dropLast().joined(separator: ",") }
+        }
+        #expect(try withoutTime(out) == withoutTime(again))
+    }
+
+    @Test(arguments: [(["--dimensions", "5"], "--dimensions"), (["--observed", "9", "--dimensions", "8"], "--observed"),
+                      (["--guidance", "dps,nope"], "--guidance"), (["--operators", "0"], "--operators"),
+                      (["--sampler", "magic"], "--sampler")])
+    func badOptionsFailCleanly(arguments: [String], named: String) throws {
+        let dir = try CLI.scratch()
+        let out = dir.appendingPathComponent("never")
+        let run = try CLI.run(["benchmark", "inverse"] + arguments + ["--out", out.path])
+        #expect(run.status != 0)
+        #expect(run.stderr.split(separator: "\n").count == 1 && run.stderr.contains(named), "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+}
+
+/// The generated problems: the operator's singular values are the sorted uniforms, and σ_y is
+/// within the largest of them.
+@Suite struct InverseProblemSetupTests {
+    @Test func operatorHasTheDrawnSingularValues() throws {
+        let prior = try InverseProblemSetup.gridMixture(dimension: 10, seed: 1)
+        #expect(prior.componentCount == 25 && abs(prior.prior.weights.reduce(0, +) - 1) < 1e-12)
+        #expect(prior.prior.means[24, 0] == 16 && prior.prior.means[24, 1] == 16 && prior.prior.means[0, 3] == -16)
+        let observation = try InverseProblemSetup.observation(prior: prior, observedDimension: 3, seed: 2)
+        let a = observation.forwardOperator
+        // A Aᵀ = U diag(s²) Uᵀ: its eigenvalues are the squared singular values, each in (0, 1).
+        let values = try SymmetricEigendecomposition(BLAS.product(a, .none, a, .transpose).symmetrized).values
+        #expect(values.allSatisfy { $0 > 0 && $0 < 1 })
+        let sigmaY = observation.noiseMatrix[0, 0].squareRoot()
+        #expect(sigmaY > 0 && sigmaY <= values.last!.squareRoot() * (1 + 1e-12))
+    }
+}
