@@ -26,23 +26,34 @@ extension Oracle {
         let result = try evaluate(x, at: level, including: .componentMeans)
         let componentProducts = componentCovarianceProducts(v, alpha: level.alpha, sigma: level.sigma)
         let k = componentCount
+        let directions = v.transposed  // m×D: each direction contiguous
         let products: [Matrix] = Parallel.array(count: x.rows, chunk: 16) { rows in
-            rows.map { b in
-                let means = result.componentMeans![b]
+            var delta = [Double](repeating: 0, count: d)
+            return rows.map { b in
                 var out = Matrix(rows: m, columns: d)  // (Cov V)ᵀ, transposed at the end
-                var delta = [Double](repeating: 0, count: d)
-                for c in 0..<k {
-                    let r = result.responsibilities[b, c]
-                    guard r > 0 else { continue }
-                    for i in 0..<d { delta[i] = means[c, i] - result.denoised[b, i] }
-                    for j in 0..<m {
-                        var dot = 0.0
-                        for i in 0..<d { dot += delta[i] * v[i, j] }
-                        let coefficient = r * dot
-                        if let w = componentProducts?[c] {
-                            for i in 0..<d { out[j, i] += r * w[j, i] + coefficient * delta[i] }
-                        } else {
-                            for i in 0..<d { out[j, i] += coefficient * delta[i] }
+                let responsibilities = result.responsibilities.row(b)
+                result.componentMeans![b].elements.withUnsafeBufferPointer { means in
+                    result.denoised.elements.withUnsafeBufferPointer { denoised in
+                        directions.elements.withUnsafeBufferPointer { vt in
+                            out.elements.withUnsafeMutableBufferPointer { o in
+                                delta.withUnsafeMutableBufferPointer { delta in
+                                    for c in 0..<k {
+                                        let r = responsibilities[c]
+                                        guard r > 0 else { continue }
+                                        for i in 0..<d { delta[i] = means[c * d + i] - denoised[b * d + i] }
+                                        for j in 0..<m {
+                                            var dot = 0.0
+                                            for i in 0..<d { dot += delta[i] * vt[j * d + i] }
+                                            let coefficient = r * dot
+                                            for i in 0..<d { o[j * d + i] += coefficient * delta[i] }
+                                        }
+                                        guard let w = componentProducts?[c] else { continue }
+                                        w.elements.withUnsafeBufferPointer { w in
+                                            for i in 0..<(m * d) { o[i] += r * w[i] }
+                                        }
+                                    }
+                                }
+                            }
                         }
                     }
                 }

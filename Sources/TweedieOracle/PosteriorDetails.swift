@@ -41,12 +41,21 @@ struct PosteriorDetails: Sendable {
             return m
         }
         var z = Matrix(rows: n, columns: d)
-        for b in 0..<n { for i in 0..<d { z[b, i] = y[b * d + i] - alpha * nu[i] } }
+        z.elements.withUnsafeMutableBufferPointer { z in
+            for b in 0..<n { for i in 0..<d { z[b * d + i] = y[b * d + i] - alpha * nu[i] } }
+        }
         let u = mixture.basis(of: k)
         if let u { z = BLAS.product(z, u) }
-        for b in 0..<n { for i in 0..<d { z[b, i] *= scales.gain[k, i] } }
+        let gain = scales.gain.row(k)
+        z.elements.withUnsafeMutableBufferPointer { z in
+            for b in 0..<n { for i in 0..<d { z[b * d + i] *= gain[i] } }
+        }
         if let u { z = BLAS.product(z, .none, u, .transpose) }
-        for b in 0..<n { for i in 0..<d { m[b, i] = nu[i] + z[b, i] } }
+        m.elements.withUnsafeMutableBufferPointer { m in
+            z.elements.withUnsafeBufferPointer { z in
+                for b in 0..<n { for i in 0..<d { m[b * d + i] = nu[i] + z[b * d + i] } }
+            }
+        }
         return m
     }
 
