@@ -336,12 +336,18 @@ private struct CallbackFailure: Error, CustomStringConvertible {
 /// host's model predicting `prediction` (x0, epsilon, v, score, flow) in dimension `dimension`
 /// with noise covariance Σ of `handle` (identity when `handle` is null). `steps` < 0 means none
 /// (rk45), `grid` may be null (the default grid); `initial` (count×D standard normals) may be null.
+/// With `guidance` (dps, pigdm, tmpd, mmps, exact; null for none) the sampler is guided towards the
+/// observation y = A x_0 + n (A of `observed` rows; Σ_y from `noiseCovariance`, or σ_y = `noiseStd`),
+/// with DPS strength `zeta` (docs/math.md §11.4); a host model's covariances come from finite
+/// differences.
 @_cdecl("tweedie_sample")
 public func tweedie_sample(
     _ handle: UnsafeMutableRawPointer?, _ callback: TweedieModelCallback?, _ context: UnsafeMutableRawPointer?,
     _ prediction: UnsafePointer<CChar>?, _ dimension: Int,
     _ sampler: UnsafePointer<CChar>?, _ schedule: UnsafePointer<CChar>?, _ grid: UnsafePointer<CChar>?, _ steps: Int,
-    _ count: Int, _ seed: UInt64, _ batchSize: Int, _ initial: UnsafePointer<Double>?, _ out: UnsafeMutablePointer<Double>?
+    _ count: Int, _ seed: UInt64, _ batchSize: Int, _ initial: UnsafePointer<Double>?, _ out: UnsafeMutablePointer<Double>?,
+    _ guidance: UnsafePointer<CChar>?, _ a: UnsafePointer<Double>?, _ observed: Int, _ y: UnsafePointer<Double>?,
+    _ noiseCovariance: UnsafePointer<Double>?, _ noiseStd: Double, _ zeta: Double
 ) -> Int32 {
     call {
         let configuration = try SamplerConfiguration(parsing: try string(sampler, "sampler"))
@@ -355,7 +361,7 @@ public func tweedie_sample(
             gridKind = kind
         }
         let path = try configuration.path(schedule: parsedSchedule, grid: gridKind, steps: steps < 0 ? nil : steps)
-        let denoiser: any DenoisingModel
+        var denoiser: any DenoisingModel
         if let callback {
             let noise = try handle.map { try model($0).noise } ?? NoiseCovariance(.identity, dimension: dimension)
             guard noise.dimension == dimension else {
@@ -381,6 +387,17 @@ public func tweedie_sample(
         } else {
             denoiser = try Oracle(model(handle))
         }
+        if let guidance {
+            let text = String(cString: guidance)
+            guard let method = GuidanceMethod(rawValue: text) else {
+                throw CallError("guidance: unknown method '\(text)' (known: \(GuidanceMethod.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            let given = try observation(a, observed: observed, dimension: denoiser.dimension, y,
+                                        noiseCovariance: noiseCovariance, noiseStd: noiseStd)
+            let base: any PosteriorCovarianceModel = (denoiser as? Oracle) ?? FiniteDifferenceCovariance(denoiser)
+            denoiser = try guidedModel(method, base: base, prior: callback == nil ? try model(handle) : nil,
+                                       observation: given, zeta: zeta)
+        }
         let d = denoiser.dimension
         let z = try initial.map { try matrix($0, rows: count, columns: d, "init") }
         if let z { try requirePoints(z, "init") }
@@ -392,6 +409,43 @@ public func tweedie_sample(
             onBatch: { range, batch in
                 batch.elements.withUnsafeBufferPointer { out!.advanced(by: range.lowerBound * d).update(from: $0.baseAddress!, count: batch.elements.count) }
             })
+    }
+}
+
+/// The observation y = A x_0 + n from C buffers: A (d_y×D), y (d_y), and Σ_y (d_y×d_y) when
+/// `noiseCovariance` is given, else σ_y² I with σ_y = `noiseStd`.
+private func observation(_ a: UnsafePointer<Double>?, observed dy: Int, dimension d: Int, _ y: UnsafePointer<Double>?,
+                         noiseCovariance: UnsafePointer<Double>?, noiseStd: Double) throws -> LinearObservation {
+    guard dy >= 1 else { throw CallError("operator: needs at least one row, got d_y = \(dy)") }
+    let operatorMatrix = try matrix(a, rows: dy, columns: d, "operator")
+    let values = try doubles(y, dy, "y")
+    if let noiseCovariance {
+        let s = try matrix(noiseCovariance, rows: dy, columns: dy, "noise_covariance")
+        return try LinearObservation(operator: operatorMatrix, y: values,
+                                     noise: NoiseCovariance(.full(s), dimension: dy, field: "noise_covariance"))
+    }
+    return try LinearObservation(operator: operatorMatrix, y: values, noiseStandardDeviation: noiseStd)
+}
+
+/// The exact posterior p(x_0 | y) of the model `handle` (docs/math.md §11.2) as a new model handle in
+/// `out`, with log p(y) in `logEvidence` and the K component evidences log N(y; A μ_k, S_k) in
+/// `componentEvidence`.
+@_cdecl("tweedie_posterior")
+public func tweedie_posterior(
+    _ handle: UnsafeMutableRawPointer?, _ a: UnsafePointer<Double>?, _ observed: Int, _ y: UnsafePointer<Double>?,
+    _ noiseCovariance: UnsafePointer<Double>?, _ noiseStd: Double,
+    _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ logEvidence: UnsafeMutablePointer<Double>?,
+    _ componentEvidence: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    call {
+        let prior = try model(handle)
+        let given = try observation(a, observed: observed, dimension: prior.dimension, y, noiseCovariance: noiseCovariance,
+                                    noiseStd: noiseStd)
+        let posterior = try ExactPosterior(prior: prior, observation: given)
+        guard let out, let logEvidence, let componentEvidence else { throw CallError("out: null pointer") }
+        logEvidence.pointee = posterior.logEvidence
+        write(posterior.componentLogEvidence, to: componentEvidence)
+        out.pointee = Unmanaged.passRetained(ModelBox(posterior.model)).toOpaque()
     }
 }
 

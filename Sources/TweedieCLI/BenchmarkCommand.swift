@@ -120,7 +120,7 @@ func inverseChart(_ c: InverseBenchmark.Configuration, rows: [InverseBenchmark.R
                              xLabel: "dimension D", yLabel: "sliced W2 to exact posterior samples")
     for (index, method) in c.methods.enumerated() {
         let points = c.dimensions.compactMap { d -> SIMD2<Double>? in
-            let own = rows.filter { $0.dimension == d && $0.method == method }
+            let own = rows.filter { $0.dimension == d && $0.method == method && $0.slicedWasserstein.isFinite }
             guard !own.isEmpty else { return nil }
             return SIMD2(Double(d), InverseBenchmark.summary(own.map(\.slicedWasserstein)).mean)
         }

@@ -89,6 +89,9 @@ public struct InverseBenchmark {
         public var modeWeightTV: Double
         public var modeWeightTVFloor: Double
         public var wallTime: Double
+        /// Why the run produced no samples (a diverging method: DPS with a strong step, say); its
+        /// figures are then NaN.
+        public var failure: String?
     }
 
     public let configuration: Configuration
@@ -132,19 +135,28 @@ public struct InverseBenchmark {
                     let posterior = try ExactPosterior(prior: prior, observation: observation)
                     for method in c.methods {
                         let start = Date()
-                        let model = try guidedModel(method, base: oracle, prior: prior, observation: observation)
-                        let samples = try samplerConfiguration.makeSampler().run(
-                            count: c.count, model: model, path: path, noise: NoiseStream(seed: c.seed),
-                            batchSize: c.batchSize).samples
-                        let elapsed = Date().timeIntervalSince(start)
-                        let quality = try SampleQuality(samples: samples, mixture: posterior.model.prior, seed: c.seed,
-                                                        projections: c.projections)
-                        rows.append(Row(dimension: d, observedDimension: dy, operatorIndex: index, method: method,
-                                        noiseStd: observation.noiseMatrix[0, 0].squareRoot(), logEvidence: posterior.logEvidence,
-                                        slicedWasserstein: quality.slicedWasserstein,
-                                        slicedWassersteinFloor: quality.slicedWassersteinFloor,
-                                        modeWeightTV: quality.modeWeights.totalVariation,
-                                        modeWeightTVFloor: quality.referenceModeWeights.totalVariation, wallTime: elapsed))
+                        var row = Row(dimension: d, observedDimension: dy, operatorIndex: index, method: method,
+                                      noiseStd: observation.noiseMatrix[0, 0].squareRoot(), logEvidence: posterior.logEvidence,
+                                      slicedWasserstein: .nan, slicedWassersteinFloor: .nan, modeWeightTV: .nan,
+                                      modeWeightTVFloor: .nan, wallTime: 0, failure: nil)
+                        do {
+                            let model = try guidedModel(method, base: oracle, prior: prior, observation: observation)
+                            let samples = try samplerConfiguration.makeSampler().run(
+                                count: c.count, model: model, path: path, noise: NoiseStream(seed: c.seed),
+                                batchSize: c.batchSize).samples
+                            row.wallTime = Date().timeIntervalSince(start)
+                            let quality = try SampleQuality(samples: samples, mixture: posterior.model.prior, seed: c.seed,
+                                                            projections: c.projections)
+                            row.slicedWasserstein = quality.slicedWasserstein
+                            row.slicedWassersteinFloor = quality.slicedWassersteinFloor
+                            row.modeWeightTV = quality.modeWeights.totalVariation
+                            row.modeWeightTVFloor = quality.referenceModeWeights.totalVariation
+                        } catch let error as SamplerDivergence {
+                            row.failure = "\(error)"
+                        } catch let error as ArgumentError where error.argument == "guidance" {
+                            row.failure = "\(error)"
+                        }
+                        rows.append(row)
                         progress?(Double(rows.count) / total)
                     }
                 }
@@ -155,11 +167,12 @@ public struct InverseBenchmark {
 
     /// results.csv: one line per row, every number in full.
     public static func csv(_ rows: [Row]) -> String {
-        var lines = ["dimension,observed_dimension,operator,method,noise_std,log_evidence,sliced_w2,sliced_w2_floor,tv_mode_weights,tv_mode_weights_floor,wall_time_s"]
+        var lines = ["dimension,observed_dimension,operator,method,noise_std,log_evidence,sliced_w2,sliced_w2_floor,tv_mode_weights,tv_mode_weights_floor,wall_time_s,failure"]
         for r in rows {
             lines.append([String(r.dimension), String(r.observedDimension), String(r.operatorIndex), r.method.rawValue,
                           "\(r.noiseStd)", "\(r.logEvidence)", "\(r.slicedWasserstein)", "\(r.slicedWassersteinFloor)",
-                          "\(r.modeWeightTV)", "\(r.modeWeightTVFloor)", "\(r.wallTime)"].joined(separator: ","))
+                          "\(r.modeWeightTV)", "\(r.modeWeightTVFloor)", "\(r.wallTime)",
+                          (r.failure ?? "").replacingOccurrences(of: ",", with: ";")].joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -185,12 +198,14 @@ public struct InverseBenchmark {
         lines.append("- sliced W2 (\(c.projections) directions) to \(c.count) exact posterior samples; floor: two exact sets. "
                      + "TV: total variation between the share of samples in each mode and p(k | y); floor: exact samples")
         lines.append("- `exact` is the exact posterior's oracle driving the same sampler: its distance is the sampler's own error")
-        lines.append("- mean ± standard deviation over the operators")
+        lines.append("- mean ± standard deviation over the operators; a run that diverged (NaN or overflow) is counted apart")
         lines.append("")
-        lines.append("| D | d_y | method | sliced W2 | floor | TV of mode weights | floor |")
-        lines.append("|---:|---:|---|---:|---:|---:|---:|")
+        lines.append("| D | d_y | method | sliced W2 | floor | TV of mode weights | floor | diverged |")
+        lines.append("|---:|---:|---|---:|---:|---:|---:|---:|")
         func cell(_ values: [Double]) -> String {
-            let s = Self.summary(values)
+            let finite = values.filter(\.isFinite)
+            guard !finite.isEmpty else { return "—" }
+            let s = Self.summary(finite)
             return String(format: "%.3g ± %.2g", s.mean, s.std)
         }
         for d in c.dimensions {
@@ -200,7 +215,7 @@ public struct InverseBenchmark {
                     guard !own.isEmpty else { continue }
                     lines.append("| \(d) | \(dy) | \(method.rawValue) | \(cell(own.map(\.slicedWasserstein))) | "
                                  + "\(cell(own.map(\.slicedWassersteinFloor))) | \(cell(own.map(\.modeWeightTV))) | "
-                                 + "\(cell(own.map(\.modeWeightTVFloor))) |")
+                                 + "\(cell(own.map(\.modeWeightTVFloor))) | \(own.filter { $0.failure != nil }.count) of \(own.count) |")
                 }
             }
         }

@@ -11,6 +11,10 @@ The Swift library does the work; this package is a thin front over its C ABI::
     samples = tweedie.sample(model, sampler="heun", schedule="vp-linear", steps=18, count=2000, seed=1)
     tweedie.evaluate(samples, model, seed=1)["sliced_w2"]
 
+    post = tweedie.posterior(model, operator=[[1.0, 0.3]], y=[1.2], noise_std=0.5)   # exact p(x_0 | y)
+    guided = tweedie.sample(model, sampler="heun", schedule="edm", steps=30, count=2000, guidance="mmps",
+                            operator=[[1.0, 0.3]], y=[1.2], noise_std=0.5)
+
 Every error is a :class:`TweedieError` (a ``ValueError``) with the library's one-line message.
 """
 from __future__ import annotations
@@ -26,8 +30,8 @@ import numpy as np
 from . import _native
 from ._native import TweedieError, check, lib, pointer, points, take_string
 
-__all__ = ["TweedieError", "Model", "Oracle", "OracleResult", "Schedule", "Measurement", "Likelihood", "sample",
-           "evaluate", "likelihood"]
+__all__ = ["TweedieError", "Model", "Oracle", "OracleResult", "Schedule", "Measurement", "Likelihood", "Posterior",
+           "sample", "evaluate", "likelihood", "posterior", "GUIDANCE_METHODS"]
 __version__ = "0.1.0"
 
 ArrayLike = Union[np.ndarray, Sequence[float], Sequence[Sequence[float]]]
@@ -292,10 +296,83 @@ def _sampler_text(sampler: str, options: Mapping[str, Any]) -> str:
     return ":".join(parts)
 
 
+GUIDANCE_METHODS = ("dps", "pigdm", "tmpd", "mmps", "exact")
+
+
+class _Observation:
+    """y = A x_0 + n as the C ABI takes it: A (d_y, D), y (d_y,), Σ_y (d_y, d_y) or σ_y."""
+
+    def __init__(self, operator: ArrayLike, y: ArrayLike, noise_std: Optional[float],
+                 noise_covariance: Optional[ArrayLike], dimension: int):
+        a = np.asarray(operator)
+        if a.dtype.kind not in "fiu":
+            raise TweedieError(f"operator: expected numbers, got dtype {a.dtype}")
+        a = np.ascontiguousarray(a, dtype=np.float64)
+        if a.ndim == 1:
+            a = a.reshape(1, -1)
+        if a.ndim != 2 or a.shape[1] != dimension or a.shape[0] < 1:
+            raise TweedieError(f"operator: expected shape (d_y, {dimension}), got {a.shape}")
+        values = np.asarray(y)
+        if values.dtype.kind not in "fiu":
+            raise TweedieError(f"y: expected numbers, got dtype {values.dtype}")
+        values = np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
+        if values.shape[0] != a.shape[0]:
+            raise TweedieError(f"y: {values.shape[0]} values, the operator has d_y = {a.shape[0]} rows")
+        if (noise_std is None) == (noise_covariance is None):
+            raise TweedieError("observation: give exactly one of noise_std and noise_covariance")
+        self.covariance = None
+        if noise_covariance is not None:
+            cov = np.ascontiguousarray(np.asarray(noise_covariance, dtype=np.float64))
+            if cov.shape != (a.shape[0], a.shape[0]):
+                raise TweedieError(f"noise_covariance: expected shape {(a.shape[0], a.shape[0])}, got {cov.shape}")
+            self.covariance = cov
+        try:
+            self.std = float("nan") if noise_std is None else float(noise_std)
+        except (TypeError, ValueError):
+            raise TweedieError(f"noise_std: expected a number, got {noise_std!r}") from None
+        self.operator, self.y = a, values
+
+    @property
+    def arguments(self) -> tuple:
+        return (pointer(self.operator), self.operator.shape[0], pointer(self.y), pointer(self.covariance), self.std)
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """The exact posterior p(x_0 | y) of a mixture prior: a :class:`Model` (with the prior's noise
+    covariance, so its oracle is the exact conditional oracle), log p(y), and per component
+    log N(y; A μ_k, A Λ_k Aᵀ + Σ_y)."""
+    model: Model
+    log_evidence: float
+    component_log_evidence: np.ndarray
+
+    @property
+    def weights(self) -> np.ndarray:
+        """p(k | y)."""
+        return self.model.weights
+
+
+def posterior(model: Model, *, operator: ArrayLike, y: ArrayLike, noise_std: Optional[float] = None,
+              noise_covariance: Optional[ArrayLike] = None) -> Posterior:
+    """The exact posterior of ``model`` given y = A x_0 + n, n ~ N(0, Σ_y) with Σ_y = noise_std² I or
+    ``noise_covariance`` (as ``tweedie posterior``)."""
+    if not isinstance(model, Model):
+        raise TweedieError(f"posterior: expected a tweedie.Model, got {type(model).__name__}")
+    observation = _Observation(operator, y, noise_std, noise_covariance, model.dimension)
+    handle = ctypes.c_void_p()
+    evidence = np.empty(1)
+    components = np.empty(model.components)
+    check(lib.tweedie_posterior(model._handle, *observation.arguments, ctypes.byref(handle), pointer(evidence),
+                                pointer(components)))
+    return Posterior(Model(handle), float(evidence[0]), components)
+
+
 def sample(model: Union[Model, Callable], *, sampler: str, schedule: str, count: int, steps: Optional[int] = None,
            seed: int = 0, init: Optional[ArrayLike] = None, grid: Optional[str] = None,
            dimension: Optional[int] = None, prediction: str = "x0", noise_model: Optional[Model] = None,
-           batch_size: int = 256, **sampler_options) -> np.ndarray:
+           batch_size: int = 256, guidance: Optional[str] = None, operator: Optional[ArrayLike] = None,
+           y: Optional[ArrayLike] = None, noise_std: Optional[float] = None,
+           noise_covariance: Optional[ArrayLike] = None, zeta: float = 1.0, **sampler_options) -> np.ndarray:
     """Samples with one of Tweedie's samplers, bit for bit as ``tweedie sample`` from the same seed.
 
     ``model`` is a :class:`Model` (its exact oracle is the denoiser) or a callable
@@ -303,7 +380,12 @@ def sample(model: Union[Model, Callable], *, sampler: str, schedule: str, count:
     network's output of type ``prediction`` (x0, epsilon, v, score, flow), in ``dimension`` D;
     ``noise_model`` supplies its noise covariance Σ (identity by default). Sampler options are
     keyword arguments (``eta=0.5``, ``s_churn=2``, ``rtol=1e-8``). Returns (count, D) samples, or
-    (count, N, d) for a model with a point shape."""
+    (count, N, d) for a model with a point shape.
+
+    With ``guidance`` (one of :data:`GUIDANCE_METHODS`) the sampler is guided towards the observation
+    y = A x_0 + n given by ``operator``, ``y`` and ``noise_std`` or ``noise_covariance`` (``zeta``:
+    DPS's strength). A callable model's posterior covariances come from finite differences of its
+    denoiser; ``exact`` needs a :class:`Model`."""
     text = _sampler_text(sampler, sampler_options)
     keep = []  # keeps the callback alive during the call
     callback_error: list = []
@@ -345,9 +427,21 @@ def sample(model: Union[Model, Callable], *, sampler: str, schedule: str, count:
         out = np.empty((int(count), d))
     except MemoryError:
         raise TweedieError(f"count: {count} samples × D = {d} do not fit in memory") from None
+    observation_arguments: tuple = (None, 0, None, None, float("nan"))
+    if guidance is not None:
+        if guidance not in GUIDANCE_METHODS:
+            raise TweedieError(f"guidance: unknown method {guidance!r} (known: {', '.join(GUIDANCE_METHODS)})")
+        if operator is None or y is None:
+            raise TweedieError("guidance: needs operator= and y= (and noise_std= or noise_covariance=)")
+        observation = _Observation(operator, y, noise_std, noise_covariance, d)
+        observation_arguments = observation.arguments
+    elif operator is not None or y is not None or noise_std is not None or noise_covariance is not None:
+        raise TweedieError("operator, y and the observation noise need guidance= (dps, pigdm, tmpd, mmps, exact)")
     status = lib.tweedie_sample(handle, callback, None, prediction.encode(), d, text.encode(), schedule.encode(),
                                 grid.encode() if grid is not None else None, -1 if steps is None else int(steps),
-                                int(count), int(seed) & 0xFFFFFFFFFFFFFFFF, int(batch_size), pointer(z), pointer(out))
+                                int(count), int(seed) & 0xFFFFFFFFFFFFFFFF, int(batch_size), pointer(z), pointer(out),
+                                guidance.encode() if guidance is not None else None, *observation_arguments,
+                                float(zeta))
     if callback_error:
         error = callback_error[0]
         if isinstance(error, TweedieError):
