@@ -492,6 +492,56 @@ def output_cases():
 
 
 # ---------------------------------------------------------------------------------------------
+# Inverse problems: operators, observations and observation noise.
+
+def observation_cases():
+    write_npy("obs_operator.npy", np.array([[1.0, 0.3]], dtype="<f8"))
+    write_npy("obs_y.npy", np.array([1.2], dtype="<f8"))
+    write_npy("obs_operator_nan.npy", np.array([[np.nan, 0.3]], dtype="<f8"))
+    write_npy("obs_operator_3_columns.npy", np.ones((1, 3), dtype="<f8"))
+    write_npy("obs_operator_1d.npy", np.array([1.0, 0.3], dtype="<f8"))
+    write_npy("obs_operator_empty.npy", np.zeros((0, 2), dtype="<f8"))
+    write_npy("obs_y_inf.npy", np.array([np.inf], dtype="<f8"))
+    write_npy("obs_y_2.npy", np.array([1.0, 2.0], dtype="<f8"))
+    write_npy("obs_y_far.npy", np.array([1e170], dtype="<f8"))
+    write_npy("obs_noise_singular.npy", np.zeros((1, 1), dtype="<f8"))
+    write_npy("obs_noise_2x2.npy", np.eye(2, dtype="<f8"))
+    write_npy("obs_noise_ok.npy", np.array([[0.25]], dtype="<f8"))
+
+    def posterior(operator="obs_operator.npy", y="obs_y.npy", noise=("--noise-std", "0.5"), out="{out}/p.json"):
+        return ["posterior", "--model", "ring8", "--operator", "{corpus}/" + operator, "--y", "{corpus}/" + y,
+                *noise, "--out", out]
+
+    case("obs_valid_posterior", posterior(), "ok", outputs=["{out}/p.json"],
+         reference={"args": posterior(noise=("--noise-covariance", "{corpus}/obs_noise_ok.npy"), out="{out}/q.json"),
+                    "outputs": ["{out}/q.json"]})
+    case("obs_operator_nan", posterior(operator="obs_operator_nan.npy"), "error", "--operator")
+    case("obs_operator_wrong_columns", posterior(operator="obs_operator_3_columns.npy"), "error", "--operator",
+         also=["dimension"])
+    case("obs_operator_1d", posterior(operator="obs_operator_1d.npy"), "error", "--operator")
+    case("obs_operator_empty", posterior(operator="obs_operator_empty.npy"), "error", ["--operator", "--y"])
+    case("obs_operator_is_a_model", posterior(operator="model.json"), "error", "--operator")
+    case("obs_y_inf", posterior(y="obs_y_inf.npy"), "error", "--y")
+    case("obs_y_wrong_length", posterior(y="obs_y_2.npy"), "error", "--y")
+    case("obs_y_implausible", posterior(y="obs_y_far.npy", noise=("--noise-std", "1e-3")), "error", "y")
+    case("obs_noise_std_nan", posterior(noise=("--noise-std", "nan")), "error", "--noise-std")
+    case("obs_noise_std_tiny", posterior(noise=("--noise-std", "1e-200")), "error", "--noise-std")
+    case("obs_noise_singular", posterior(noise=("--noise-covariance", "{corpus}/obs_noise_singular.npy")), "error",
+         "--noise-covariance")
+    case("obs_noise_wrong_shape", posterior(noise=("--noise-covariance", "{corpus}/obs_noise_2x2.npy")), "error",
+         "--noise-covariance")
+    case("obs_out_overwrites_operator", posterior(out="{corpus}/obs_operator.npy"), "error", "--out")
+    case("obs_posterior_npz", posterior(out="{out}/p.npz"), "ok", outputs=["{out}/p.npz"])
+    guided = ["sample", "--model", "ring8", "--schedule", "edm", "--sampler", "euler", "--steps", "4", "--count", "5",
+              "--quiet", "--operator", "{corpus}/obs_operator.npy", "--y", "{corpus}/obs_y.npy", "--noise-std", "0.5"]
+    case("obs_sample_dps_huge_zeta", guided + ["--guidance", "dps", "--zeta", "1e300", "--out", "{out}/s.npy"], "error",
+         ["dps", "diverge", "NaN"])
+    case("obs_sample_guidance_unknown", guided + ["--guidance", "magic", "--out", "{out}/s.npy"], "error", "--guidance")
+    case("obs_sample_exact_guidance", guided + ["--guidance", "exact", "--out", "{out}/s.npy"], "ok",
+         outputs=["{out}/s.npy"])
+
+
+# ---------------------------------------------------------------------------------------------
 # Special files made at run time.
 
 def special_cases():
@@ -520,6 +570,7 @@ def main():
     json_cases()
     option_cases()
     output_cases()
+    observation_cases()
     special_cases()
     with open(path("cases.json"), "w") as f:
         json.dump(CASES, f, indent=1)

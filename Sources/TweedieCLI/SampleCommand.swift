@@ -253,7 +253,8 @@ struct SampleCommand: ParsableCommand {
                 try XYZFile.write(run.samples, atoms: atoms, comment: { "sample \($0) of \(name)" }, to: URL(fileURLWithPath: xyz))
             }
             if let plot {
-                let title = "\(name): \(plan.sampler.name), \(schedule), \(plan.stepsText), \(count) samples"
+                let guided = guidance.map { " guided by \($0.rawValue), over p(x_0 | y)" } ?? ""
+                let title = "\(name): \(plan.sampler.name)\(guided), \(schedule), \(plan.stepsText), \(count) samples"
                 try writeSamplePlot(model: plan.reference, oracle: plan.oracle, samples: run.samples, title: title, to: URL(fileURLWithPath: plot))
             }
         }

@@ -24,6 +24,19 @@ import Tweedie
         #expect(custom.dimension == 2)
     }
 
+    @Test func inverseProblemExample() throws {
+        let path = try SamplingPath.make(.karras, schedule: .named("edm"), steps: 6)
+        let observation = try LinearObservation(operator: Matrix([[1, 0.3]]), y: [1.2], noiseStandardDeviation: 0.5)
+        let posterior = try ExactPosterior(prior: BuiltinModels.ring8(), observation: observation)
+        #expect(abs(posterior.logEvidence - (-2.129)) < 5e-4)
+        #expect(abs(posterior.weights.reduce(0, +) - 1) < 1e-12)
+        let exact = try Oracle(posterior.model)
+        #expect(exact.componentCount == 8)
+        let mmps = try GuidedDenoiser(try Oracle(BuiltinModels.ring8()), observation: observation, method: .mmps)
+        let guided = try HeunSampler().run(count: 20, model: mmps, path: path, noise: NoiseStream(seed: 1))
+        #expect(guided.samples.rows == 20 && guided.samples.allFinite)
+    }
+
     @Test func jsonExampleLoads() throws {
         let json = """
         {"name": "two", "weights": [0.3, 0.7], "means": [[0, 0], [3, 1]],
