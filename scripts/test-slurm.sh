@@ -69,7 +69,29 @@ else
     fail "failed shard: $(cat "$work/bad.txt")"
 fi
 
-# 4. Without Slurm on the PATH: one clear line.
+# 4. A guided study (inverse problem): the tasks get the observation files by absolute path.
+python3 - "$work/A.npy" "$work/y.npy" <<'PY'
+import struct, sys
+def npy(path, shape, values):  # a little-endian float64 .npy, without NumPy
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': %s, }" % (shape,)
+    header += " " * (63 - len(header) % 64) + "\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode()
+                + struct.pack("<%dd" % len(values), *values))
+npy(sys.argv[1], (1, 2), [1.0, 0.3])
+npy(sys.argv[2], (1,), [1.2])
+PY
+guided=(--model ring8 --schedule edm --samplers euler,ddpm --steps 4 --count 32 --seed 5 --guidance exact,mmps
+        --operator "$work/A.npy" --y "$work/y.npy" --noise-std 0.5)
+"$bin" compare "${guided[@]}" --out "$work/guided-one" --quiet
+if (cd /tmp && "$bin" compare "${guided[@]}" --out "$work/guided" --slurm 2 --wait > "$work/guided.txt" 2>&1) \
+    && [ "$(results "$work/guided-one/results.csv")" = "$(results "$work/guided/results.csv")" ]; then
+    pass "a guided compare --slurm 2 writes the results.csv of one process"
+else
+    fail "guided compare --slurm: $(cat "$work/guided.txt")"
+fi
+
+# 5. Without Slurm on the PATH: one clear line.
 if PATH=/nonexistent "$bin" compare "${study[@]}" --out "$work/none" --slurm 2 > "$work/none.txt" 2>&1; then
     fail "--slurm without sbatch succeeded"
 elif [ "$(wc -l < "$work/none.txt")" = 1 ] && grep -q "sbatch is not on the PATH" "$work/none.txt"; then
