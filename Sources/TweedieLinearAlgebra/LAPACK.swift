@@ -129,3 +129,36 @@ public struct PivotedCholeskyFactor: Sendable {
         return s
     }
 }
+
+/// P A = L U with partial pivoting (LAPACK `dgetrf`), for determinants of square matrices.
+public struct LUFactor: Sendable {
+    /// log |det A|; −∞ when A is exactly singular (a zero pivot).
+    public let logAbsoluteDeterminant: Double
+    /// The sign of det A (0 when singular).
+    public let determinantSign: Double
+
+    public init(_ a: Matrix) {
+        precondition(a.isSquare, "LU needs a square matrix")
+        let n = a.rows
+        var storage = a.elements
+        var pivots = [Int32](repeating: 0, count: max(n, 1))
+        BLAS.pinSingleThreaded()
+        // Row-major A read column-major is Aᵀ, whose determinant is the same.
+        let info = storage.withUnsafeMutableBufferPointer { p in
+            pivots.withUnsafeMutableBufferPointer { piv in
+                LAPACKE_dgetrf(LAPACK_COL_MAJOR, Int32(n), Int32(n), p.baseAddress, Int32(n), piv.baseAddress)
+            }
+        }
+        precondition(info >= 0, "dgetrf: illegal argument \(-info)")
+        var logDet = 0.0, sign = 1.0
+        for i in 0..<n {
+            let u = storage[i * n + i]
+            if u == 0 { sign = 0; logDet = -.infinity; break }
+            logDet += log(abs(u))
+            if u < 0 { sign = -sign }
+            if Int(pivots[i]) != i + 1 { sign = -sign }
+        }
+        logAbsoluteDeterminant = logDet
+        determinantSign = sign
+    }
+}
