@@ -1,9 +1,11 @@
 import Foundation
 import Tweedie
 
-/// The files of a study directory: results.csv, report.md, error_vs_nfe.svg and config.json.
+/// The files of a study directory: results.csv, report.md, error_vs_nfe.svg, kl_vs_nfe.svg (when
+/// a row has a KL) and config.json.
 enum StudyFiles {
-    static let results = "results.csv", report = "report.md", chart = "error_vs_nfe.svg", configuration = "config.json"
+    static let results = "results.csv", report = "report.md", chart = "error_vs_nfe.svg", klChartName = "kl_vs_nfe.svg"
+    static let configuration = "config.json"
 
     /// Writes all four files into `directory` (created if missing), each atomically; on any
     /// failure none is left behind (nor the directory, if this created it). config.json is the
@@ -11,12 +13,13 @@ enum StudyFiles {
     /// last, so a directory with a config.json holds a finished result.
     static func write(_ configuration: StudyConfiguration, rows: [StudyRow], to directory: URL) throws -> [URL] {
         // Everything is rendered before anything touches the disk.
-        let contents: [(String, Data)] = [
+        var contents: [(String, Data)] = [
             (results, Data(StudyTable(rows: rows).csv().utf8)),
             (report, Data(StudyReport.markdown(configuration, rows: rows).utf8)),
             (chart, Data(studyChart(configuration, rows: rows).render().utf8)),
-            (Self.configuration, configuration.json()),
         ]
+        if let kl = klChart(configuration, rows: rows) { contents.append((klChartName, Data(kl.render().utf8))) }
+        contents.append((Self.configuration, configuration.json()))
         let manager = FileManager.default
         var created = false
         if !manager.fileExists(atPath: directory.path) {

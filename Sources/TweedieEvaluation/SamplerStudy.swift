@@ -127,6 +127,11 @@ public struct SamplerStudy {
            GaussianOutputLaw.isLinear(sampler) {
             measurements.append(try GaussianOutputLaw(model: target, sampler: sampler, path: path).measurement)
         }
+        // A deterministic linear sampler on the oracle: its exact output density, and KL(q_N ‖ p_0).
+        if guidance == nil, let kl = try Self.klMeasurements(model: model, sampler: sampler, path: path,
+                                                             count: configuration.count, seed: configuration.seed) {
+            measurements.append(contentsOf: kl)
+        }
         if deterministic {
             let reference = try self.reference(for: path, model: denoiser, guidance: guidance)
             measurements.append(try PathError.rms(samples: samples, reference: reference))
@@ -134,6 +139,26 @@ public struct SamplerStudy {
         }
         return StudyRow(sampler: name, steps: steps, isDeterministic: deterministic, modelCallsPerSample: callsPerSample,
                         wallTime: wallTime, measurements: measurements)
+    }
+
+    /// Jacobians are carried (D + 1 rows per sample) up to this dimension.
+    public static let maximumKLDimension = 64
+
+    /// `kl` (its floor column holds the standard error), `kl_se` and `kl_ess` for a deterministic
+    /// linear sampler, from the same samples as the row (docs/math.md §12); nil where there is
+    /// nothing to compute: another sampler, D above ``maximumKLDimension``, or a p_0 without a
+    /// density (Dirac or singular components).
+    public static func klMeasurements(model: MixtureModel, sampler: any Sampler, path: SamplingPath, count: Int,
+                                      seed: UInt64) throws -> [Measurement]? {
+        guard SamplerOutputDensity.isSupported(sampler), model.dimension <= maximumKLDimension, count >= 2,
+              let density = try? PriorDensity(model.prior) else { return nil }
+        let run = try SamplerOutputDensity(model: model, sampler: sampler, path: path, count: count, seed: seed)
+        guard let kl = try? SamplerKL(logSamplerDensity: run.logDensity, logTargetDensity: density.logDensity(run.samples)) else {
+            return nil
+        }
+        return [Measurement(name: "kl", label: "KL(q_N ‖ p_0) (nats; floor: its SE)", value: kl.kl, noiseFloor: kl.standardError),
+                Measurement(name: "kl_se", label: "standard error of KL", value: kl.standardError, noiseFloor: nil),
+                Measurement(name: "kl_ess", label: "effective sample size of p_0/q_N", value: kl.effectiveSampleSize, noiseFloor: nil)]
     }
 
     /// All samples of a sampler on a path, batch by batch (sample i from the noise of (seed, i)),

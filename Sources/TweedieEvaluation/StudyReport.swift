@@ -7,10 +7,10 @@ import Foundation
 /// sharded), so a merge of shards gives the same report as one run.
 public enum StudyReport {
     /// The figures shown in the table, when present, in this order (`results.csv` has them all).
-    public static let keyMetrics = ["path_error", "path_error_median", "sliced_w2", "energy_distance", "tv_mode_weights", "cross_entropy_gap"]
+    public static let keyMetrics = ["path_error", "path_error_median", "kl", "sliced_w2", "energy_distance", "tv_mode_weights", "cross_entropy_gap"]
 
     /// Column headings of the key figures.
-    static let headings = ["path_error": "path error (RMS)", "path_error_median": "path error (median)", "sliced_w2": "sliced W2", "energy_distance": "energy distance",
+    static let headings = ["path_error": "path error (RMS)", "path_error_median": "path error (median)", "kl": "KL(q_N ‖ p_0) (± SE)", "sliced_w2": "sliced W2", "energy_distance": "energy distance",
                            "tv_mode_weights": "TV of mode weights", "cross_entropy_gap": "−log p_0 gap (nats)"]
 
     /// The path errors' resolution: points at or below it are left out of order fits.
@@ -42,6 +42,11 @@ public enum StudyReport {
             lines.append("- path error (deterministic samplers): RMS and median over samples of the distance to the endpoint "
                          + "of the probability-flow ODE from the same starting noise, solved by rk45 at rtol = atol = "
                          + "\(c.referenceTolerance)")
+        }
+        if shown.contains("kl") {
+            lines.append("- KL(q_N ‖ p_0) (deterministic linear samplers): from each sample's exact output density, its Jacobian "
+                         + "carried through the sampler; the control-variate estimate, ± its standard error in parentheses "
+                         + "(also `kl_se`; `kl_ess` is the effective sample size of p_0/q_N)")
         }
         if shown.contains("sliced_w2") {
             lines.append("- sliced W2: sliced Wasserstein-2 distance to \(c.count) exact samples of \(target) (\(c.projections) directions)")
@@ -86,7 +91,9 @@ public enum StudyReport {
                 let error = fit.isFloorCorrected ? "`\(fit.metric)`, floor-corrected" : "`\(fit.metric)`"
                 var reasons: [String] = []
                 if fit.excluded > 0 {
-                    reasons.append("\(fit.excluded) " + (fit.isFloorCorrected ? "at or below the floor" : "at or below \(number(resolution))"))
+                    let why = fit.metric == StudyOrder.klMetric ? "not resolved (KL ≤ 2 SE)"
+                        : fit.isFloorCorrected ? "at or below the floor" : "at or below \(number(resolution))"
+                    reasons.append("\(fit.excluded) " + why)
                 }
                 if fit.singleStepRows > 0 { reasons.append("the 1-step row") }
                 let leftOut = reasons.isEmpty ? "—" : reasons.joined(separator: "; ")
@@ -105,6 +112,8 @@ public enum StudyReport {
                          + "at or below \(number(resolution)) (100 × the reference tolerance) are left out. "
                          + "Stochastic samplers: the error is √(d² − f²) for the distribution metric d with noise floor f "
                          + "(independent estimation noise adds in quadrature), and points with d ≤ f are left out. "
+                         + "`sqrt_kl` (deterministic linear samplers): √KL(q_N ‖ p_0) from the exact output density, which "
+                         + "falls like h^p because KL is quadratic in the error of the sampler's map; rows with KL ≤ 2 SE are left out. "
                          + "n/a: fewer than two points with distinct steps (or NFE) remain.")
         }
         return lines.joined(separator: "\n") + "\n"

@@ -21,12 +21,16 @@ public struct SVGLineChart: Sendable {
         public var color: String?
         /// Dashed line and hollow markers (solid line and filled markers otherwise).
         public var isDashed: Bool
+        /// Vertical error bars: y ± errors[i] at point i (the part below 0 is clipped at the axis).
+        public var errors: [Double]?
 
-        public init(label: String, points: [SIMD2<Double>], color: String? = nil, isDashed: Bool = false) {
+        public init(label: String, points: [SIMD2<Double>], color: String? = nil, isDashed: Bool = false,
+                    errors: [Double]? = nil) {
             self.label = label
             self.points = points
             self.color = color
             self.isDashed = isDashed
+            self.errors = errors
         }
     }
 
@@ -124,6 +128,18 @@ public struct SVGLineChart: Sendable {
             if !d.isEmpty {
                 s += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.8\" stroke-linejoin=\"round\""
                     + (line.isDashed ? " stroke-dasharray=\"5 3\"" : "") + "/>\n"
+            }
+            if let errors = line.errors {
+                for (p, e) in zip(line.points, errors) where Self.placeable(p) && e > 0 && e.isFinite {
+                    let high = py(p.y + e)
+                    // A bar reaching zero or below runs off the bottom of the log axis.
+                    let low = p.y - e > 0 ? py(p.y - e) : Self.top + plotHeight
+                    let x = n(px(p.x))
+                    s += "<line x1=\"\(x)\" y1=\"\(n(high))\" x2=\"\(x)\" y2=\"\(n(low))\" stroke=\"\(color)\" stroke-width=\"1.2\"/>\n"
+                    for y in [high, low] where y < Self.top + plotHeight {
+                        s += "<line x1=\"\(n(px(p.x) - 3))\" y1=\"\(n(y))\" x2=\"\(n(px(p.x) + 3))\" y2=\"\(n(y))\" stroke=\"\(color)\" stroke-width=\"1.2\"/>\n"
+                    }
+                }
             }
             for p in line.points where Self.placeable(p) {
                 s += marker(px(p.x), py(p.y), color: color, hollow: line.isDashed)
