@@ -449,6 +449,41 @@ public func tweedie_posterior(
     }
 }
 
+/// KL(q_N ‖ p_0) of a deterministic linear sampler on the model `handle`'s oracle (docs/math.md §12):
+/// `count` samples from `seed` (sample i as in ``tweedie_sample``), from the Gaussian start
+/// (`start` "gaussian") or the exact p_{t_0} ("marginal"). Writes 6 values to `out`: the
+/// control-variate estimate and its standard error, the plain estimate and its standard error,
+/// the effective sample size, and the count.
+@_cdecl("tweedie_sampler_kl")
+public func tweedie_sampler_kl(
+    _ handle: UnsafeMutableRawPointer?, _ sampler: UnsafePointer<CChar>?, _ schedule: UnsafePointer<CChar>?,
+    _ steps: Int, _ count: Int, _ seed: UInt64, _ start: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    call {
+        let m = try model(handle)
+        let configuration = try SamplerConfiguration(parsing: try string(sampler, "sampler"))
+        let path = try configuration.path(schedule: try Schedule.named(try string(schedule, "schedule")), steps: steps < 0 ? nil : steps)
+        let startText = try string(start, "start")
+        guard let law = SamplerOutputDensity.StartingLaw(rawValue: startText) else {
+            throw CallError("start: unknown '\(startText)' (known: gaussian, marginal)")
+        }
+        guard count >= 2 else { throw CallError("count: KL needs at least 2 samples, got \(count)") }
+        let sampler = configuration.makeSampler()
+        guard SamplerOutputDensity.isSupported(sampler) else {
+            throw CallError("sampler: \(sampler.name) with these options is not a deterministic linear sampler (euler, heun without churn, dpmpp-2m, ddim with eta = 0)")
+        }
+        do { _ = try PriorDensity(m.prior) } catch {
+            throw CallError("model: p_0 has no density (\(error)); KL(q_N ‖ p_0) is undefined")
+        }
+        guard let kl = try SamplerKL(model: m, sampler: sampler, path: path, count: count, seed: seed, start: law) else {
+            throw CallError("sampler: a sample's Jacobian is singular: q_N has no density")
+        }
+        guard let out else { throw CallError("out: null buffer") }
+        write([kl.controlVariateKL, kl.controlVariateStandardError, kl.plainKL, kl.plainStandardError, kl.effectiveSampleSize,
+               Double(kl.count)], to: out)
+    }
+}
+
 // MARK: Likelihood
 
 /// log p_{t_min}(x) of each row of `x` by the probability-flow ODE (docs/math.md §5.2), with its

@@ -141,12 +141,13 @@ struct TangentModel: DenoisingModel {
 /// mean(l) and mean(w − 1 + l) are unbiased for KL. The second (the control-variate form) has
 /// non-negative terms, of second order in l where q_N ≈ p, so its relative error stays near √(2/n)
 /// however small KL is, where the first's standard error √(Var l / n) ≈ √(2 KL / n) swamps KL once
-/// KL < 2/n. Where q_N is narrower than p, w is heavy-tailed: the effective sample size of w says
-/// when the estimate cannot be trusted.
+/// KL < 2/n. Where q_N is narrower than p, w is heavy-tailed and the second form's mean and
+/// standard error are dominated by a few samples: below an effective sample size of w of
+/// ``trustworthyShare`` · n, ``kl`` falls back to the plain form.
 public struct SamplerKL: Sendable, Equatable {
     /// The control-variate estimate mean(w − 1 + l) and its standard error.
-    public let kl: Double
-    public let standardError: Double
+    public let controlVariateKL: Double
+    public let controlVariateStandardError: Double
     /// The plain estimate mean(l) and its standard error.
     public let plainKL: Double
     public let plainStandardError: Double
@@ -157,9 +158,14 @@ public struct SamplerKL: Sendable, Equatable {
     /// The estimate is flagged below this share of effective samples.
     public static let trustworthyShare = 0.1
 
-    /// Whether the weights are well enough behaved for the estimate and its standard error to mean
-    /// something: an effective sample size of at least ``trustworthyShare`` of the samples.
+    /// Whether the weights are well enough behaved for the control-variate estimate and its standard
+    /// error to mean something: an effective sample size of at least ``trustworthyShare`` of the samples.
     public var isTrustworthy: Bool { effectiveSampleSize >= Self.trustworthyShare * Double(count) }
+
+    /// The estimate to use: the control-variate form where it is trustworthy, else the plain one.
+    public var kl: Double { isTrustworthy ? controlVariateKL : plainKL }
+    /// The standard error of ``kl``.
+    public var standardError: Double { isTrustworthy ? controlVariateStandardError : plainStandardError }
 
     /// From log q_N and log p at the same n ≥ 2 samples of q_N (finite values).
     public init(logSamplerDensity logQ: [Double], logTargetDensity logP: [Double]) throws(ArgumentError) {
@@ -176,8 +182,8 @@ public struct SamplerKL: Sendable, Equatable {
         plainStandardError = plain.standardError
         let terms = l.map(Self.controlVariateTerm)
         let controlled = MeanEstimate(terms)
-        kl = controlled.mean
-        standardError = controlled.standardError
+        controlVariateKL = controlled.mean
+        controlVariateStandardError = controlled.standardError
         // ESS of w = e^{−l}, shifted by the largest −l.
         let shift = l.map { -$0 }.max()!
         var sum = 0.0, sumOfSquares = 0.0
@@ -188,6 +194,20 @@ public struct SamplerKL: Sendable, Equatable {
         }
         effectiveSampleSize = min(n, sum * sum / sumOfSquares)
         count = l.count
+    }
+
+    /// KL(q_N ‖ p_0) of `sampler` on `path` for `model`, from the `count` samples a run from `seed`
+    /// draws (Gaussian start); nil where it does not exist or cannot be computed: a sampler that is
+    /// not deterministic and linear, fewer than two samples, a p_0 without a density (Dirac or
+    /// singular components), or a singular Jacobian.
+    public init?(model: MixtureModel, sampler: any Sampler, path: SamplingPath, count: Int, seed: UInt64,
+                 start: SamplerOutputDensity.StartingLaw = .gaussian) throws {
+        guard SamplerOutputDensity.isSupported(sampler), count >= 2, let density = try? PriorDensity(model.prior) else { return nil }
+        let run = try SamplerOutputDensity(model: model, sampler: sampler, path: path, count: count, seed: seed, start: start)
+        guard let kl = try? SamplerKL(logSamplerDensity: run.logDensity, logTargetDensity: density.logDensity(run.samples)) else {
+            return nil
+        }
+        self = kl
     }
 
     /// e^{−l} − 1 + l ≥ 0, by its Taylor series where |l| is small (the direct form cancels there).

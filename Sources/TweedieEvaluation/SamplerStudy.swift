@@ -150,12 +150,8 @@ public struct SamplerStudy {
     /// density (Dirac or singular components).
     public static func klMeasurements(model: MixtureModel, sampler: any Sampler, path: SamplingPath, count: Int,
                                       seed: UInt64) throws -> [Measurement]? {
-        guard SamplerOutputDensity.isSupported(sampler), model.dimension <= maximumKLDimension, count >= 2,
-              let density = try? PriorDensity(model.prior) else { return nil }
-        let run = try SamplerOutputDensity(model: model, sampler: sampler, path: path, count: count, seed: seed)
-        guard let kl = try? SamplerKL(logSamplerDensity: run.logDensity, logTargetDensity: density.logDensity(run.samples)) else {
-            return nil
-        }
+        guard model.dimension <= maximumKLDimension,
+              let kl = try SamplerKL(model: model, sampler: sampler, path: path, count: count, seed: seed) else { return nil }
         return [Measurement(name: "kl", label: "KL(q_N ‖ p_0) (nats; floor: its SE)", value: kl.kl, noiseFloor: kl.standardError),
                 Measurement(name: "kl_se", label: "standard error of KL", value: kl.standardError, noiseFloor: nil),
                 Measurement(name: "kl_ess", label: "effective sample size of p_0/q_N", value: kl.effectiveSampleSize, noiseFloor: nil)]

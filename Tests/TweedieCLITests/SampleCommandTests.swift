@@ -16,7 +16,7 @@ import Tweedie
         #expect(samples.shape == [40, 2])
         #expect(samples.values.allSatisfy { $0.isFinite })
         for phrase in ["heun", "vp-linear", "karras grid", "6 steps", "model calls 11 per sample", "mean −log p_0",
-                       "entropy estimate", "TV distance", "noise floor", "sliced W2", "π_k", out.path] {
+                       "entropy estimate", "TV distance", "noise floor", "sliced W2", "π_k", "KL(q_N ‖ p_0)", "effective sample size", out.path] {
             #expect(run.stdout.contains(phrase), "missing '\(phrase)' in:\n\(run.stdout)")
         }
     }
