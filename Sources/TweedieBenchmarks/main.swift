@@ -124,3 +124,25 @@ for r in rows {
     let gflops = pairs * r.flops / r.t.median / 1e9
     print("| \(r.name) | \(r.b) | \(r.k) | \(r.d) | \(String(format: "%.2f ms", r.t.median * 1e3)) (best \(String(format: "%.2f", r.t.best * 1e3))) | \(String(format: "%.3g", pairs / r.t.median)) | \(String(format: "%.1f", gflops)) | \(String(format: "%.0f%%", 100 * gflops / tileRate192)) |")
 }
+
+// 4. The cost of carrying Jacobians (docs/math.md §12.1): heun, 16 steps (31 model calls), 256
+//    samples of a K = 4 full-covariance mixture, plain run against the run with each sample's
+//    Jacobian, per sample and model call.
+print("")
+print("Carrying Jacobians (heun, 16 steps = 31 model calls, 256 samples, K = 4 full Λ_k, full Σ):")
+print("")
+print("| D | plain, per sample per call | with Jacobian, per sample per call | ratio |")
+print("|---:|---:|---:|---:|")
+for d in quick ? [2, 16] : [2, 8, 16, 32, 64] {
+    let k = 4, count = 256
+    let covariances = (0..<k).map { _ in rng.spd(d) }
+    let prior = try GaussianMixture(weights: [Double](repeating: 1.0 / Double(k), count: k),
+                                    means: rng.matrix(k, d), covariances: .full(covariances))
+    let model = try MixtureModel(prior: prior, noise: NoiseCovariance(.full(rng.spd(d)), dimension: d))
+    let oracle = try Oracle(model)
+    let path = try SamplingPath.make(.karras, schedule: .edm(), steps: 16)
+    let calls = 31.0 * Double(count)
+    let plain = time { _ = try! HeunSampler().run(count: count, model: oracle, path: path, noise: NoiseStream(seed: 1)) }
+    let carried = time { _ = try! SamplerOutputDensity(model: model, sampler: HeunSampler(), path: path, count: count, seed: 1) }
+    print("| \(d) | \(String(format: "%.2f µs", plain.median / calls * 1e6)) | \(String(format: "%.2f µs", carried.median / calls * 1e6)) | \(String(format: "%.1f×", carried.median / plain.median)) |")
+}
