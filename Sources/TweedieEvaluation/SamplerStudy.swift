@@ -132,6 +132,14 @@ public struct SamplerStudy {
                                                              count: configuration.count, seed: configuration.seed) {
             measurements.append(contentsOf: kl)
         }
+        // A stochastic sampler with Gaussian steps: the KL of its chain to the exact reverse chain.
+        if guidance == nil, !deterministic, let stepper = sampler as? any GaussianStepSampler, path.levels.count >= 2 {
+            let kl = try SamplerPathKL(model: model, sampler: stepper, path: path, count: configuration.count, seed: configuration.seed)
+            measurements.append(Measurement(name: "path_kl", label: "path KL to the exact reverse chain (nats; floor: its SE)",
+                                            value: kl.total.mean, noiseFloor: kl.total.standardError))
+            measurements.append(Measurement(name: "path_kl_se", label: "standard error of the path KL",
+                                            value: kl.total.standardError, noiseFloor: nil))
+        }
         if deterministic {
             let reference = try self.reference(for: path, model: denoiser, guidance: guidance)
             measurements.append(try PathError.rms(samples: samples, reference: reference))

@@ -7,10 +7,10 @@ import Foundation
 /// sharded), so a merge of shards gives the same report as one run.
 public enum StudyReport {
     /// The figures shown in the table, when present, in this order (`results.csv` has them all).
-    public static let keyMetrics = ["path_error", "path_error_median", "kl", "sliced_w2", "energy_distance", "tv_mode_weights", "cross_entropy_gap"]
+    public static let keyMetrics = ["path_error", "path_error_median", "kl", "path_kl", "sliced_w2", "energy_distance", "tv_mode_weights", "cross_entropy_gap"]
 
     /// Column headings of the key figures.
-    static let headings = ["path_error": "path error (RMS)", "path_error_median": "path error (median)", "kl": "KL(q_N ‖ p_0) (± SE)", "sliced_w2": "sliced W2", "energy_distance": "energy distance",
+    static let headings = ["path_error": "path error (RMS)", "path_error_median": "path error (median)", "kl": "KL(q_N ‖ p_0) (± SE)", "path_kl": "path KL (± SE)", "sliced_w2": "sliced W2", "energy_distance": "energy distance",
                            "tv_mode_weights": "TV of mode weights", "cross_entropy_gap": "−log p_0 gap (nats)"]
 
     /// The path errors' resolution: points at or below it are left out of order fits.
@@ -47,6 +47,12 @@ public enum StudyReport {
             lines.append("- KL(q_N ‖ p_0) (deterministic linear samplers): from each sample's exact output density, its Jacobian "
                          + "carried through the sampler; the control-variate estimate, ± its standard error in parentheses "
                          + "(also `kl_se`; `kl_ess` is the effective sample size of p_0/q_N)")
+        }
+        if shown.contains("path_kl") {
+            lines.append("- path KL (stochastic samplers with Gaussian steps): KL between the exact reverse chain on the grid and "
+                         + "the sampler's chain, its starting mismatch included, along exact paths ± its standard error; it covers "
+                         + "the grid levels (σ > 0), not the final denoising step, and bounds the KL of the sampler's law at its "
+                         + "last grid level (also `path_kl_se`)")
         }
         if shown.contains("sliced_w2") {
             lines.append("- sliced W2: sliced Wasserstein-2 distance to \(c.count) exact samples of \(target) (\(c.projections) directions)")

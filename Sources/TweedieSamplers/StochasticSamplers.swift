@@ -5,10 +5,20 @@ import TweedieLinearAlgebra
 import TweedieOracle
 import TweedieRandom
 
+/// A sampler whose every interval but the last is a Gaussian step x_{i+1} ~ N(m(x_i, x̂_0(x_i)), s_i² Σ)
+/// given the current state alone (a Markov chain with Gaussian transitions; the last interval
+/// returns x̂_0): the law of its one-step transitions, used for its path KL (docs/math.md §12.3).
+public protocol GaussianStepSampler: Sampler {
+    /// The mean m and the scale s of the step from grid level i to i + 1 (i < N − 1), given the
+    /// state `x` (B×D) and x̂_0(x).
+    func transition(_ x: Matrix, denoised: Matrix, interval i: Int,
+                    path: SamplingPath) throws -> (mean: Matrix, standardDeviation: Double)
+}
+
 /// `ddim` (Song et al. 2021): x_s = α_s x̂_0 + √(σ_s² − σ_η²) ε̂ + σ_η R z with
 /// ε̂ = (x_t − α_t x̂_0)/σ_t and σ_η² = η² c, c the variance scale of q(x_s | x_t, x_0).
 /// η = 0 is deterministic (and equals `euler`); η = 1 is ancestral sampling with β̃.
-public struct DDIMSampler: Sampler {
+public struct DDIMSampler: GaussianStepSampler {
     public let name = "ddim"
     public var eta: Double
     public init(eta: Double = 0) { self.eta = eta }
@@ -21,23 +31,28 @@ public struct DDIMSampler: Sampler {
                        firstSample: Int, monitor: SamplingMonitor) throws -> Matrix {
         let keyed = StepNoise(stream: noise, firstSample: firstSample, rows: x.rows, dimension: model.dimension)
         return try denoisingLoop(x, model: model, path: path, monitor: monitor) { i, x, denoised in
-            let (now, next) = (path.levels[i], path.levels[i + 1])
-            // σ_η² = η² c, with c the variance scale of the bridge q(x_s | x_t, x_0).
-            let sigmaEta2 = eta * eta * (try DDPMPosterior(from: now, to: next)).variance
-            let epsilon = (x - now.alpha * denoised) / now.sigma
-            var out = next.alpha * denoised + max(next.sigma * next.sigma - sigmaEta2, 0).squareRoot() * epsilon
-            if sigmaEta2 > 0 {
-                out += sigmaEta2.squareRoot() * keyed.correlated(interval: i, .main, noise: model.noiseCovariance)
-            }
-            return out
+            let (mean, deviation) = try transition(x, denoised: denoised, interval: i, path: path)
+            guard deviation > 0 else { return mean }
+            return mean + deviation * keyed.correlated(interval: i, .main, noise: model.noiseCovariance)
         }
+    }
+
+    /// x_s ~ N(α_s x̂_0 + √(σ_s² − σ_η²) ε̂, σ_η² Σ), σ_η² = η² c with c the variance scale of the
+    /// bridge q(x_s | x_t, x_0).
+    public func transition(_ x: Matrix, denoised: Matrix, interval i: Int,
+                           path: SamplingPath) throws -> (mean: Matrix, standardDeviation: Double) {
+        let (now, next) = (path.levels[i], path.levels[i + 1])
+        let sigmaEta2 = eta * eta * (try DDPMPosterior(from: now, to: next)).variance
+        let epsilon = (x - now.alpha * denoised) / now.sigma
+        let mean = next.alpha * denoised + max(next.sigma * next.sigma - sigmaEta2, 0).squareRoot() * epsilon
+        return (mean, sigmaEta2 > 0 ? sigmaEta2.squareRoot() : 0)
     }
 }
 
 /// `ddpm` (Ho et al. 2020): ancestral steps x_s ~ N(a x_t + b x̂_0, v Σ) with the posterior
 /// variance v = c (β̃, diffusers' "fixed_small") or the forward variance v = σ²_{t|s}
 /// (β, "fixed_large").
-public struct DDPMSampler: Sampler {
+public struct DDPMSampler: GaussianStepSampler {
     public enum Variance: String, Sendable, CaseIterable { case posterior = "beta-tilde", forward = "beta" }
     public let name = "ddpm"
     public var variance: Variance
@@ -48,19 +63,25 @@ public struct DDPMSampler: Sampler {
                        firstSample: Int, monitor: SamplingMonitor) throws -> Matrix {
         let keyed = StepNoise(stream: noise, firstSample: firstSample, rows: x.rows, dimension: model.dimension)
         return try denoisingLoop(x, model: model, path: path, monitor: monitor) { i, x, denoised in
-            let (now, next) = (path.levels[i], path.levels[i + 1])
-            // x_s ~ N(a x_t + b x̂_0, v Σ): the bridge q(x_s | x_t, x_0) at x_0 = x̂_0.
-            let q = try DDPMPosterior(from: now, to: next)
-            let v: Double
-            switch variance {
-            case .posterior: v = q.variance
-            case .forward:
-                let ratio = now.alpha / next.alpha
-                v = now.sigma * now.sigma - ratio * ratio * next.sigma * next.sigma
-            }
+            let (mean, deviation) = try transition(x, denoised: denoised, interval: i, path: path)
             let z = keyed.correlated(interval: i, .main, noise: model.noiseCovariance)
-            return q.xtCoefficient * x + q.x0Coefficient * denoised + max(v, 0).squareRoot() * z
+            return mean + deviation * z
         }
+    }
+
+    /// x_s ~ N(a x_t + b x̂_0, v Σ): the bridge q(x_s | x_t, x_0) at x_0 = x̂_0.
+    public func transition(_ x: Matrix, denoised: Matrix, interval i: Int,
+                           path: SamplingPath) throws -> (mean: Matrix, standardDeviation: Double) {
+        let (now, next) = (path.levels[i], path.levels[i + 1])
+        let q = try DDPMPosterior(from: now, to: next)
+        let v: Double
+        switch variance {
+        case .posterior: v = q.variance
+        case .forward:
+            let ratio = now.alpha / next.alpha
+            v = now.sigma * now.sigma - ratio * ratio * next.sigma * next.sigma
+        }
+        return (q.xtCoefficient * x + q.x0Coefficient * denoised, max(v, 0).squareRoot())
     }
 }
 
@@ -112,7 +133,7 @@ public struct DPMSolverPlusPlus2MSDESampler: Sampler {
 
 /// `euler-maruyama`: the reverse SDE dx = (h_t x − g_t² Σ s) dt + g_t R dw̄ (docs/math.md §5), one
 /// Euler–Maruyama step per interval in t; the final interval returns x̂_0.
-public struct EulerMaruyamaSampler: Sampler {
+public struct EulerMaruyamaSampler: GaussianStepSampler {
     public let name = "euler-maruyama"
     public var isAffine: Bool { true }
     public init() {}
@@ -122,13 +143,26 @@ public struct EulerMaruyamaSampler: Sampler {
         let keyed = StepNoise(stream: noise, firstSample: firstSample, rows: x.rows, dimension: model.dimension)
         let sde = DiffusionSDE(schedule: path.schedule, noise: model.noiseCovariance)
         return try denoisingLoop(x, model: model, path: path, monitor: monitor) { i, x, denoised in
-            let (t, dt) = (path.times[i], path.times[i + 1] - path.times[i])
-            let sigmaScore = TweedieFormula.covarianceTimesScore(x, denoised: denoised, at: path.levels[i])
-            let drift = try sde.reverseDrift(x, at: t, covarianceTimesScore: sigmaScore)
+            let (mean, deviation) = try transition(x, denoised: denoised, interval: i, path: path, sde: sde)
             let z = keyed.correlated(interval: i, .main, noise: model.noiseCovariance)
-            // dt < 0: the step runs backwards in time, with noise of variance g_t² |dt|.
-            return x + dt * drift + (path.schedule.diffusionSquared(t) * abs(dt)).squareRoot() * z
+            return mean + deviation * z
         }
+    }
+
+    /// x_s ~ N(x + dt · drift, g_t² |dt| Σ); dt < 0, the step running backwards in time.
+    public func transition(_ x: Matrix, denoised: Matrix, interval i: Int,
+                           path: SamplingPath) throws -> (mean: Matrix, standardDeviation: Double) {
+        // The drift given Σs uses Σ only through its dimension.
+        try transition(x, denoised: denoised, interval: i, path: path,
+                       sde: DiffusionSDE(schedule: path.schedule, noise: .identity(dimension: x.columns)))
+    }
+
+    private func transition(_ x: Matrix, denoised: Matrix, interval i: Int, path: SamplingPath,
+                            sde: DiffusionSDE) throws -> (mean: Matrix, standardDeviation: Double) {
+        let (t, dt) = (path.times[i], path.times[i + 1] - path.times[i])
+        let sigmaScore = TweedieFormula.covarianceTimesScore(x, denoised: denoised, at: path.levels[i])
+        let drift = try sde.reverseDrift(x, at: t, covarianceTimesScore: sigmaScore)
+        return (x + dt * drift, (path.schedule.diffusionSquared(t) * abs(dt)).squareRoot())
     }
 }
 

@@ -127,3 +127,59 @@ import Testing
         }
     }
 }
+
+/// The path KL of stochastic samplers (docs/math.md §12.3).
+@Suite struct SamplerPathKLTests {
+    /// On a single Gaussian with correlated Σ the sampler's law at its last positive level is
+    /// Gaussian (affine steps plus Gaussian noise, propagated exactly here from probes of its
+    /// transition mean), so KL(p_{t_{N−1}} ‖ q_{N−1}) has a closed form; the path KL bounds it.
+    @Test(arguments: ["ddpm", "ddim:eta=1", "euler-maruyama"])
+    func pathKLBoundsTheMarginalKL(_ name: String) throws {
+        let model = try SamplerKLTests.gaussian()
+        let sampler = try #require(try SamplerConfiguration(parsing: name).makeSampler() as? any GaussianStepSampler)
+        let oracle = try Oracle(model)
+        let d = model.dimension
+        for steps in [8, 32] {
+            let path = try SamplingPath.make(.uniform, schedule: .vpLinear(), steps: steps)
+            let last = path.levels.count - 1   // the grid's last level; x̂_0 follows
+            // Propagate N(mean, cov) through x' = A x + c + s R z from N(0, σ_0² Σ).
+            var mean = [Double](repeating: 0, count: d)
+            var covariance = (path.levels[0].sigma * path.levels[0].sigma) * model.noise.denseMatrix
+            for i in 0..<last {
+                var probes = Matrix(rows: d + 1, columns: d)
+                for j in 0..<d { probes[j + 1, j] = 1 }
+                let (m, s) = try sampler.transition(probes, denoised: try oracle.denoise(probes, at: path.levels[i]), interval: i, path: path)
+                var a = Matrix(rows: d, columns: d)
+                for j in 0..<d { for k in 0..<d { a[k, j] = m[j + 1, k] - m[0, k] } }
+                mean = (0..<d).map { k in m[0, k] + (0..<d).reduce(0) { $0 + a[k, $1] * mean[$1] } }
+                covariance = (BLAS.product(BLAS.product(a, covariance), .none, a, .transpose) + (s * s) * model.noise.denseMatrix).symmetrized
+            }
+            let level = path.levels[last]
+            let exactMean = model.prior.means.row(0).map { level.alpha * $0 }
+            let exactCovariance = ((level.alpha * level.alpha) * model.prior.covariance(of: 0)
+                                   + (level.sigma * level.sigma) * model.noise.denseMatrix).symmetrized
+            let marginal = try GaussianKL.divergence(mean: exactMean, covariance: exactCovariance,
+                                                     referenceMean: mean, referenceCovariance: covariance)
+            let pathKL = try SamplerPathKL(model: model, sampler: sampler, path: path, count: 4000, seed: 3)
+            #expect(pathKL.intervals.count == last)
+            #expect(pathKL.total.mean >= marginal - 3 * pathKL.total.standardError,
+                    "\(name) \(steps) steps: path KL \(pathKL.total.mean) ± \(pathKL.total.standardError) < marginal KL \(marginal)")
+            for (i, term) in pathKL.intervals.enumerated() {
+                #expect(term.mean >= -4 * term.standardError - 1e-12, "\(name) interval \(i): \(term.mean) ± \(term.standardError)")
+            }
+        }
+    }
+
+    /// The path KL falls as the grid is refined, and is resolved.
+    @Test func pathKLFallsWithSteps() throws {
+        let model = BuiltinModels.ring8()
+        var values: [Double] = []
+        for steps in [10, 40] {
+            let path = try SamplingPath.make(.karras, schedule: .named("edm"), steps: steps)
+            let kl = try SamplerPathKL(model: model, sampler: DDPMSampler(), path: path, count: 2000, seed: 5)
+            #expect(kl.total.standardError < 0.3 * kl.total.mean)
+            values.append(kl.total.mean)
+        }
+        #expect(values[1] < 0.5 * values[0], "\(values)")
+    }
+}
