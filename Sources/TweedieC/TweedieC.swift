@@ -484,6 +484,29 @@ public func tweedie_sampler_kl(
     }
 }
 
+/// The path KL of a stochastic sampler with Gaussian steps (ddpm, ddim with eta > 0,
+/// euler-maruyama) to the exact reverse chain on its grid (docs/math.md §12.3), along `count` exact
+/// paths from `seed`. Writes 4 values to `out`: the total and its standard error, the starting
+/// mismatch KL(p_{t_0} ‖ N(0, σ_{t_0}² Σ)) and its standard error.
+@_cdecl("tweedie_sampler_path_kl")
+public func tweedie_sampler_path_kl(
+    _ handle: UnsafeMutableRawPointer?, _ sampler: UnsafePointer<CChar>?, _ schedule: UnsafePointer<CChar>?,
+    _ steps: Int, _ count: Int, _ seed: UInt64, _ out: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    call {
+        let m = try model(handle)
+        let configuration = try SamplerConfiguration(parsing: try string(sampler, "sampler"))
+        let path = try configuration.path(schedule: try Schedule.named(try string(schedule, "schedule")), steps: steps < 0 ? nil : steps)
+        let made = configuration.makeSampler()
+        guard let stepper = made as? any GaussianStepSampler, !made.isDeterministic else {
+            throw CallError("sampler: \(made.name) with these options does not take Gaussian random steps (ddpm, ddim with eta > 0, euler-maruyama)")
+        }
+        let kl = try SamplerPathKL(model: m, sampler: stepper, path: path, count: count, seed: seed)
+        guard let out else { throw CallError("out: null buffer") }
+        write([kl.total.mean, kl.total.standardError, kl.start.mean, kl.start.standardError], to: out)
+    }
+}
+
 // MARK: Likelihood
 
 /// log p_{t_min}(x) of each row of `x` by the probability-flow ODE (docs/math.md §5.2), with its

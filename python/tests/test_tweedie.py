@@ -359,3 +359,15 @@ def test_sampler_kl_is_exact_on_a_gaussian_and_resolves_small_errors(ring8):
         tweedie.sampler_kl(ring8, sampler="ddpm", schedule="edm", steps=5, count=10)
     with pytest.raises(TweedieError, match="density"):
         tweedie.sampler_kl(tweedie.Model.builtin("spiral-dirac"), sampler="euler", schedule="edm", steps=5, count=10)
+
+
+def test_sampler_path_kl_falls_with_steps_and_refuses_deterministic_samplers(ring8):
+    coarse = tweedie.sampler_path_kl(ring8, sampler="ddpm", schedule="edm", steps=10, count=1000, seed=1)
+    fine = tweedie.sampler_path_kl(ring8, sampler="ddpm", schedule="edm", steps=40, count=1000, seed=1)
+    assert fine["path_kl"] < coarse["path_kl"] and coarse["path_kl_se"] < 0.3 * coarse["path_kl"]
+    # A data set has no density at t = 0, but the path KL lives at σ > 0.
+    dirac = tweedie.sampler_path_kl(tweedie.Model.builtin("spiral-dirac"), sampler="ddim", eta=1, schedule="edm", steps=10,
+                                    count=200, seed=1)
+    assert np.isfinite(dirac["path_kl"])
+    with pytest.raises(TweedieError, match="Gaussian random steps"):
+        tweedie.sampler_path_kl(ring8, sampler="heun", schedule="edm", steps=10, count=10)

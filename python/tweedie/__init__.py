@@ -31,7 +31,7 @@ from . import _native
 from ._native import TweedieError, check, lib, pointer, points, take_string
 
 __all__ = ["TweedieError", "Model", "Oracle", "OracleResult", "Schedule", "Measurement", "Likelihood", "Posterior",
-           "sample", "evaluate", "likelihood", "posterior", "GUIDANCE_METHODS", "SamplerKL", "sampler_kl"]
+           "sample", "evaluate", "likelihood", "posterior", "GUIDANCE_METHODS", "SamplerKL", "sampler_kl", "sampler_path_kl"]
 __version__ = "0.1.0"
 
 ArrayLike = Union[np.ndarray, Sequence[float], Sequence[Sequence[float]]]
@@ -512,6 +512,20 @@ def sampler_kl(model: Model, *, sampler: str, schedule: str, count: int, steps: 
                                  -1 if steps is None else int(steps), int(count), int(seed) & 0xFFFFFFFFFFFFFFFF,
                                  start.encode(), pointer(out)))
     return SamplerKL(float(out[0]), float(out[1]), float(out[2]), float(out[3]), float(out[4]), int(out[5]))
+
+
+def sampler_path_kl(model: Model, *, sampler: str, schedule: str, count: int, steps: int, seed: int = 0,
+                    **sampler_options) -> dict:
+    """KL between the exact reverse chain on the sampler's grid and the chain of a stochastic sampler
+    with Gaussian steps (``ddpm``, ``ddim`` with eta > 0, ``euler-maruyama``), along ``count`` exact
+    paths: {"path_kl", "path_kl_se", "start_kl", "start_kl_se"}. It covers the grid levels (not the
+    final denoising step) and bounds the KL of the sampler's law at its last grid level."""
+    if not isinstance(model, Model):
+        raise TweedieError(f"sampler_path_kl: expected a tweedie.Model, got {type(model).__name__}")
+    out = np.empty(4)
+    check(lib.tweedie_sampler_path_kl(model._handle, _sampler_text(sampler, sampler_options).encode(), schedule.encode(),
+                                      int(steps), int(count), int(seed) & 0xFFFFFFFFFFFFFFFF, pointer(out)))
+    return {"path_kl": float(out[0]), "path_kl_se": float(out[1]), "start_kl": float(out[2]), "start_kl_se": float(out[3])}
 
 
 @dataclass(frozen=True)
