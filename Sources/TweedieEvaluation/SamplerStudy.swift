@@ -121,11 +121,13 @@ public struct SamplerStudy {
         let deterministic = sampler.isDeterministic
         var measurements = try SampleEvaluation.measure(samples, model: target, seed: configuration.seed,
                                                         options: .init(projections: configuration.projections))
-        // A single Gaussian and a linear sampler driven by its exact oracle: the exact output law
-        // and its W2 (no sampling noise).
+        // A single Gaussian and a linear or Gaussian-step sampler driven by its exact oracle: the
+        // exact output law and its W2 (no sampling noise).
         if target.componentCount == 1, guidance == nil || guidance == GuidanceMethod.exact.rawValue,
-           GaussianOutputLaw.isLinear(sampler) {
+           GaussianOutputLaw.isSupported(sampler) {
             measurements.append(try GaussianOutputLaw(model: target, sampler: sampler, path: path).measurement)
+            // Its split into initialization, discretization and truncation (docs/math.md §12.4).
+            measurements.append(contentsOf: try GaussianErrorBudget(model: target, sampler: sampler, path: path).measurements)
         }
         // A deterministic linear sampler on the oracle: its exact output density, and KL(q_N ‖ p_0).
         if guidance == nil, let kl = try Self.klMeasurements(model: model, sampler: sampler, path: path,

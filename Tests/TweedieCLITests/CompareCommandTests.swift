@@ -170,8 +170,9 @@ import Tweedie
         #expect(report.contains("| euler | `path_error_median` | 4 | \(String(format: "%.2f", eulerOrder)) |"), "\(report)")
     }
 
-    /// A single-Gaussian model: linear samplers get the exact W2 of their output law (no noise
-    /// floor), halving with the step for euler; stochastic samplers get none.
+    /// A single-Gaussian model: linear samplers and samplers with Gaussian steps get the exact W2 of
+    /// their output law (no noise floor), halving with the step for euler, and its split; a
+    /// stochastic sampler without Gaussian steps (heun with churn) gets none.
     @Test func singleGaussianRowsHaveTheExactWasserstein() throws {
         let dir = try CLI.scratch()
         let model = dir.appendingPathComponent("gauss.json")
@@ -180,7 +181,7 @@ import Tweedie
          "noise": {"type": "full", "covariance": [[1, 0.3], [0.3, 0.8]]}}
         """#.utf8).write(to: model)
         let out = dir.appendingPathComponent("study")
-        let run = try Self.compare(["--model", model.path, "--schedule", "vp-linear", "--samplers", "euler,ddpm",
+        let run = try Self.compare(["--model", model.path, "--schedule", "vp-linear", "--samplers", "euler,ddpm,heun:s-churn=1",
                                     "--steps", "8,16,32", "--count", "100", "--seed", "2", "--out", out.path])
         #expect(run.status == 0, "\(run.stderr)")
         let lines = try Self.text(out, "results.csv").split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
@@ -188,7 +189,11 @@ import Tweedie
         let euler = lines.dropFirst().filter { $0[0] == "euler" }.map { Double($0[column])! }
         #expect(euler.count == 3)
         for (coarse, fine) in zip(euler, euler.dropFirst()) { #expect(fine < 0.7 * coarse && fine > 0.3 * coarse) }
-        #expect(lines.dropFirst().filter { $0[0] == "ddpm" }.allSatisfy { $0[column].isEmpty })
+        #expect(lines.dropFirst().filter { $0[0] == "ddpm" }.allSatisfy { !$0[column].isEmpty })
+        #expect(lines.dropFirst().filter { $0[0] == "heun:s-churn=1" }.allSatisfy { $0[column].isEmpty })
+        for name in ["exact_w2_exact_start", "exact_w2_exact_flow", "exact_w2_truncation", "path_kl", "kl"] {
+            #expect(lines[0].contains(Substring(name)), "missing column \(name)")
+        }
     }
 
     @Test func unknownSamplerFailsCleanly() throws {

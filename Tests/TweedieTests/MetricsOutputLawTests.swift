@@ -113,11 +113,53 @@ import Testing
         #expect(measurement.name == "exact_w2" && measurement.noiseFloor == nil)
     }
 
+    /// Samplers with Gaussian steps: the propagated law against 200 000 samples of the sampler, mean
+    /// and covariance within Monte Carlo error (correlated Λ and Σ).
+    @Test(arguments: ["ddpm", "ddpm:variance=beta", "ddim:eta=0.7", "euler-maruyama"])
+    func stochasticOutputLawMatchesSamples(_ name: String) throws {
+        let sampler = try SamplerConfiguration(parsing: name).makeSampler()
+        let path = try SamplingPath.make(.karras, schedule: .named("edm"), steps: 6)
+        let law = try GaussianOutputLaw(model: Self.model, sampler: sampler, path: path)
+        let n = 200_000
+        let x = try sampler.run(count: n, model: Oracle(Self.model), path: path, noise: NoiseStream(seed: 8), batchSize: 4096).samples
+        let d = 2
+        let mean = (0..<d).map { i in (0..<n).reduce(0.0) { $0 + x[$1, i] } / Double(n) }
+        for i in 0..<d {
+            #expect(abs(mean[i] - law.mean[i]) <= 4.5 * (law.covariance[i, i] / Double(n)).squareRoot(), "\(name) mean \(i)")
+            for j in 0...i {
+                let c = (0..<n).reduce(0.0) { $0 + (x[$1, i] - mean[i]) * (x[$1, j] - mean[j]) } / Double(n - 1)
+                let se = ((law.covariance[i, i] * law.covariance[j, j] + law.covariance[i, j] * law.covariance[i, j]) / Double(n)).squareRoot()
+                #expect(abs(c - law.covariance[i, j]) <= 4.5 * se, "\(name) covariance (\(i), \(j)): \(c) vs \(law.covariance[i, j])")
+            }
+        }
+    }
+
+    /// The error budget's closed forms against the sampler's own convergence: as heun's steps double,
+    /// the gap between the run's W2 and the exact flow's (initialization + truncation), and between the
+    /// W2 from the exact start and the truncation alone, both shrink like heun's h² (a wrong flow or
+    /// truncation formula would leave a gap that does not shrink).
+    @Test func errorBudgetMatchesAConvergingSampler() throws {
+        var gaps: [(Double, Double)] = []
+        for steps in [50, 100, 200] {
+            let budget = try GaussianErrorBudget(model: Self.model, sampler: HeunSampler(),
+                                                 path: try SamplingPath.make(.karras, schedule: .named("edm"), steps: steps))
+            gaps.append((abs(budget.total - budget.withoutDiscretization), abs(budget.withoutInitialization - budget.truncation)))
+            #expect(budget.truncation > 0 && budget.truncation < budget.total)
+        }
+        for k in 1..<gaps.count {
+            #expect(gaps[k].0 < 0.4 * gaps[k - 1].0, "\(gaps)")
+            #expect(gaps[k].1 < 0.4 * gaps[k - 1].1, "\(gaps)")
+        }
+        let coarse = try GaussianErrorBudget(model: Self.model, sampler: EulerSampler(),
+                                             path: try SamplingPath.make(.karras, schedule: .named("edm"), steps: 8))
+        #expect(coarse.total > 10 * coarse.withoutDiscretization)
+    }
+
     /// Stochastic or non-linear samplers and mixtures of several components are refused.
     @Test func refusesWhatIsNotAnAffineMap() throws {
         let path = try SamplingPath.make(.logSNR, schedule: .vpLinear(), steps: 4)
-        for sampler: any Sampler in [RK45Sampler(), DDPMSampler(), DDIMSampler(eta: 1), HeunSampler(churn: 10),
-                                     EulerMaruyamaSampler(), ExactSampler()] {
+        for sampler: any Sampler in [RK45Sampler(), HeunSampler(churn: 10), ExactSampler(), PredictorCorrectorSampler(),
+                                     DPMSolverPlusPlus2MSDESampler()] {
             #expect(throws: ArgumentError.self) { try GaussianOutputLaw(model: Self.model, sampler: sampler, path: path) }
         }
         #expect(throws: ArgumentError.self) {
