@@ -456,7 +456,8 @@ def option_cases():
     case("opt_compare_projections_huge", compare("--projections", "1000000000000"), "error", "projections")
     case("opt_compare_out_dev_null", compare(out="/dev/null"), "error", "/dev/null")
     case("opt_compare_shard_int64_max", compare("--shard", "1/9223372036854775807"), "ok",
-         outputs=["{out}/c/" + name for name in ("results.csv", "report.md", "error_vs_nfe.svg", "config.json")])
+         outputs=["{out}/c/" + name for name in ("results.csv", "report.md", "error_vs_nfe.svg", "kl_vs_nfe.svg",
+                                                 "config.json")])
     case("opt_memory_limit_unreadable", noise + ["--count", "3"], "error", "TWEEDIE_MEMORY_LIMIT",
          env={"TWEEDIE_MEMORY_LIMIT": "lots"})
 

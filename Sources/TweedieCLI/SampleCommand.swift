@@ -123,8 +123,22 @@ struct SampleCommand: ParsableCommand {
         // A deterministic linear sampler from the seed's own start: its exact output density and KL(q_N ‖ p_0).
         let kl = quiet || plan.posterior != nil || initialNoise != nil || plan.model.dimension > SamplerStudy.maximumKLDimension ? nil
             : try SamplerKL(model: plan.model, sampler: plan.sampler, path: plan.path, count: count, seed: runOptions.seed)
+        // A stochastic sampler with Gaussian steps: the KL of its chain to the exact reverse chain.
+        var pathKL: SamplerPathKL?
+        if !quiet, plan.posterior == nil, !plan.sampler.isDeterministic, let stepper = plan.sampler as? any GaussianStepSampler {
+            pathKL = try SamplerPathKL(model: plan.model, sampler: stepper, path: plan.path, count: max(count, 2), seed: runOptions.seed)
+        }
         try writeOutputs(plan, run: run)
-        if let quality { print(summary(plan, run: run, elapsed: elapsed, quality: quality, kl: kl).joined(separator: "\n")) }
+        if let quality {
+            var lines = summary(plan, run: run, elapsed: elapsed, quality: quality, kl: kl)
+            if let pathKL {
+                let at = lines.lastIndex(where: { $0.hasPrefix("wrote ") }).map { $0 - 1 } ?? lines.count
+                lines.insert(contentsOf: ["", "  path KL to the exact reverse chain on the grid = \(format(pathKL.total.mean)) ± \(format(pathKL.total.standardError)) nats "
+                                          + "(starting mismatch \(format(pathKL.start.mean)); \(pathKL.intervals.count) intervals, the final denoising step not included; "
+                                          + "\(count) exact paths)"], at: at)
+            }
+            print(lines.joined(separator: "\n"))
+        }
     }
 
     /// The files this run writes, by option.

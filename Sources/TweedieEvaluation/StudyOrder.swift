@@ -104,24 +104,27 @@ public enum StudyOrder {
             let versusCalls = slope(points.map { log($0.modelCalls) }, logError)
             return StudyOrderFit(sampler: sampler, metric: name, isFloorCorrected: !deterministic, points: points,
                                  excluded: excluded, singleStepRows: singleStepRows, order: order, slopeVersusModelCalls: versusCalls)
-        } + klFits(rows, samplers: samplers)
+        } + klFits(rows, samplers: samplers, measurement: "kl", metric: klMetric)
+          + klFits(rows, samplers: samplers, measurement: "path_kl", metric: pathKLMetric)
     }
 
     /// The name of the KL fit's metric: √KL, which decreases at the sampler's order (KL is
     /// quadratic in the error of the map, docs/math.md §12.2).
     public static let klMetric = "sqrt_kl"
+    /// The same for the path KL of stochastic samplers (docs/math.md §12.3).
+    public static let pathKLMetric = "sqrt_path_kl"
 
-    /// For each sampler with `kl` in every row: the order fitted on √KL over the rows where KL is
-    /// resolved (above twice its standard error).
-    static func klFits(_ rows: [StudyRow], samplers: [String]) -> [StudyOrderFit] {
+    /// For each sampler with `measurement` (`kl` or `path_kl`) in every row: the order fitted on its
+    /// square root over the rows where it is resolved (above twice its standard error, the floor column).
+    static func klFits(_ rows: [StudyRow], samplers: [String], measurement name: String, metric: String) -> [StudyOrderFit] {
         samplers.compactMap { sampler in
             let own = rows.filter { $0.sampler == sampler }.sorted { $0.steps < $1.steps }
-            guard !own.isEmpty, own.allSatisfy({ $0.measurement("kl") != nil }) else { return nil }
+            guard !own.isEmpty, own.allSatisfy({ $0.measurement(name) != nil }) else { return nil }
             var points: [StudyOrderFit.Point] = []
             var excluded = 0, singleStepRows = 0
             for row in own {
                 guard row.steps >= 2 else { singleStepRows += 1; continue }
-                let m = row.measurement("kl")!
+                let m = row.measurement(name)!
                 if m.value.isFinite, m.value > 2 * (m.noiseFloor ?? 0), m.value > 0 {
                     points.append(.init(steps: row.steps, modelCalls: row.modelCallsPerSample, error: m.value.squareRoot()))
                 } else {
@@ -129,7 +132,7 @@ public enum StudyOrder {
                 }
             }
             let logError = points.map { log($0.error) }
-            return StudyOrderFit(sampler: sampler, metric: klMetric, isFloorCorrected: false, points: points, excluded: excluded,
+            return StudyOrderFit(sampler: sampler, metric: metric, isFloorCorrected: false, points: points, excluded: excluded,
                                  singleStepRows: singleStepRows,
                                  order: slope(points.map { log(Double($0.steps - 1)) }, logError).map { -$0 },
                                  slopeVersusModelCalls: slope(points.map { log($0.modelCalls) }, logError))

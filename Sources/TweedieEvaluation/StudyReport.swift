@@ -97,7 +97,7 @@ public enum StudyReport {
                 let error = fit.isFloorCorrected ? "`\(fit.metric)`, floor-corrected" : "`\(fit.metric)`"
                 var reasons: [String] = []
                 if fit.excluded > 0 {
-                    let why = fit.metric == StudyOrder.klMetric ? "not resolved (KL ≤ 2 SE)"
+                    let why = fit.metric == StudyOrder.klMetric || fit.metric == StudyOrder.pathKLMetric ? "not resolved (KL ≤ 2 SE)"
                         : fit.isFloorCorrected ? "at or below the floor" : "at or below \(number(resolution))"
                     reasons.append("\(fit.excluded) " + why)
                 }
@@ -119,7 +119,8 @@ public enum StudyReport {
                          + "Stochastic samplers: the error is √(d² − f²) for the distribution metric d with noise floor f "
                          + "(independent estimation noise adds in quadrature), and points with d ≤ f are left out. "
                          + "`sqrt_kl` (deterministic linear samplers): √KL(q_N ‖ p_0) from the exact output density, which "
-                         + "falls like h^p because KL is quadratic in the error of the sampler's map; rows with KL ≤ 2 SE are left out. "
+                         + "falls like h^p because KL is quadratic in the error of the sampler's map; rows with KL ≤ 2 SE are left out; "
+                         + "`sqrt_path_kl` (stochastic samplers with Gaussian steps): the same fit on the path KL. "
                          + "n/a: fewer than two points with distinct steps (or NFE) remain.")
         }
         return lines.joined(separator: "\n") + "\n"
