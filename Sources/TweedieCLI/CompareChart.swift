@@ -13,12 +13,7 @@ func studyChart(_ configuration: StudyConfiguration, rows: [StudyRow]) -> SVGLin
     let metricText = metric == "sliced_w2" ? "sliced W2 to exact samples" : metric ?? "no distribution metric"
     var chart = SVGLineChart(title: "\(c.model), \(c.schedule), \(c.grid) grid: error vs model calls (\(c.count) samples, seed \(c.seed))",
                              xLabel: "model calls per sample (NFE)", yLabel: "error")
-    var samplers: [String] = []
-    for row in rows where !samplers.contains(row.sampler) { samplers.append(row.sampler) }
-    for sampler in samplers {
-        // The colour follows the sampler's place in the study, whichever rows are present.
-        let color = SVGLineChart.palette[(c.samplers.firstIndex(of: sampler) ?? 0) % SVGLineChart.palette.count]
-        let own = rows.filter { $0.sampler == sampler }.sorted { ($0.modelCallsPerSample, $0.steps) < ($1.modelCallsPerSample, $1.steps) }
+    for (sampler, color, own) in samplerLines(c, rows) {
         if let metric {
             let points = own.compactMap { row in row.measurement(metric).map { SIMD2(row.modelCallsPerSample, $0.value) } }
             if !points.isEmpty { chart.series.append(.init(label: sampler, points: points, color: color)) }
@@ -54,11 +49,7 @@ func klChart(_ configuration: StudyConfiguration, rows: [StudyRow]) -> SVGLineCh
     guard rows.contains(where: { row in names.contains { row.measurement($0) != nil } }) else { return nil }
     var chart = SVGLineChart(title: "\(c.model), \(c.schedule), \(c.grid) grid: KL vs model calls (\(c.count) samples, seed \(c.seed))",
                              xLabel: "model calls per sample (NFE)", yLabel: "KL (nats)")
-    var samplers: [String] = []
-    for row in rows where !samplers.contains(row.sampler) { samplers.append(row.sampler) }
-    for sampler in samplers {
-        let color = SVGLineChart.palette[(c.rowNames.firstIndex(of: sampler) ?? 0) % SVGLineChart.palette.count]
-        let own = rows.filter { $0.sampler == sampler }.sorted { ($0.modelCallsPerSample, $0.steps) < ($1.modelCallsPerSample, $1.steps) }
+    for (sampler, color, own) in samplerLines(c, rows) {
         for name in names {
             let measured = own.compactMap { row in row.measurement(name).map { (row.modelCallsPerSample, $0) } }
             guard !measured.isEmpty else { continue }
@@ -74,4 +65,16 @@ func klChart(_ configuration: StudyConfiguration, rows: [StudyRow]) -> SVGLineCh
             + "no sample-based metric resolves these differences. Log-log axes.",
     ]
     return chart
+}
+
+/// Each row name's rows by increasing cost (names in order of first appearance), with the colour of
+/// the name's place in the study, whichever rows are present.
+private func samplerLines(_ c: StudyConfiguration, _ rows: [StudyRow]) -> [(String, String, [StudyRow])] {
+    var samplers: [String] = []
+    for row in rows where !samplers.contains(row.sampler) { samplers.append(row.sampler) }
+    return samplers.map { sampler in
+        let color = SVGLineChart.palette[(c.rowNames.firstIndex(of: sampler) ?? 0) % SVGLineChart.palette.count]
+        let own = rows.filter { $0.sampler == sampler }.sorted { ($0.modelCallsPerSample, $0.steps) < ($1.modelCallsPerSample, $1.steps) }
+        return (sampler, color, own)
+    }
 }

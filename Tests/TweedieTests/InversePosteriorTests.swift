@@ -9,14 +9,7 @@ import Testing
 @Suite struct InversePosteriorTests {
     typealias Case = OracleFixtureTests.Case
 
-    static let cases: [Case] = {
-        guard let url = Bundle.module.resourceURL?.appendingPathComponent("Fixtures/posterior_reference.json"),
-              let data = try? Data(contentsOf: url),
-              let parsed = try? JSONValue.parse(data),
-              let root = OracleEdgeNumericsTests.foundationObject(parsed) as? [String: Any],
-              let cases = root["cases"] as? [[String: Any]] else { return [] }
-        return cases.map(Case.init)
-    }()
+    static let cases = OracleEdgeNumericsTests.fixtureCases("posterior_reference.json")
 
     static func numbers(_ any: Any?) -> [Double] { OracleEdgeNumericsTests.numbers(any) }
 

@@ -13,14 +13,17 @@ import Testing
 @Suite struct OracleEdgeNumericsTests {
     typealias Case = OracleFixtureTests.Case
 
-    static let cases: [Case] = {
-        guard let url = Bundle.module.resourceURL?.appendingPathComponent("Fixtures/oracle_edge_reference.json"),
+    static let cases = fixtureCases("oracle_edge_reference.json")
+
+    /// The "cases" of a fixture in Tests/TweedieTests/Fixtures, read with Tweedie's own JSON reader.
+    static func fixtureCases(_ name: String) -> [Case] {
+        guard let url = Bundle.module.resourceURL?.appendingPathComponent("Fixtures/\(name)"),
               let data = try? Data(contentsOf: url),
               let parsed = try? JSONValue.parse(data),
               let root = foundationObject(parsed) as? [String: Any],
               let cases = root["cases"] as? [[String: Any]] else { return [] }
         return cases.map(Case.init)
-    }()
+    }
 
     /// The fixture as Foundation objects, its numbers read by Tweedie's own JSON reader, which
     /// rounds every decimal correctly (Foundation's JSONSerialization on Linux can be an ulp off,
