@@ -451,9 +451,10 @@ public func tweedie_posterior(
 
 /// KL(q_N ‖ p_0) of a deterministic linear sampler on the model `handle`'s oracle (docs/math.md §12):
 /// `count` samples from `seed` (sample i as in ``tweedie_sample``), from the Gaussian start
-/// (`start` "gaussian") or the exact p_{t_0} ("marginal"). Writes 6 values to `out`: the
+/// (`start` "gaussian") or the exact p_{t_0} ("marginal"). Writes 8 values to `out`: the
 /// control-variate estimate and its standard error, the plain estimate and its standard error,
-/// the effective sample size, and the count.
+/// the effective sample size, the count, and KL(p_0 ‖ q_N) with its standard error (NaN where the
+/// importance weights cannot be trusted).
 @_cdecl("tweedie_sampler_kl")
 public func tweedie_sampler_kl(
     _ handle: UnsafeMutableRawPointer?, _ sampler: UnsafePointer<CChar>?, _ schedule: UnsafePointer<CChar>?,
@@ -480,7 +481,7 @@ public func tweedie_sampler_kl(
         }
         guard let out else { throw CallError("out: null buffer") }
         write([kl.controlVariateKL, kl.controlVariateStandardError, kl.plainKL, kl.plainStandardError, kl.effectiveSampleSize,
-               Double(kl.count)], to: out)
+               Double(kl.count), kl.reverseKL ?? .nan, kl.reverseStandardError ?? .nan], to: out)
     }
 }
 

@@ -305,7 +305,8 @@ struct SampleCommand: ParsableCommand {
                          + (kl.isTrustworthy
                             ? "control-variate estimate (the plain mean of log q_N − log p_0 is \(format(kl.plainKL)) ± \(format(kl.plainStandardError)))"
                             : "the plain mean of log q_N − log p_0, as p_0/q_N is heavy-tailed (control-variate form \(format(kl.controlVariateKL)) ± \(format(kl.controlVariateStandardError)))")
-                         + "; effective sample size \(format(kl.effectiveSampleSize)) of \(kl.count)")
+                         + "; effective sample size \(format(kl.effectiveSampleSize)) of \(kl.count)"
+                         + (kl.reverseKL.map { "; the other direction, KL(p_0 ‖ q_N) = \(format($0)) ± \(format(kl.reverseStandardError ?? .nan)) by importance weights" } ?? ""))
         }
         let frameCount = run.trajectory.count
         var outputs = ["\(out) \(pythonShape([count] + (m.shape ?? [d])))"]

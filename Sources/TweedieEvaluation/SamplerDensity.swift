@@ -153,6 +153,11 @@ public struct SamplerKL: Sendable, Equatable {
     public let plainStandardError: Double
     /// (Σw)²/Σw², between 1 and n.
     public let effectiveSampleSize: Double
+    /// The other direction, KL(p ‖ q_N) = E_q[w log w] = E_q[w log w − w + 1], by importance
+    /// sampling with the same samples and weights, ± its standard error; nil where the weights are
+    /// not trustworthy (the same effective-sample-size rule) or overflow.
+    public let reverseKL: Double?
+    public let reverseStandardError: Double?
     public let count: Int
 
     /// The estimate is flagged below this share of effective samples.
@@ -194,6 +199,26 @@ public struct SamplerKL: Sendable, Equatable {
         }
         effectiveSampleSize = min(n, sum * sum / sumOfSquares)
         count = l.count
+        let reverseTerms = l.map(Self.reverseTerm)
+        if effectiveSampleSize >= Self.trustworthyShare * n, reverseTerms.allSatisfy(\.isFinite) {
+            let reverse = MeanEstimate(reverseTerms)
+            reverseKL = reverse.mean
+            reverseStandardError = reverse.standardError
+        } else {
+            reverseKL = nil
+            reverseStandardError = nil
+        }
+    }
+
+    /// w log w − w + 1 ≥ 0 for w = e^{−l}, i.e. e^u (u − 1) + 1 with u = −l, by its Taylor series
+    /// Σ_{k≥2} (k − 1) u^k / k! where |u| is small.
+    static func reverseTerm(_ l: Double) -> Double {
+        let u = -l
+        if abs(u) < 1e-3 {
+            let u2 = u * u
+            return u2 * (0.5 + u / 3 + u2 / 8 + u2 * u / 30)
+        }
+        return exp(u) * (u - 1) + 1
     }
 
     /// KL(q_N ‖ p_0) of `sampler` on `path` for `model`, from the `count` samples a run from `seed`

@@ -165,6 +165,8 @@ public struct SamplerStudy {
         return [Measurement(name: "kl", label: "KL(q_N ‖ p_0) (nats; floor: its SE)", value: kl.kl, noiseFloor: kl.standardError),
                 Measurement(name: "kl_se", label: "standard error of KL", value: kl.standardError, noiseFloor: nil),
                 Measurement(name: "kl_ess", label: "effective sample size of p_0/q_N", value: kl.effectiveSampleSize, noiseFloor: nil)]
+            + (kl.reverseKL.map { [Measurement(name: "kl_reverse", label: "KL(p_0 ‖ q_N) by importance weights (nats; floor: its SE)",
+                                               value: $0, noiseFloor: kl.reverseStandardError)] } ?? [])
     }
 
     /// All samples of a sampler on a path, batch by batch (sample i from the noise of (seed, i)),

@@ -50,6 +50,11 @@ import Testing
         #expect(abs(kl.kl - closed) <= 4 * kl.standardError, "\(name): \(kl.kl) ± \(kl.standardError) vs \(closed)")
         #expect(kl.standardError <= 0.2 * closed, "\(name): SE \(kl.standardError) for KL \(closed)")
         #expect(kl.isTrustworthy)
+        // The other direction, by importance sampling with the same weights.
+        let reverse = try GaussianKL.divergence(mean: law.targetMean, covariance: law.targetCovariance,
+                                                referenceMean: law.mean, referenceCovariance: law.covariance)
+        let estimate = try #require(kl.reverseKL), se = try #require(kl.reverseStandardError)
+        #expect(abs(estimate - reverse) <= 4 * se + 0.02 * reverse, "\(name): reverse \(estimate) ± \(se) vs \(reverse)")
     }
 
     /// On a 1-D two-mode mixture, q_N from the Jacobians against a histogram of 400 000 samples of
@@ -111,6 +116,9 @@ import Testing
         let same = [-1.0, 0.5, 2.0, -3.0]
         let zero = try SamplerKL(logSamplerDensity: same, logTargetDensity: same)
         #expect(zero.kl == 0 && zero.standardError == 0 && zero.plainKL == 0 && zero.effectiveSampleSize == 4)
+        #expect(zero.reverseKL == 0)
+        for l in [-1e-3, -0.999e-3, 1e-3, 0.999e-3, 1e-9, -5.0, 30.0] { #expect(SamplerKL.reverseTerm(l) >= 0) }
+        #expect(abs(SamplerKL.reverseTerm(0.999_999e-3) - SamplerKL.reverseTerm(1.000_001e-3)) < 1e-11)
         // The control-variate terms are ≥ 0 and continuous across the series/direct switch.
         for l in [-1e-3, -0.999e-3, 1e-3, 0.999e-3, 1e-9, -5.0, 30.0] {
             #expect(SamplerKL.controlVariateTerm(l) >= 0)

@@ -355,6 +355,7 @@ def test_sampler_kl_is_exact_on_a_gaussian_and_resolves_small_errors(ring8):
     assert not kl.trustworthy and kl.kl == kl.plain_kl and kl.count == 4000
     fine = tweedie.sampler_kl(ring8, sampler="heun", schedule="edm", steps=64, count=1000, seed=2, start="marginal")
     assert fine.trustworthy and fine.kl > 3 * fine.standard_error and fine.plain_standard_error > fine.kl
+    assert fine.reverse_kl is not None and fine.reverse_kl > 0 and kl.reverse_kl is None
     with pytest.raises(TweedieError, match="deterministic"):
         tweedie.sampler_kl(ring8, sampler="ddpm", schedule="edm", steps=5, count=10)
     with pytest.raises(TweedieError, match="density"):

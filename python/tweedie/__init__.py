@@ -484,6 +484,10 @@ class SamplerKL:
     plain_standard_error: float
     effective_sample_size: float
     count: int
+    #: KL(p_0 ‖ q_N) by importance weights with the same samples, and its standard error (None where
+    #: the weights cannot be trusted).
+    reverse_kl: Optional[float] = None
+    reverse_standard_error: Optional[float] = None
 
     @property
     def trustworthy(self) -> bool:
@@ -507,11 +511,12 @@ def sampler_kl(model: Model, *, sampler: str, schedule: str, count: int, steps: 
     p_{t_max} instead of N(0, σ_max²Σ), leaving the discretization error alone."""
     if not isinstance(model, Model):
         raise TweedieError(f"sampler_kl: expected a tweedie.Model, got {type(model).__name__}")
-    out = np.empty(6)
+    out = np.empty(8)
     check(lib.tweedie_sampler_kl(model._handle, _sampler_text(sampler, sampler_options).encode(), schedule.encode(),
                                  -1 if steps is None else int(steps), int(count), int(seed) & 0xFFFFFFFFFFFFFFFF,
                                  start.encode(), pointer(out)))
-    return SamplerKL(float(out[0]), float(out[1]), float(out[2]), float(out[3]), float(out[4]), int(out[5]))
+    reverse = (None, None) if np.isnan(out[6]) else (float(out[6]), float(out[7]))
+    return SamplerKL(float(out[0]), float(out[1]), float(out[2]), float(out[3]), float(out[4]), int(out[5]), *reverse)
 
 
 def sampler_path_kl(model: Model, *, sampler: str, schedule: str, count: int, steps: int, seed: int = 0,
