@@ -146,3 +146,21 @@ for d in quick ? [2, 16] : [2, 8, 16, 32, 64] {
     let carried = time { _ = try! SamplerOutputDensity(model: model, sampler: HeunSampler(), path: path, count: count, seed: 1) }
     print("| \(d) | \(String(format: "%.2f µs", plain.median / calls * 1e6)) | \(String(format: "%.2f µs", carried.median / calls * 1e6)) | \(String(format: "%.1f×", carried.median / plain.median)) |")
 }
+
+// 5. Small calls, where per-call overhead and not arithmetic is the cost (issue: small D): the
+//    oracle's denoiser on B = 16 points of ring8 (D = 2, K = 8), and heun on 18 steps (35 model
+//    calls) for 200 000 samples of ring8 at the default batch size 256 and at 4096.
+do {
+    let oracle = try Oracle(BuiltinModels.ring8())
+    let x = rng.matrix(16, 2)
+    let level = NoiseLevel(alpha: 1, sigma: 0.7)
+    let calls = 2000
+    let small = time { for _ in 0..<calls { _ = try! oracle.denoise(x, at: level) } }
+    print("")
+    print("oracle.denoise, B = 16, D = 2, K = 8: \(String(format: "%.2f µs", small.median / Double(calls) * 1e6)) per call (best \(String(format: "%.2f", small.best / Double(calls) * 1e6)))")
+    let path = try SamplingPath.make(.karras, schedule: .edm(), steps: 18)
+    for batch in [256, 4096] {
+        let run = time { _ = try! HeunSampler().run(count: 200_000, model: oracle, path: path, noise: NoiseStream(seed: 1), batchSize: batch) }
+        print("heun, 18 steps, 200000 samples of ring8, batch \(batch): \(String(format: "%.3f s", run.median)) (best \(String(format: "%.3f", run.best)))")
+    }
+}

@@ -10,10 +10,13 @@ public enum Parallel {
     /// Threads used by ``forEach(_:_:)``; defaults to the number of active processors.
     nonisolated(unsafe) public static var maximumThreads = ProcessInfo.processInfo.activeProcessorCount
 
-    public static func forEach(_ count: Int, _ body: (Int) -> Void) {
+    ///
+    /// With `parallel` false the pieces run in order on the calling thread: for work too small to
+    /// pay for a thread hand-off. The results are the same either way.
+    public static func forEach(_ count: Int, parallel: Bool = true, _ body: (Int) -> Void) {
         guard count > 0 else { return }
         BLAS.pinSingleThreaded()
-        let threads = Swift.min(maximumThreads, count)
+        let threads = parallel ? Swift.min(maximumThreads, count) : 1
         if threads <= 1 {
             for i in 0..<count { body(i) }
             return

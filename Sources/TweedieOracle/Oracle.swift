@@ -30,6 +30,8 @@ public struct Oracle: Sendable {
     public static let tileSize = 256
     /// Tiles in flight at once (bounds the memory of a call).
     static let tilesPerWave = 8
+    /// Points × components × D² (at least 8) below which a call runs on one thread.
+    static let parallelWork = 1 << 15
 
     public init(_ model: MixtureModel) throws(ModelError) {
         self.model = model
@@ -133,6 +135,9 @@ public struct Oracle: Sendable {
         let details = extras.isEmpty ? nil : PosteriorDetails(mixture, scales: scales, alpha: alpha, sigma: sigma,
                                                               covariance: extras.contains(.posteriorCovariance))
         let tileCount = (b + Self.tileSize - 1) / Self.tileSize
+        // Below this much arithmetic a thread hand-off costs more than it saves; the tasks then run
+        // in order on this thread, with the same results (each task writes only its own state).
+        let parallel = b * k * max(dimension * dimension, 8) >= Self.parallelWork
 
         var firstTile = 0
         while firstTile < tileCount {
@@ -143,14 +148,14 @@ public struct Oracle: Sendable {
             let groups = componentGroups
             var states = [StreamState?](repeating: nil, count: tiles.count * groups.count)
             let statePointer = UncheckedSendable(states.withUnsafeMutableBufferPointer { $0.baseAddress! })
-            Parallel.forEach(tiles.count * groups.count) { task in
+            Parallel.forEach(tiles.count * groups.count, parallel: parallel) { task in
                 let tile = tiles[task / groups.count], group = groups[task % groups.count]
                 var state = StreamState(rows: tile.paddedRows, dimension: dimension)
                 stream(components: group, scales: scales, alpha: alpha, sigma: sigma,
                        y: tile.whitened, rows: tile.paddedRows, logits: tile.logits, state: &state)
                 statePointer.value[task] = state
             }
-            Parallel.forEach(tiles.count) { slot in
+            Parallel.forEach(tiles.count, parallel: parallel) { slot in
                 var merged = statePointer.value[slot * groups.count]!
                 for g in 1..<groups.count { merged.merge(statePointer.value[slot * groups.count + g]!) }
                 finish(tiles[slot], state: merged, scales: scales, alpha: alpha, sigma: sigma, output: output)
