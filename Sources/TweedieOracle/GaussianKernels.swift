@@ -37,7 +37,7 @@ enum GaussianKernels {
                     for i in 0..<d { diff[b * d + i] = y[b * d + i] - alpha * nu[i] }
                 }
                 bases[k].elements.withUnsafeBufferPointer { u in
-                    BLAS.gemm(m: n, n: d, k: d, a: diff, lda: d, b: u.baseAddress!, ldb: d, c: z, ldc: d)
+                    Self.product(m: n, d: d, a: diff, b: u.baseAddress!, c: z, accumulate: false)
                 }
                 for b in 0..<n {
                     let zb = z + b * d
@@ -54,12 +54,35 @@ enum GaussianKernels {
                 // Rows 2b and 2b+1 of the product land in row b of the accumulator (n × 2D).
                 basesTransposed[k].elements.withUnsafeBufferPointer { ut in
                     state.accumulator.withUnsafeMutableBufferPointer { acc in
-                        BLAS.gemm(m: 2 * n, n: d, k: d, a: weighted, lda: d, b: ut.baseAddress!, ldb: d,
-                                  beta: 1, c: acc.baseAddress!, ldc: d)
+                        Self.product(m: 2 * n, d: d, a: weighted, b: ut.baseAddress!, c: acc.baseAddress!, accumulate: true)
                     }
                 }
             }
         }}}
+    }
+
+    /// Up to this dimension the D×D products of a tile are plain loops: a BLAS call on a 2×2 or 8×8
+    /// block costs more in the call than in the arithmetic.
+    static let smallDimension = 8
+
+    /// C ← A B (or C + A B) for A (m×d), B (d×d), all row-major with leading dimension d: a loop
+    /// per row up to ``smallDimension``, DGEMM above. Either way each row of C depends on its row of A
+    /// alone.
+    @inline(__always)
+    static func product(m: Int, d: Int, a: UnsafePointer<Double>, b: UnsafePointer<Double>,
+                        c: UnsafeMutablePointer<Double>, accumulate: Bool) {
+        guard d <= smallDimension else {
+            BLAS.gemm(m: m, n: d, k: d, a: a, lda: d, b: b, ldb: d, beta: accumulate ? 1 : 0, c: c, ldc: d)
+            return
+        }
+        for r in 0..<m {
+            let row = a + r * d, out = c + r * d
+            for j in 0..<d {
+                var sum = 0.0
+                for i in 0..<d { sum += row[i] * b[i * d + j] }
+                out[j] = accumulate ? out[j] + sum : sum
+            }
+        }
     }
 
     /// Components sharing one basis U (or U = I): one GEMM in, O(D) per component, one GEMM out.
