@@ -271,6 +271,22 @@ public func tweedie_oracle_evaluate(
     }
 }
 
+/// ``tweedie_oracle_denoise`` at one noise level (α, σ) for every row, passed by value: the
+/// fast path of a sampler step from the host.
+@_cdecl("tweedie_oracle_denoise_level")
+public func tweedie_oracle_denoise_level(
+    _ handle: UnsafeMutableRawPointer?, _ x: UnsafePointer<Double>?, _ rows: Int, _ columns: Int,
+    _ alpha: Double, _ sigma: Double, _ out: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    call {
+        let o = try oracle(handle)
+        let points = try matrix(x, rows: rows, columns: columns, "x")
+        guard out != nil || rows == 0 else { throw CallError("out: null buffer") }
+        let denoised = try o.denoise(points, at: NoiseLevel(alpha: alpha, sigma: sigma))
+        write(denoised.elements, to: out)
+    }
+}
+
 /// E[x_0 | x_t] alone (the fast path), into `out` (B×D).
 @_cdecl("tweedie_oracle_denoise")
 public func tweedie_oracle_denoise(

@@ -43,6 +43,7 @@ def test_denoise_is_the_fast_path_of_evaluate(oracle):
     x = np.random.default_rng(0).normal(size=(37, 2)) * 3
     full = oracle.evaluate(x, alpha=0.7, sigma=0.5, covariance=True, components=True)
     assert np.array_equal(oracle.denoise(x, alpha=0.7, sigma=0.5), full.denoised)
+    assert np.array_equal(oracle.denoise(x, alpha=np.array([0.7]), sigma=np.array([0.5])), full.denoised)
     assert full.posterior_covariance.shape == (37, 2, 2) and full.component_means.shape == (37, 8, 2)
 
 
@@ -214,6 +215,8 @@ def test_evaluate_reports_each_figure_with_its_floor(ring8):
     lambda o, m: o.evaluate([[1.0, 2.0]], t=3, schedule="vp-linear"),
     lambda o, m: o.evaluate([[1.0, 2.0]], t=0.3),
     lambda o, m: o.denoise(np.ones((3, 2)), alpha=[1, 1], sigma=[1, 1]),
+    lambda o, m: o.denoise(np.ones((3, 2)), alpha=1.0, sigma=-1.0),
+    lambda o, m: o.denoise(np.full((3, 2), np.nan), alpha=1.0, sigma=1.0),
     lambda o, m: o.evaluate(["a", "b"], alpha=1, sigma=1),
     lambda o, m: tweedie.Model.builtin("ring9"),
     lambda o, m: tweedie.Model.load("/nonexistent/model.json"),

@@ -52,6 +52,7 @@ _signatures = {
     "tweedie_oracle_free": ([_p], None),
     "tweedie_oracle_evaluate": ([_p, _d, _n, _n, _d, _d, _n, _d, _d, _d, _d, _d, _d, _d, _d, _d], _i),
     "tweedie_oracle_denoise": ([_p, _d, _n, _n, _d, _d, _n, _d], _i),
+    "tweedie_oracle_denoise_level": ([_p, _d, _n, _n, ctypes.c_double, ctypes.c_double, _d], _i),
     "tweedie_schedule_evaluate": ([_s, _d, _n, _d, _d, _d, _d, _d, _d], _i),
     "tweedie_sample": ([_p, MODEL_CALLBACK, _p, _s, _n, _s, _s, _s, _n, _n, ctypes.c_uint64, _n, _d, _d,
                         _s, _d, _n, _d, _d, ctypes.c_double, ctypes.c_double], _i),
