@@ -9,7 +9,7 @@ SWIFT ?= swift
 APT_PACKAGES = libopenblas-dev liblapacke-dev pkg-config
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test build deps bench bench-python clean fuzz test-slurm test-python test-python-torch
+.PHONY: demo test build deps bench bench-python bench-peers clean fuzz test-slurm test-python test-python-torch
 
 deps:
 	@if ! pkg-config --exists openblas 2>/dev/null || [ ! -f /usr/include/lapacke.h ]; then \
@@ -101,6 +101,12 @@ test-python-torch: test-python
 # KDiffusionDenoiser against a plain torch mixture denoiser): benchmarks/python_bench.py.
 bench-python: test-python-torch
 	cd python && ../$(TORCH_VENV)/bin/python ../benchmarks/python_bench.py
+
+# Tweedie next to numpy, JAX (benchmarks/requirements-peers.txt) and k-diffusion on the workloads
+# of BENCHMARKS.md, in one run: benchmarks/peers.py.
+bench-peers: test-python-torch
+	$(TORCH_VENV)/bin/pip install -q -r benchmarks/requirements-peers.txt
+	cd python && ../$(TORCH_VENV)/bin/python ../benchmarks/peers.py
 
 bench: deps
 	$(SWIFT) run -c release tweedie-benchmarks

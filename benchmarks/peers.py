@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Tweedie side by side with numpy, JAX and k-diffusion on the workloads of BENCHMARKS.md, in one
+run (`make bench-peers`; the figures go in BENCHMARKS.md with this command).
+
+Every peer computes the same thing as Tweedie, by the same algorithm where one exists (the exact
+denoiser E[x_0 | x_t] of a mixture, in float64), and agreement is checked before anything is timed.
+The peers get the same precomputation Tweedie does at set-up (each component's eigendecomposition in
+whitened coordinates), so a per-call time never includes a factorization for anyone.
+
+1. Full covariances: K = 32 components, D = 192, full Σ, B = 4096 and B = 16 (one sampler step).
+2. A data set: K = 20 000 Dirac components, D = 784, B = 256.
+3. heun, 18 steps (35 model calls), 200 000 samples of ring8: Tweedie's sampler; k-diffusion's
+   sample_heun on Tweedie's denoiser; k-diffusion's sample_heun on a plain batched torch denoiser.
+
+Each time is the median of 5 runs after a warm-up; ratios are peer / Tweedie (above 1: Tweedie is
+faster). "GEMM bound" is the time this machine's numpy GEMM would need for the least arithmetic the
+exact denoiser needs, the physical limit: per point and component 4D² flops for full covariances
+(z_k = U_kᵀ(y − αν_k) and the fold-back U_k(g_k ⊙ z_k)) and 4D for Dirac components (the distance
+GEMM and the weighted sum). Tweedie's oracle does 6D² and 6D (it also folds back the score).
+"""
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import jax
+import jax.numpy as jnp
+import torch
+
+import tweedie
+from tweedie.torch import KDiffusionDenoiser, k_diffusion_sampling
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from python_bench import TorchMixtureDenoiser  # noqa: E402  (the plain torch denoiser, written once)
+
+jax.config.update("jax_enable_x64", True)
+torch.set_default_dtype(torch.float64)
+RNG = np.random.default_rng(2026)
+
+
+def timed(function, repeats=5):
+    function()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def gemm_rate():
+    a, b = RNG.normal(size=(4096, 192)), RNG.normal(size=(192, 192))
+    return 2 * 4096 * 192 * 192 / timed(lambda: a @ b, 9)
+
+
+# --- 1. Full covariances -------------------------------------------------------------------------
+
+def spd(d):
+    q = RNG.normal(size=(d, d))
+    return q @ q.T / d + 0.5 * np.eye(d)
+
+
+def full_mixture(k=32, d=192):
+    weights = RNG.dirichlet(np.ones(k))
+    means = RNG.normal(size=(k, d))
+    covariances = np.stack([spd(d) for _ in range(k)])
+    noise = spd(d)
+    model = tweedie.Model.from_dict({"weights": weights, "means": means, "covariance_type": "full",
+                                     "covariances": covariances, "noise": {"type": "full", "covariance": noise}})
+    # The set-up every implementation shares: Σ = L Lᵀ, and per component L⁻¹Λ_kL⁻ᵀ = U_k diag(γ_k) U_kᵀ.
+    chol = np.linalg.cholesky(noise)
+    linv = np.linalg.inv(chol)
+    gammas, bases = np.linalg.eigh(np.einsum("ij,kjl,ml->kim", linv, covariances, linv))
+    nu = means @ linv.T                                   # L⁻¹μ_k
+    return model, dict(log_weights=np.log(weights), nu=nu, gammas=gammas, bases=bases, chol=chol, linv=linv,
+                       means=means)
+
+
+def numpy_full_denoise(p, x, alpha, sigma):
+    """E[x_0 | x_t] by the whitened eigen route (docs/math.md §2), vectorized over components."""
+    y = x @ p["linv"].T                                               # B×D
+    dvar = alpha ** 2 * p["gammas"] + sigma ** 2                      # K×D
+    z = np.einsum("bd,kde->kbe", y, p["bases"], optimize=True) - alpha * np.einsum("kd,kde->ke", p["nu"], p["bases"])[:, None]
+    logits = (p["log_weights"][:, None] - 0.5 * np.einsum("kbe,ke->kb", z * z, 1 / dvar)
+              - 0.5 * np.log(dvar).sum(1)[:, None])                  # K×B (the shared constants cancel)
+    r = np.exp(logits - logits.max(0))
+    r /= r.sum(0)
+    gain = alpha * p["gammas"] / dvar                                  # K×D
+    weighted = r[:, :, None] * z * gain[:, None, :]                   # K×B×D
+    moved = np.einsum("kbe,kde->bd", weighted, p["bases"], optimize=True)  # Σ_k r_k U_k (g_k ⊙ z_k)
+    return r.T @ p["means"] + moved @ p["chol"].T
+
+
+@jax.jit
+def jax_full_denoise(linv, chol, log_weights, nu, gammas, bases, means, x, alpha, sigma):
+    y = x @ linv.T
+    dvar = alpha ** 2 * gammas + sigma ** 2
+    z = jnp.einsum("bd,kde->kbe", y, bases) - alpha * jnp.einsum("kd,kde->ke", nu, bases)[:, None]
+    logits = log_weights[:, None] - 0.5 * jnp.einsum("kbe,ke->kb", z * z, 1 / dvar) - 0.5 * jnp.log(dvar).sum(1)[:, None]
+    r = jax.nn.softmax(logits, axis=0)
+    gain = alpha * gammas / dvar
+    moved = jnp.einsum("kbe,kde->bd", r[:, :, None] * z * gain[:, None, :], bases)
+    return r.T @ means + moved @ chol.T
+
+
+# --- 2. A data set ---------------------------------------------------------------------------------
+
+def numpy_dirac_denoise(means, half_norms, x, alpha, sigma):
+    logits = (alpha * (x @ means.T) - alpha ** 2 * half_norms) / sigma ** 2     # the ‖x‖² term cancels
+    logits -= logits.max(1, keepdims=True)
+    r = np.exp(logits)
+    r /= r.sum(1, keepdims=True)
+    return r @ means
+
+
+@jax.jit
+def jax_dirac_denoise(means, half_norms, x, alpha, sigma):
+    r = jax.nn.softmax((alpha * (x @ means.T) - alpha ** 2 * half_norms) / sigma ** 2, axis=1)
+    return r @ means
+
+
+def main():
+    rate = gemm_rate()
+    print(f"Tweedie against its peers — numpy {np.__version__}, JAX {jax.__version__}, torch {torch.__version__}; "
+          f"numpy GEMM rate {rate / 1e9:.1f} GFLOP/s (4096×192 · 192×192)")
+    rows = []
+
+    model, p = full_mixture()
+    oracle = tweedie.Oracle(model)
+    jp = {key: jnp.asarray(value) for key, value in p.items()}
+    alpha, sigma = 0.7, 0.7
+    for b in (4096, 16):
+        x = RNG.normal(size=(b, 192))
+        ours = oracle.denoise(x, alpha=alpha, sigma=sigma)
+        theirs = numpy_full_denoise(p, x, alpha, sigma)
+        jaxed = np.asarray(jax_full_denoise(jp["linv"], jp["chol"], jp["log_weights"], jp["nu"], jp["gammas"],
+                                            jp["bases"], jp["means"], jnp.asarray(x), alpha, sigma))
+        scale = np.abs(ours).max()
+        assert np.abs(ours - theirs).max() < 1e-8 * scale and np.abs(ours - jaxed).max() < 1e-8 * scale
+        xj = jnp.asarray(x)
+        times = {
+            "Tweedie": timed(lambda: oracle.denoise(x, alpha=alpha, sigma=sigma)),
+            "numpy": timed(lambda: numpy_full_denoise(p, x, alpha, sigma)),
+            "JAX jit": timed(lambda: jax_full_denoise(jp["linv"], jp["chol"], jp["log_weights"], jp["nu"], jp["gammas"],
+                                                      jp["bases"], jp["means"], xj, alpha, sigma).block_until_ready()),
+        }
+        rows.append((f"denoiser, full Λ_k and Σ, D = 192, K = 32, B = {b}", times, 4 * 192 ** 2 * 32 * b / rate))
+
+    k, d, b = 20000, 784, 256
+    means = RNG.normal(size=(k, d))
+    dirac = tweedie.Model.from_dict({"weights": np.full(k, 1 / k), "means": means, "covariance_type": "dirac"})
+    oracle = tweedie.Oracle(dirac)
+    half_norms = 0.5 * (means * means).sum(1)
+    x = RNG.normal(size=(b, d)) * 1.5
+    alpha, sigma = 0.9, 8.0
+    ours = oracle.denoise(x, alpha=alpha, sigma=sigma)
+    assert np.abs(ours - numpy_dirac_denoise(means, half_norms, x, alpha, sigma)).max() < 1e-8 * np.abs(ours).max()
+    jm, jh, jx = jnp.asarray(means), jnp.asarray(half_norms), jnp.asarray(x)
+    times = {
+        "Tweedie": timed(lambda: oracle.denoise(x, alpha=alpha, sigma=sigma)),
+        "numpy": timed(lambda: numpy_dirac_denoise(means, half_norms, x, alpha, sigma)),
+        "JAX jit": timed(lambda: jax_dirac_denoise(jm, jh, jx, alpha, sigma).block_until_ready()),
+    }
+    rows.append((f"denoiser, data set, K = {k}, D = {d}, B = {b}", times, 4 * d * k * b / rate))
+
+    ring8 = tweedie.Model.builtin("ring8")
+    K = k_diffusion_sampling()
+    sigmas = K.get_sigmas_karras(18, 0.002, 80.0)
+    count = 200_000
+    z = torch.randn(count, 2, generator=torch.Generator().manual_seed(1))
+    plain = TorchMixtureDenoiser(ring8)
+    exact = KDiffusionDenoiser(ring8)
+    times = {
+        "Tweedie": timed(lambda: tweedie.sample(ring8, sampler="heun", schedule="edm", steps=18, count=count, seed=1,
+                                                batch_size=4096), 3),
+        "k-diffusion, Tweedie denoiser": timed(lambda: K.sample_heun(exact, z * sigmas[0], sigmas, disable=True), 3),
+        "k-diffusion, torch denoiser": timed(lambda: K.sample_heun(lambda x, s: plain(x, s), z * sigmas[0], sigmas,
+                                                                   disable=True), 3),
+    }
+    rows.append((f"heun, 18 steps (35 calls), {count} samples of ring8 (D = 2, K = 8)", times, None))
+
+    print()
+    print("| workload | Tweedie | peer | peer time | peer / Tweedie | GEMM bound |")
+    print("|---|---:|---|---:|---:|---:|")
+    for name, times, bound in rows:
+        ours = times["Tweedie"]
+        for peer, t in times.items():
+            if peer == "Tweedie":
+                continue
+            limit = f"{bound * 1e3:.2f} ms" if bound else "—"
+            print(f"| {name} | {ours * 1e3:.2f} ms | {peer} | {t * 1e3:.2f} ms | {t / ours:.2f}× | {limit} |")
+
+
+if __name__ == "__main__":
+    main()
