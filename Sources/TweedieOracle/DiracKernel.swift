@@ -5,7 +5,8 @@ import TweedieLinearAlgebra
 ///
 /// Responsibilities are a softmax of log π_k − ‖y − αν_k‖²/(2σ²) and the denoiser is Σ_k r_k μ_k:
 /// attention with queries y, keys αν_k and values μ_k. Components are taken in blocks; each
-/// block costs two GEMMs (y·νᵀ for the distances, weights·[μ | ν] for the sums).
+/// block costs two GEMMs (y·νᵀ for the distances, weights·[μ | ν] for the sums). With Σ = I,
+/// ν_k = μ_k and the sums need only weights·μ: 4D flops per (point, component) instead of 6D.
 ///
 /// Distances from the Gram expansion ‖y‖² − 2α yᵀν + α²‖ν‖² lose digits when σ is small
 /// against ‖y‖. Whenever that loss could reach 1e-10 in a log-weight, the distances of every
@@ -19,6 +20,8 @@ enum DiracKernel {
         let meansAndWhitenedMeans: Matrix
         let squaredNorms: [Double]
         let largestSquaredNorm: Double
+        /// Σ = I: ν_k = μ_k, and only the first D columns of the sums are accumulated.
+        let meansAreWhitened: Bool
 
         init(_ mixture: WhitenedMixture) {
             let k = mixture.componentCount, d = mixture.dimension
@@ -34,6 +37,7 @@ enum DiracKernel {
                 }
             }
             meansAndWhitenedMeans = joined
+            meansAreWhitened = mixture.noise.isIdentity
             squaredNorms = norms
             largestSquaredNorm = norms.max() ?? 0
         }
@@ -110,7 +114,7 @@ enum DiracKernel {
                     state.normSum[b] += normSum
                 }
                 state.accumulator.withUnsafeMutableBufferPointer { acc in
-                    BLAS.gemm(m: n, n: 2 * d, k: m, a: weights, lda: m,
+                    BLAS.gemm(m: n, n: tables.meansAreWhitened ? d : 2 * d, k: m, a: weights, lda: m,
                               b: joined.baseAddress! + start * 2 * d, ldb: 2 * d,
                               beta: 1, c: acc.baseAddress!, ldc: 2 * d)
                 }

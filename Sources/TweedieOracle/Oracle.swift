@@ -214,13 +214,15 @@ public struct Oracle: Sendable {
         }
         let sums = state.accumulator
         if mixture.isDirac {
-            // Accumulator row: [Σ w μ_k | Σ w ν_k]; ŝ = −(y − α ν̄)/σ².
+            // Accumulator row: [Σ w μ_k | Σ w ν_k] (Σ = I: ν_k = μ_k, only the first half is
+            // accumulated); ŝ = −(y − α ν̄)/σ².
             let sigma2 = sigma * sigma
+            let nuOffset = dirac!.meansAreWhitened ? 0 : d
             for b in 0..<np {
                 let inverseSum = 1 / state.weightSum[b]
                 for i in 0..<d {
                     denoised[b * d + i] = sums[b * 2 * d + i] * inverseSum
-                    let meanNu = sums[b * 2 * d + d + i] * inverseSum
+                    let meanNu = sums[b * 2 * d + nuOffset + i] * inverseSum
                     whitenedScore[b * d + i] = -(tile.whitened[b * d + i] - alpha * meanNu) / sigma2
                 }
             }
