@@ -8,11 +8,15 @@ import TweedieLinearAlgebra
 /// (gain form) and the divergence. Log-weights are written to column k of `logits`.
 enum GaussianKernels {
     /// Components with their own basis U_k: two GEMMs per component.
+    ///
+    /// With `denoiserOnly` only the denoiser's half of the sums is folded back (one D×D product per
+    /// component instead of two: 4D² flops per point and component instead of 6D²); its numbers are
+    /// those of the full pass, row for row.
     static func streamSeparateBases(
         _ mixture: WhitenedMixture, bases: [Matrix], basesTransposed: [Matrix],
         scales: ComponentScales, components: Range<Int>,
         y: UnsafePointer<Double>, rows n: Int, logits: UnsafeMutablePointer<Double>,
-        state: inout StreamState
+        state: inout StreamState, denoiserOnly: Bool = false
     ) {
         let d = mixture.dimension, kCount = mixture.componentCount
         let alpha = scales.alpha
@@ -37,7 +41,7 @@ enum GaussianKernels {
                     for i in 0..<d { diff[b * d + i] = y[b * d + i] - alpha * nu[i] }
                 }
                 bases[k].elements.withUnsafeBufferPointer { u in
-                    Self.product(m: n, d: d, a: diff, b: u.baseAddress!, c: z, accumulate: false)
+                    Self.product(m: n, d: d, a: diff, lda: d, b: u.baseAddress!, c: z, ldc: d, accumulate: false)
                 }
                 for b in 0..<n {
                     let zb = z + b * d
@@ -45,16 +49,28 @@ enum GaussianKernels {
                     let a = scales.logNormalizer[k] - 0.5 * quadratic
                     logits[b * kCount + k] = a
                     let w = state.add(row: b, logWeight: a, trace: scales.traceInverseVariance[k], scoreNorm: scoreNorm)
+                    if denoiserOnly {
+                        let gainRow = weighted + b * d
+                        for i in 0..<d { gainRow[i] = w * gain[i] * zb[i] }
+                        continue
+                    }
                     let scoreRow = weighted + 2 * b * d, gainRow = scoreRow + d
                     for i in 0..<d {
                         scoreRow[i] = w * zb[i] * inv[i]
                         gainRow[i] = w * gain[i] * zb[i]
                     }
                 }
-                // Rows 2b and 2b+1 of the product land in row b of the accumulator (n × 2D).
                 basesTransposed[k].elements.withUnsafeBufferPointer { ut in
                     state.accumulator.withUnsafeMutableBufferPointer { acc in
-                        Self.product(m: 2 * n, d: d, a: weighted, b: ut.baseAddress!, c: acc.baseAddress!, accumulate: true)
+                        if denoiserOnly {
+                            // Row b of the product lands in the second half of row b of the accumulator.
+                            Self.product(m: n, d: d, a: weighted, lda: d, b: ut.baseAddress!,
+                                         c: acc.baseAddress! + d, ldc: 2 * d, accumulate: true)
+                        } else {
+                            // Rows 2b and 2b+1 of the product land in row b of the accumulator (n × 2D).
+                            Self.product(m: 2 * n, d: d, a: weighted, lda: d, b: ut.baseAddress!,
+                                         c: acc.baseAddress!, ldc: d, accumulate: true)
+                        }
                     }
                 }
             }
@@ -65,18 +81,18 @@ enum GaussianKernels {
     /// block costs more in the call than in the arithmetic.
     static let smallDimension = 8
 
-    /// C ← A B (or C + A B) for A (m×d), B (d×d), all row-major with leading dimension d: a loop
-    /// per row up to ``smallDimension``, DGEMM above. Either way each row of C depends on its row of A
-    /// alone.
+    /// C ← A B (or C + A B) for A (m×d), B (d×d), row-major (leading dimensions lda, d and ldc): a
+    /// loop per row up to ``smallDimension``, DGEMM above. Either way each row of C depends on its
+    /// row of A alone.
     @inline(__always)
-    static func product(m: Int, d: Int, a: UnsafePointer<Double>, b: UnsafePointer<Double>,
-                        c: UnsafeMutablePointer<Double>, accumulate: Bool) {
+    static func product(m: Int, d: Int, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>,
+                        c: UnsafeMutablePointer<Double>, ldc: Int, accumulate: Bool) {
         guard d <= smallDimension else {
-            BLAS.gemm(m: m, n: d, k: d, a: a, lda: d, b: b, ldb: d, beta: accumulate ? 1 : 0, c: c, ldc: d)
+            BLAS.gemm(m: m, n: d, k: d, a: a, lda: lda, b: b, ldb: d, beta: accumulate ? 1 : 0, c: c, ldc: ldc)
             return
         }
         for r in 0..<m {
-            let row = a + r * d, out = c + r * d
+            let row = a + r * lda, out = c + r * ldc
             for j in 0..<d {
                 var sum = 0.0
                 for i in 0..<d { sum += row[i] * b[i * d + j] }

@@ -152,7 +152,8 @@ public struct Oracle: Sendable {
                 let tile = tiles[task / groups.count], group = groups[task % groups.count]
                 var state = StreamState(rows: tile.paddedRows, dimension: dimension)
                 stream(components: group, scales: scales, alpha: alpha, sigma: sigma,
-                       y: tile.whitened, rows: tile.paddedRows, logits: tile.logits, state: &state)
+                       y: tile.whitened, rows: tile.paddedRows, logits: tile.logits, state: &state,
+                       denoiserOnly: denoiseOnly)
                 statePointer.value[task] = state
             }
             Parallel.forEach(tiles.count, parallel: parallel) { slot in
@@ -173,7 +174,7 @@ public struct Oracle: Sendable {
 
     private func stream(components: Range<Int>, scales: ComponentScales?, alpha: Double, sigma: Double,
                         y: UnsafePointer<Double>, rows: Int, logits: UnsafeMutablePointer<Double>,
-                        state: inout StreamState) {
+                        state: inout StreamState, denoiserOnly: Bool) {
         switch mixture.structure {
         case .dirac:
             DiracKernel.stream(mixture, tables: dirac!, alpha: alpha, sigma: sigma, components: components,
@@ -181,7 +182,7 @@ public struct Oracle: Sendable {
         case .separateBases(let bases, let basesTransposed):
             GaussianKernels.streamSeparateBases(mixture, bases: bases, basesTransposed: basesTransposed,
                                                 scales: scales!, components: components, y: y, rows: rows,
-                                                logits: logits, state: &state)
+                                                logits: logits, state: &state, denoiserOnly: denoiserOnly)
         case .sharedBasis(let basis, let basisTransposed, let projectedMeans):
             GaussianKernels.streamSharedBasis(mixture, basis: basis, basisTransposed: basisTransposed,
                                               projectedMeans: projectedMeans, scales: scales!, y: y, rows: rows,
