@@ -47,17 +47,13 @@ public struct SamplerPathKL: Sendable {
             states[i] = try ForwardKernel(from: times[i + 1], to: times[i], schedule: path.schedule, noise: model.noise)
                 .sample(from: states[i + 1], seed: seed, step: 2 * i)
         }
-        var logDensities = [[Double]](repeating: [], count: last + 1)
-        for i in 0...last { logDensities[i] = try oracle.evaluate(states[i], at: levels[i]).logDensity }
+        let exact = try (0...last).map { i in try oracle.evaluate(states[i], at: levels[i]) }
         var totals = [Double](repeating: 0, count: count)
 
         // Start: log p_{t_0}(x) − log N(x; 0, σ_0² Σ).
-        let s0 = levels[0].sigma
-        let norms = model.noise.squaredMahalanobisNorms(of: states[0])
-        let startTerms = (0..<count).map { b in
-            logDensities[0][b] + 0.5 * norms[b] / (s0 * s0) + Double(d) * log(s0) + model.noise.logDeterminantOfFactor
-                + 0.5 * Double(d) * logTwoPi
-        }
+        let startDensity = try ForwardKernel(alpha: 1, sigma: levels[0].sigma, noise: model.noise)
+            .logDensity(of: states[0], given: Matrix(rows: count, columns: d))
+        let startTerms = (0..<count).map { b in exact[0].logDensity[b] - startDensity[b] }
         for b in 0..<count { totals[b] += startTerms[b] }
         start = MeanEstimate(startTerms)
 
@@ -66,17 +62,14 @@ public struct SamplerPathKL: Sendable {
             let (xt, xs) = (states[i], states[i + 1])
             let kernel = try ForwardKernel(from: times[i + 1], to: times[i], schedule: path.schedule, noise: model.noise)
             let forward = try kernel.logDensity(of: xt, given: xs)
-            let denoised = try oracle.denoise(xt, at: levels[i])
-            let (mean, deviation) = try sampler.transition(xt, denoised: denoised, interval: i, path: path)
+            let (mean, deviation) = try sampler.transition(xt, denoised: exact[i].denoised, interval: i, path: path)
             guard deviation > 0, deviation.isFinite else {
                 throw ArgumentError("sampler", "\(sampler.name) steps deterministically from level \(i): its transitions have no density")
             }
-            let residuals = model.noise.squaredMahalanobisNorms(of: xs - mean)
+            // q(x_s | x_t) = N(m, s² Σ): the forward kernel's density with α = 1 about m.
+            let step = try ForwardKernel(alpha: 1, sigma: deviation, noise: model.noise).logDensity(of: xs, given: mean)
             let terms = (0..<count).map { b in
-                let exact = logDensities[i + 1][b] + forward[b] - logDensities[i][b]
-                let step = -0.5 * residuals[b] / (deviation * deviation) - Double(d) * log(deviation)
-                    - model.noise.logDeterminantOfFactor - 0.5 * Double(d) * logTwoPi
-                return exact - step
+                exact[i + 1].logDensity[b] + forward[b] - exact[i].logDensity[b] - step[b]
             }
             for b in 0..<count { totals[b] += terms[b] }
             intervals.append(MeanEstimate(terms))

@@ -68,12 +68,10 @@ public struct SamplerOutputDensity: Sendable {
             switch start {
             case .gaussian:
                 x = try initialState(count: b, model: oracle, path: path, noise: NoiseStream(seed: seed), firstSample: done)
-                let norms = model.noise.squaredMahalanobisNorms(of: x)
-                let s2 = first.sigma * first.sigma
-                for r in 0..<b {
-                    startDensity[done + r] = -0.5 * norms[r] / s2 - Double(d) * log(first.sigma)
-                        - model.noise.logDeterminantOfFactor - 0.5 * Double(d) * logTwoPi
-                }
+                // log N(x; 0, σ_0² Σ): the forward kernel's density about 0.
+                let density = try ForwardKernel(alpha: 1, sigma: first.sigma, noise: model.noise)
+                    .logDensity(of: x, given: Matrix(rows: b, columns: d))
+                for r in 0..<b { startDensity[done + r] = density[r] }
             case .marginal:
                 x = try model.sampleMarginal(count: b, alpha: first.alpha, sigma: first.sigma,
                                              seed: derivedSeed(seed, purpose: 7), firstSample: done).points
