@@ -46,7 +46,7 @@ public struct FiniteDifferenceCovariance: PosteriorCovarianceModel {
         }
         try MemoryBudget.require("x", "\(2 * m + 1) × \(n) finite-difference points (D = \(d))", elements: [2 * m + 1, n, d])
         // Σ v_j as rows, normalized.
-        var directions = noiseCovariance.applying(.unwhiten, to: noiseCovariance.applying(.unwhitenTransposed, to: v.transposed))
+        var directions = noiseCovariance.applyingCovariance(to: v.transposed)
         var norms = [Double](repeating: 0, count: m)
         for j in 0..<m {
             norms[j] = directions.row(j).reduce(0) { $0 + $1 * $1 }.squareRoot()
@@ -104,6 +104,9 @@ public struct GuidedDenoiser: DenoisingModel {
     public let zeta: Double
     /// A Aᵀ for ΠGDM.
     private let gram: Matrix
+    /// Aᵀ, the directions Cov[x_0 | x_t] is applied to, and Σ_y as a dense matrix.
+    private let operatorTransposed: Matrix
+    private let observationNoise: Matrix
 
     /// Throws for `.exact`, which is not a correction of the unconditional model: use
     /// ``guidedModel(_:prior:observation:zeta:)``.
@@ -121,6 +124,8 @@ public struct GuidedDenoiser: DenoisingModel {
         self.method = method
         self.zeta = zeta
         gram = BLAS.product(observation.forwardOperator, .none, observation.forwardOperator, .transpose)
+        operatorTransposed = observation.forwardOperator.transposed
+        observationNoise = observation.noiseMatrix
     }
 
     public var dimension: Int { base.dimension }
@@ -128,16 +133,16 @@ public struct GuidedDenoiser: DenoisingModel {
 
     public func denoise(_ x: Matrix, at level: NoiseLevel) throws -> Matrix {
         let a = observation.forwardOperator, dy = observation.observedDimension, d = dimension
-        var (denoised, products) = try base.denoise(x, at: level, covarianceTimes: a.transposed)
+        var (denoised, products) = try base.denoise(x, at: level, covarianceTimes: operatorTransposed)
         let residuals = observation.residuals(denoised)
-        let sigmaY = observation.noiseMatrix
+        let sigmaY = observationNoise
         let shared: CholeskyFactor? = method == .pigdm ? try Self.factor(pigdmCovariance(level, noise: sigmaY), level: level) : nil
         for b in 0..<x.rows {
             let m = products[b]                                 // M = C Aᵀ, D×d_y
             var g = residuals.row(b)
             switch method {
             case .dps:
-                g = Self.solve(observation.noise, g).map { zeta * $0 }
+                g = observation.noise.applyingInverseCovariance(to: Matrix(rows: 1, columns: dy, elements: g)).elements.map { zeta * $0 }
             case .pigdm:
                 g = Self.solve(shared!, g)
             case .mmps:
@@ -190,13 +195,6 @@ public struct GuidedDenoiser: DenoisingModel {
         return u
     }
 
-    /// Σ_y⁻¹ r through the noise's factor.
-    private static func solve(_ noise: NoiseCovariance, _ r: [Double]) -> [Double] {
-        var u = Matrix(rows: 1, columns: r.count, elements: r)
-        noise.apply(.whiten, to: &u)
-        noise.apply(.whitenTransposed, to: &u)
-        return u.elements
-    }
 }
 
 /// The guided model for a method: the exact posterior's oracle for `.exact` (which needs the
