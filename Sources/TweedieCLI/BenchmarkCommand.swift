@@ -40,14 +40,9 @@ struct InverseBenchmarkCommand: ParsableCommand {
     @Option(help: "Output directory (created if missing).") var out: String
 
     private func integers(_ text: String, _ option: String) throws -> [Int] {
-        var values: [Int] = []
-        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-            let trimmed = part.trimmingCharacters(in: .whitespaces)
-            guard let n = Int(trimmed), n >= 1 else { throw ValidationError("\(option): '\(trimmed)' is not a positive integer") }
-            guard !values.contains(n) else { throw ValidationError("\(option): \(n) is listed twice") }
-            values.append(n)
+        try commaSeparated(text, option: option, invalid: { "'\($0)' is not a positive integer" }) {
+            Int($0).flatMap { $0 >= 1 ? $0 : nil }
         }
-        return values
     }
 
     private func benchmarkConfiguration() throws -> InverseBenchmark.Configuration {
@@ -62,15 +57,7 @@ struct InverseBenchmarkCommand: ParsableCommand {
         c.steps = steps
         c.projections = projections
         c.batchSize = batchSize
-        c.methods = []
-        for part in guidance.split(separator: ",", omittingEmptySubsequences: false) {
-            let trimmed = part.trimmingCharacters(in: .whitespaces)
-            guard let method = GuidanceMethod(rawValue: trimmed) else {
-                throw ValidationError("--guidance: unknown method '\(trimmed)' (known: \(GuidanceMethod.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            guard !c.methods.contains(method) else { throw ValidationError("--guidance: \(trimmed) is listed twice") }
-            c.methods.append(method)
-        }
+        c.methods = try guidanceMethods(guidance)
         return c
     }
 

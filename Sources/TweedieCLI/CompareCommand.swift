@@ -115,30 +115,12 @@ struct CompareCommand: ParsableCommand {
 
     /// The --guidance entries, checked (nil without --guidance).
     func guidanceMethods() throws -> [GuidanceMethod]? {
-        guard let guidance else { return nil }
-        var methods: [GuidanceMethod] = []
-        for text in guidance.split(separator: ",", omittingEmptySubsequences: false) {
-            let trimmed = text.trimmingCharacters(in: .whitespaces)
-            guard let method = GuidanceMethod(rawValue: trimmed) else {
-                throw ValidationError("--guidance: unknown method '\(trimmed)' (known: \(GuidanceMethod.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            guard !methods.contains(method) else { throw ValidationError("--guidance: \(trimmed) is listed twice") }
-            methods.append(method)
-        }
-        return methods
+        try guidance.map(TweedieCLI.guidanceMethods)
     }
 
     func stepCounts() throws -> [Int] {
-        var counts: [Int] = []
-        for text in (steps ?? "").split(separator: ",", omittingEmptySubsequences: false) {
-            let trimmed = text.trimmingCharacters(in: .whitespaces)
-            guard let n = Int(trimmed), n >= 1 else {
-                throw ValidationError("--steps: '\(trimmed)' is not a positive integer (expected e.g. 5,10,20)")
-            }
-            guard !counts.contains(n) else { throw ValidationError("--steps: \(n) is listed twice") }
-            counts.append(n)
-        }
-        return counts
+        try commaSeparated(steps ?? "", option: "--steps",
+                           invalid: { "'\($0)' is not a positive integer (expected e.g. 5,10,20)" }) { Int($0).flatMap { $0 >= 1 ? $0 : nil } }
     }
 
     func parsedShard() throws -> StudyShard? {
