@@ -76,10 +76,19 @@ def diffusers_loop(scheduler, model, x, steps):
     return x
 
 
+def tweedie_from_the_same_noise(model, scheduler, sampler, grid, steps, z):
+    """Tweedie's `sampler` on the scheduler's discrete schedule and grid from the noise z of a
+    diffusers loop: diffusers starts from x = z (init_noise_sigma = 1), Tweedie from σ_{t_0} z, so
+    Tweedie is given z/σ_{t_0}."""
+    scheduler.set_timesteps(steps)
+    sigma0 = float(torch.sqrt(1 - scheduler.alphas_cumprod[int(scheduler.timesteps[0])]))
+    return tweedie.sample(model, sampler=sampler, schedule="ddpm", grid=grid, steps=steps, count=z.shape[0],
+                          init=z / sigma0)
+
+
 def test_diffusers_ddim_loop_equals_tweedie_ddim():
     """diffusers' DDIMScheduler (η = 0, set_alpha_to_one, "leading" timesteps) driven by
-    DiffusersModel, against Tweedie's ddim on the same discrete schedule and grid. diffusers starts
-    from x = z (init_noise_sigma = 1), Tweedie from σ_{t_0} z: Tweedie is given z/σ_{t_0}."""
+    DiffusersModel, against Tweedie's ddim on the same discrete schedule and grid, from the same noise."""
     diffusers = pytest.importorskip("diffusers")
     model = tweedie.Model.from_dict({"weights": [1.0], "means": [[1.0, -0.5]], "covariance_type": "full",
                                      "covariances": [[[0.8, 0.3], [0.3, 0.5]]]})
@@ -89,10 +98,7 @@ def test_diffusers_ddim_loop_equals_tweedie_ddim():
     steps, count = 10, 64
     z = np.random.default_rng(3).normal(size=(count, 2))
     ours = diffusers_loop(scheduler, DiffusersModel(model, scheduler), torch.from_numpy(z), steps).numpy()
-    scheduler.set_timesteps(steps)
-    sigma0 = float(torch.sqrt(1 - scheduler.alphas_cumprod[int(scheduler.timesteps[0])]))
-    theirs = tweedie.sample(model, sampler="ddim", schedule="ddpm", grid="leading", steps=steps, count=count,
-                            init=z / sigma0)
+    theirs = tweedie_from_the_same_noise(model, scheduler, "ddim", "leading", steps, z)
     assert relative_close(ours, theirs), np.max(np.abs(ours - theirs))
 
 
@@ -109,13 +115,9 @@ def test_diffusers_dpm_solver_loop_equals_tweedie_dpmpp_2m():
     steps, count = 10, 64
     z = np.random.default_rng(4).normal(size=(count, 2))
     ours = diffusers_loop(scheduler, DiffusersModel(model, scheduler), torch.from_numpy(z), steps).numpy()
-    scheduler.set_timesteps(steps)
-    sigma0 = float(torch.sqrt(1 - scheduler.alphas_cumprod[int(scheduler.timesteps[0])]))
-    theirs = tweedie.sample(model, sampler="dpmpp-2m", schedule="ddpm", grid="trailing", steps=steps, count=count,
-                            init=z / sigma0)
+    theirs = tweedie_from_the_same_noise(model, scheduler, "dpmpp-2m", "trailing", steps, z)
     assert relative_close(ours, theirs, 1e-4), np.max(np.abs(ours - theirs))
-    euler = tweedie.sample(model, sampler="euler", schedule="ddpm", grid="trailing", steps=steps, count=count,
-                           init=z / sigma0)
+    euler = tweedie_from_the_same_noise(model, scheduler, "euler", "trailing", steps, z)
     assert np.max(np.abs(ours - theirs)) < np.max(np.abs(ours - euler)) / 100
 
 
