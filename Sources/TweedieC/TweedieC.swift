@@ -351,7 +351,8 @@ private struct CallbackFailure: Error, CustomStringConvertible {
 /// `schedule`, driven by the model `handle`'s exact oracle, or — when `callback` is given — by the
 /// host's model predicting `prediction` (x0, epsilon, v, score, flow) in dimension `dimension`
 /// with noise covariance Σ of `handle` (identity when `handle` is null). `steps` < 0 means none
-/// (rk45), `grid` may be null (the default grid); `initial` (count×D standard normals) may be null.
+/// (rk45), `grid` may be null (the default grid); `initial` (count×D standard normals) may be null;
+/// `batchSize` ≤ 0 means the default (``SamplingRun/defaultBatchSize(dimension:)``).
 /// With `guidance` (dps, pigdm, tmpd, mmps, exact; null for none) the sampler is guided towards the
 /// observation y = A x_0 + n (A of `observed` rows; Σ_y from `noiseCovariance`, or σ_y = `noiseStd`),
 /// with DPS strength `zeta` (docs/math.md §11.4); a host model's covariances come from finite
@@ -420,7 +421,7 @@ public func tweedie_sample(
         guard out != nil || count == 0 else { throw CallError("out: null buffer") }
         try MemoryBudget.require("count", "\(count) samples × D = \(d)", elements: [count, d])
         _ = try configuration.makeSampler().run(
-            count: count, model: denoiser, path: path, noise: NoiseStream(seed: seed), batchSize: max(batchSize, 1),
+            count: count, model: denoiser, path: path, noise: NoiseStream(seed: seed), batchSize: batchSize > 0 ? batchSize : nil,
             standardNormals: z, keepsSamples: false,
             onBatch: { range, batch in
                 batch.elements.withUnsafeBufferPointer { out!.advanced(by: range.lowerBound * d).update(from: $0.baseAddress!, count: batch.elements.count) }

@@ -184,7 +184,7 @@ struct CompareCommand: ParsableCommand {
             model: modelName, dimension: m.dimension, components: m.componentCount, schedule: schedule!,
             grid: (grid ?? .default(for: parsedSchedule)).rawValue, samplers: try samplerTexts(), steps: try stepCounts(),
             count: count!, seed: runOptions.seed, projections: runOptions.projections, referenceTolerance: Self.referenceTolerance,
-            shard: shard, batchSize: runOptions.batchSize, guidance: try guidanceMethods()?.map(\.rawValue),
+            shard: shard, batchSize: runOptions.batchSize(dimension: m.dimension), guidance: try guidanceMethods()?.map(\.rawValue),
             observation: studyObservation)
     }
 
@@ -195,7 +195,7 @@ struct CompareCommand: ParsableCommand {
         let modelName = FileManager.default.fileExists(atPath: model!)
             ? URL(fileURLWithPath: model!).standardizedFileURL.path : model!
         var arguments = ["--model", modelName, "--schedule", schedule!, "--samplers", samplers!, "--steps", steps!,
-                         "--count", "\(count!)", "--seed", "\(runOptions.seed)", "--batch-size", "\(runOptions.batchSize)",
+                         "--count", "\(count!)", "--seed", "\(runOptions.seed)", "--batch-size", "\(runOptions.batchSize(dimension: m.dimension))",
                          "--projections", "\(runOptions.projections)"]
         if let grid { arguments += ["--grid", grid.rawValue] }
         if let guidance {

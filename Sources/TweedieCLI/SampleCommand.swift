@@ -234,7 +234,7 @@ struct SampleCommand: ParsableCommand {
     /// Runs the sampler batch by batch (sample i uses only the noise of (runOptions.seed, i)), with a
     /// progress bar on a terminal.
     private func draw(_ plan: SamplePlan) throws -> SamplingRun {
-        let batchSize = min(runOptions.batchSize, count)
+        let batchSize = min(runOptions.batchSize(dimension: plan.model.dimension), count)
         let batchCount = count / batchSize + (count % batchSize == 0 ? 0 : 1)
         let bar = isatty(2) != 0 ? ProgressBar(total: batchCount * plan.path.steps) : nil
         defer { bar?.finish() }
@@ -281,7 +281,7 @@ struct SampleCommand: ParsableCommand {
     private func summary(_ plan: SamplePlan, run: SamplingRun, elapsed: TimeInterval,
                          quality: Result<SampleQuality, Error>, kl: SamplerKL?) -> [String] {
         let m = plan.model, d = m.dimension, path = plan.path
-        let batchSize = min(runOptions.batchSize, count)
+        let batchSize = min(runOptions.batchSize(dimension: d), count)
         var lines: [String] = []
         lines.append("sampled \(count) points of \(m.name ?? "model") (D = \(d), K = \(m.componentCount)) with \(plan.sampler.name): "
                      + "schedule \(schedule), \(plan.stepsText) (t = \(format(path.times.first!)) → \(format(path.times.last!)) → 0), seed \(runOptions.seed)")

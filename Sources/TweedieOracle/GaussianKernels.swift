@@ -18,14 +18,16 @@ enum GaussianKernels {
         y: UnsafePointer<Double>, rows n: Int, logits: UnsafeMutablePointer<Double>,
         state: inout StreamState, denoiserOnly: Bool = false
     ) {
-        let d = mixture.dimension, kCount = mixture.componentCount
+        let d = mixture.dimension, kCount = mixture.componentCount, width = state.width
         let alpha = scales.alpha
         let diff = UnsafeMutablePointer<Double>.allocate(capacity: n * d)
         let z = UnsafeMutablePointer<Double>.allocate(capacity: n * d)
         let weighted = UnsafeMutablePointer<Double>.allocate(capacity: 2 * n * d)
-        defer { diff.deallocate(); z.deallocate(); weighted.deallocate() }
+        let weights = UnsafeMutablePointer<Double>.allocate(capacity: n)
+        defer { diff.deallocate(); z.deallocate(); weighted.deallocate(); weights.deallocate() }
 
         mixture.whitenedMeans.elements.withUnsafeBufferPointer { nuAll in
+        mixture.means.elements.withUnsafeBufferPointer { muAll in
         scales.inverseVariance.elements.withUnsafeBufferPointer { invAll in
         scales.gain.elements.withUnsafeBufferPointer { gainAll in
             for k in components {
@@ -33,7 +35,7 @@ enum GaussianKernels {
                     for b in 0..<n { logits[b * kCount + k] = -.infinity }
                     continue
                 }
-                let nu = nuAll.baseAddress! + k * d
+                let nu = nuAll.baseAddress! + k * d, mu = muAll.baseAddress! + k * d
                 let inv = invAll.baseAddress! + k * d
                 let gain = gainAll.baseAddress! + k * d
                 // Subtract before rotating: no cancellation between large y and αν_k.
@@ -41,7 +43,7 @@ enum GaussianKernels {
                     for i in 0..<d { diff[b * d + i] = y[b * d + i] - alpha * nu[i] }
                 }
                 bases[k].elements.withUnsafeBufferPointer { u in
-                    Self.product(m: n, d: d, a: diff, lda: d, b: u.baseAddress!, c: z, ldc: d, accumulate: false)
+                    BLAS.gemm(m: n, n: d, k: d, a: diff, lda: d, b: u.baseAddress!, ldb: d, c: z, ldc: d)
                 }
                 for b in 0..<n {
                     let zb = z + b * d
@@ -49,6 +51,7 @@ enum GaussianKernels {
                     let a = scales.logNormalizer[k] - 0.5 * quadratic
                     logits[b * kCount + k] = a
                     let w = state.add(row: b, logWeight: a, trace: scales.traceInverseVariance[k], scoreNorm: scoreNorm)
+                    weights[b] = w
                     if denoiserOnly {
                         let gainRow = weighted + b * d
                         for i in 0..<d { gainRow[i] = w * gain[i] * zb[i] }
@@ -62,43 +65,25 @@ enum GaussianKernels {
                 }
                 basesTransposed[k].elements.withUnsafeBufferPointer { ut in
                     state.accumulator.withUnsafeMutableBufferPointer { acc in
+                        let sums = acc.baseAddress!
+                        // Row b of each product lands in its block of row b of the accumulator.
                         if denoiserOnly {
-                            // Row b of the product lands in the second half of row b of the accumulator.
-                            Self.product(m: n, d: d, a: weighted, lda: d, b: ut.baseAddress!,
-                                         c: acc.baseAddress! + d, ldc: 2 * d, accumulate: true)
+                            BLAS.gemm(m: n, n: d, k: d, a: weighted, lda: d, b: ut.baseAddress!, ldb: d,
+                                      beta: 1, c: sums + d, ldc: width)
                         } else {
-                            // Rows 2b and 2b+1 of the product land in row b of the accumulator (n × 2D).
-                            Self.product(m: 2 * n, d: d, a: weighted, lda: d, b: ut.baseAddress!,
-                                         c: acc.baseAddress!, ldc: d, accumulate: true)
+                            BLAS.gemm(m: n, n: d, k: d, a: weighted, lda: 2 * d, b: ut.baseAddress!, ldb: d,
+                                      beta: 1, c: sums, ldc: width)
+                            BLAS.gemm(m: n, n: d, k: d, a: weighted + d, lda: 2 * d, b: ut.baseAddress!, ldb: d,
+                                      beta: 1, c: sums + d, ldc: width)
+                        }
+                        for b in 0..<n {
+                            let row = sums + b * width + 2 * d
+                            for i in 0..<d { row[i] += weights[b] * mu[i] }
                         }
                     }
                 }
             }
-        }}}
-    }
-
-    /// Up to this dimension the D×D products of a tile are plain loops: a BLAS call on a 2×2 or 8×8
-    /// block costs more in the call than in the arithmetic.
-    static let smallDimension = 8
-
-    /// C ← A B (or C + A B) for A (m×d), B (d×d), row-major (leading dimensions lda, d and ldc): a
-    /// loop per row up to ``smallDimension``, DGEMM above. Either way each row of C depends on its
-    /// row of A alone.
-    @inline(__always)
-    static func product(m: Int, d: Int, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>,
-                        c: UnsafeMutablePointer<Double>, ldc: Int, accumulate: Bool) {
-        guard d <= smallDimension else {
-            BLAS.gemm(m: m, n: d, k: d, a: a, lda: lda, b: b, ldb: d, beta: accumulate ? 1 : 0, c: c, ldc: ldc)
-            return
-        }
-        for r in 0..<m {
-            let row = a + r * lda, out = c + r * ldc
-            for j in 0..<d {
-                var sum = 0.0
-                for i in 0..<d { sum += row[i] * b[i * d + j] }
-                out[j] = accumulate ? out[j] + sum : sum
-            }
-        }
+        }}}}
     }
 
     /// Components sharing one basis U (or U = I): one GEMM in, O(D) per component, one GEMM out.
@@ -107,7 +92,7 @@ enum GaussianKernels {
         scales: ComponentScales, y: UnsafePointer<Double>, rows n: Int,
         logits: UnsafeMutablePointer<Double>, state: inout StreamState
     ) {
-        let d = mixture.dimension, kCount = mixture.componentCount
+        let d = mixture.dimension, kCount = mixture.componentCount, width = state.width
         let alpha = scales.alpha
         let rotated = UnsafeMutablePointer<Double>.allocate(capacity: n * d)
         let z = UnsafeMutablePointer<Double>.allocate(capacity: d)
@@ -120,6 +105,7 @@ enum GaussianKernels {
             rotated.update(from: y, count: n * d)
         }
         projectedMeans.elements.withUnsafeBufferPointer { pnuAll in
+        mixture.means.elements.withUnsafeBufferPointer { muAll in
         scales.inverseVariance.elements.withUnsafeBufferPointer { invAll in
         scales.gain.elements.withUnsafeBufferPointer { gainAll in
             for k in 0..<kCount {
@@ -127,7 +113,7 @@ enum GaussianKernels {
                     for b in 0..<n { logits[b * kCount + k] = -.infinity }
                     continue
                 }
-                let pnu = pnuAll.baseAddress! + k * d
+                let pnu = pnuAll.baseAddress! + k * d, mu = muAll.baseAddress! + k * d
                 let inv = invAll.baseAddress! + k * d
                 let gain = gainAll.baseAddress! + k * d
                 for b in 0..<n {
@@ -138,25 +124,29 @@ enum GaussianKernels {
                     logits[b * kCount + k] = a
                     let w = state.add(row: b, logWeight: a, trace: scales.traceInverseVariance[k], scoreNorm: scoreNorm)
                     state.accumulator.withUnsafeMutableBufferPointer { acc in
-                        let scoreRow = acc.baseAddress! + 2 * b * d, gainRow = scoreRow + d
+                        let scoreRow = acc.baseAddress! + b * width, gainRow = scoreRow + d, meanRow = gainRow + d
                         for i in 0..<d {
                             scoreRow[i] += w * z[i] * inv[i]
                             gainRow[i] += w * gain[i] * z[i]
+                            meanRow[i] += w * mu[i]
                         }
                     }
                 }
             }
-        }}}
-        // Back from the shared basis: rows of Uᵀ-coordinates times Uᵀ.
+        }}}}
+        // Back from the shared basis: the score and gain blocks of each row times Uᵀ (the means
+        // are already in data coordinates).
         if let basisTransposed {
-            let rotatedBack = [Double](unsafeUninitializedCapacity: 2 * n * d) { buffer, count in
-                state.accumulator.withUnsafeBufferPointer { acc in
+            var rotatedBack = state.accumulator
+            state.accumulator.withUnsafeBufferPointer { acc in
+                rotatedBack.withUnsafeMutableBufferPointer { out in
                     basisTransposed.elements.withUnsafeBufferPointer { ut in
-                        BLAS.gemm(m: 2 * n, n: d, k: d, a: acc.baseAddress!, lda: d, b: ut.baseAddress!, ldb: d,
-                                  c: buffer.baseAddress!, ldc: d)
+                        for block in 0..<2 {
+                            BLAS.gemm(m: n, n: d, k: d, a: acc.baseAddress! + block * d, lda: width,
+                                      b: ut.baseAddress!, ldb: d, c: out.baseAddress! + block * d, ldc: width)
+                        }
                     }
                 }
-                count = 2 * n * d
             }
             state.accumulator = rotatedBack
         }

@@ -23,6 +23,8 @@ public struct Oracle: Sendable {
     public let model: MixtureModel
     let mixture: WhitenedMixture
     let dirac: DiracKernel.Tables?
+    /// Set at D ≤ ``SmallDimensionKernel/maximumDimension`` for Gaussian components.
+    let small: SmallDimensionKernel.Tables?
     /// Contiguous component ranges processed as separate tasks and merged in order.
     let componentGroups: [Range<Int>]
 
@@ -36,20 +38,30 @@ public struct Oracle: Sendable {
     public init(_ model: MixtureModel) throws(ModelError) {
         self.model = model
         mixture = try WhitenedMixture(model)
+        small = SmallDimensionKernel.Tables(mixture)
         let k = mixture.componentCount
-        let groupCount: Int
+        // Groups of components are tasks of their own (for small batches over many components);
+        // each costs a merge per point, so a group gets at least a block of components.
+        let block: Int, groupCount: Int
         switch mixture.structure {
         case .dirac:
             dirac = DiracKernel.Tables(mixture)
-            groupCount = min(4, (k + DiracKernel.blockSize - 1) / DiracKernel.blockSize)
+            block = DiracKernel.blockSize
+            groupCount = min(4, (k + block - 1) / block)
+        case _ where small != nil:
+            dirac = nil
+            block = SmallDimensionKernel.groupSize
+            groupCount = min(4, (k + block - 1) / block)
         case .separateBases:
             dirac = nil
+            block = 1
             groupCount = min(4, k)
         case .sharedBasis:
             dirac = nil
+            block = 1
             groupCount = 1
         }
-        componentGroups = Self.split(k, into: groupCount, aligned: mixture.isDirac ? DiracKernel.blockSize : 1)
+        componentGroups = Self.split(k, into: groupCount, aligned: block)
     }
 
     static func split(_ count: Int, into groups: Int, aligned: Int) -> [Range<Int>] {
@@ -150,17 +162,25 @@ public struct Oracle: Sendable {
             let statePointer = UncheckedSendable(states.withUnsafeMutableBufferPointer { $0.baseAddress! })
             Parallel.forEach(tiles.count * groups.count, parallel: parallel) { task in
                 let tile = tiles[task / groups.count], group = groups[task % groups.count]
-                var state = StreamState(rows: tile.paddedRows, dimension: dimension)
+                var state = StreamState(rows: tile.paddedRows, width: (mixture.isDirac ? 2 : 3) * dimension)
                 stream(components: group, scales: scales, alpha: alpha, sigma: sigma,
                        y: tile.whitened, rows: tile.paddedRows, logits: tile.logits, state: &state,
                        denoiserOnly: denoiseOnly)
-                statePointer.value[task] = state
+                if groups.count == 1 {
+                    // Nothing to merge: the tile is finished by the task that streamed it.
+                    finish(tile, state: state, scales: scales, alpha: alpha, sigma: sigma, output: output)
+                    details?.evaluate(tile, output: output)
+                } else {
+                    statePointer.value[task] = state
+                }
             }
-            Parallel.forEach(tiles.count, parallel: parallel) { slot in
-                var merged = statePointer.value[slot * groups.count]!
-                for g in 1..<groups.count { merged.merge(statePointer.value[slot * groups.count + g]!) }
-                finish(tiles[slot], state: merged, scales: scales, alpha: alpha, sigma: sigma, output: output)
-                details?.evaluate(tiles[slot], output: output)
+            if groups.count > 1 {
+                Parallel.forEach(tiles.count, parallel: parallel) { slot in
+                    var merged = statePointer.value[slot * groups.count]!
+                    for g in 1..<groups.count { merged.merge(statePointer.value[slot * groups.count + g]!) }
+                    finish(tiles[slot], state: merged, scales: scales, alpha: alpha, sigma: sigma, output: output)
+                    details?.evaluate(tiles[slot], output: output)
+                }
             }
             firstTile += tiles.count
         }
@@ -175,6 +195,11 @@ public struct Oracle: Sendable {
     private func stream(components: Range<Int>, scales: ComponentScales?, alpha: Double, sigma: Double,
                         y: UnsafePointer<Double>, rows: Int, logits: UnsafeMutablePointer<Double>,
                         state: inout StreamState, denoiserOnly: Bool) {
+        if let small {
+            SmallDimensionKernel.stream(mixture, tables: small, scales: scales!, components: components, y: y,
+                                        rows: rows, logits: logits, state: &state, denoiserOnly: denoiserOnly)
+            return
+        }
         switch mixture.structure {
         case .dirac:
             DiracKernel.stream(mixture, tables: dirac!, alpha: alpha, sigma: sigma, components: components,
@@ -205,15 +230,7 @@ public struct Oracle: Sendable {
         let responsibilities = tile.logits
         let whitenedScore = tile.score
         let denoised = tile.denoised
-        for b in 0..<np {
-            // exp(a_k − max)/Σw rather than exp(a_k − log p_t): no subtraction of two large
-            // log-weights (log p_t ≈ −1e7 at t → 0 would cost 1e-9 in every r_k).
-            let inverseSum = 1 / state.weightSum[b]
-            for c in 0..<k {
-                responsibilities[b * k + c] = exp(responsibilities[b * k + c] - state.rowMax[b]) * inverseSum
-            }
-        }
-        let sums = state.accumulator
+        let sums = state.accumulator, width = state.width
         if mixture.isDirac {
             // Accumulator row: [Σ w μ_k | Σ w ν_k] (Σ = I: ν_k = μ_k, only the first half is
             // accumulated); ŝ = −(y − α ν̄)/σ².
@@ -222,29 +239,37 @@ public struct Oracle: Sendable {
             for b in 0..<np {
                 let inverseSum = 1 / state.weightSum[b]
                 for i in 0..<d {
-                    denoised[b * d + i] = sums[b * 2 * d + i] * inverseSum
-                    let meanNu = sums[b * 2 * d + nuOffset + i] * inverseSum
+                    denoised[b * d + i] = sums[b * width + i] * inverseSum
+                    let meanNu = sums[b * width + nuOffset + i] * inverseSum
                     whitenedScore[b * d + i] = -(tile.whitened[b * d + i] - alpha * meanNu) / sigma2
                 }
             }
         } else {
-            // Accumulator row: [Σ w U(z/d) | Σ w U(gain ⊙ z)].
+            // Accumulator row: [Σ w U(z/d) | Σ w U(gain ⊙ z) | Σ w μ].
             for b in 0..<np {
                 let inverseSum = 1 / state.weightSum[b]
                 for i in 0..<d {
-                    whitenedScore[b * d + i] = -sums[b * 2 * d + i] * inverseSum
-                    denoised[b * d + i] = sums[b * 2 * d + d + i] * inverseSum
+                    whitenedScore[b * d + i] = -sums[b * width + i] * inverseSum
+                    denoised[b * d + i] = sums[b * width + d + i] * inverseSum
                 }
             }
             model.noise.apply(.unwhiten, rows: np, to: denoised)
-            mixture.means.elements.withUnsafeBufferPointer { mu in
-                BLAS.gemm(m: np, n: d, k: k, a: responsibilities, lda: k, b: mu.baseAddress!, ldb: d,
-                          beta: 1, c: denoised, ldc: d)
+            for b in 0..<np {
+                let inverseSum = 1 / state.weightSum[b]
+                for i in 0..<d { denoised[b * d + i] += sums[b * width + 2 * d + i] * inverseSum }
+            }
+        }
+        output.denoised.advanced(by: first * d).update(from: denoised, count: n * d)
+        if output.denoiseOnly { return }
+        for b in 0..<np {
+            // exp(a_k − max)/Σw rather than exp(a_k − log p_t): no subtraction of two large
+            // log-weights (log p_t ≈ −1e7 at t → 0 would cost 1e-9 in every r_k).
+            let inverseSum = 1 / state.weightSum[b]
+            for c in 0..<k {
+                responsibilities[b * k + c] = exp(responsibilities[b * k + c] - state.rowMax[b]) * inverseSum
             }
         }
         output.responsibilities.advanced(by: first * k).update(from: responsibilities, count: n * k)
-        output.denoised.advanced(by: first * d).update(from: denoised, count: n * d)
-        if output.denoiseOnly { return }
         for b in 0..<n {
             var norm = 0.0
             for i in 0..<d {
@@ -337,10 +362,12 @@ final class OutputBuffers: @unchecked Sendable {
     let standardizedNoise: UnsafeMutablePointer<Double>
     let score: UnsafeMutablePointer<Double>
     let divergence: UnsafeMutablePointer<Double>
-    /// One D×D matrix per point, when requested.
-    var posteriorCovariance: [Matrix]?
+    /// One D×D matrix per point, when requested. Tasks on different tiles write different elements
+    /// at once, so these are raw storage, not arrays (an array's element assignment is not safe
+    /// from several threads).
+    let posteriorCovariance: UnsafeMutablePointer<Matrix>?
     /// One K×D matrix per point, when requested.
-    var componentMeans: [Matrix]?
+    let componentMeans: UnsafeMutablePointer<Matrix>?
 
     init(count: Int, componentCount: Int, dimension: Int, extras: OracleExtras, denoiseOnly: Bool) {
         self.denoiseOnly = denoiseOnly
@@ -354,28 +381,44 @@ final class OutputBuffers: @unchecked Sendable {
         standardizedNoise = allocate(count * dimension)
         score = allocate(count * dimension)
         divergence = allocate(count)
-        let empty = Matrix(rows: 0, columns: 0)
-        if extras.contains(.posteriorCovariance) { posteriorCovariance = Array(repeating: empty, count: count) }
-        if extras.contains(.componentMeans) { componentMeans = Array(repeating: empty, count: count) }
+        func matrices(_ wanted: Bool) -> UnsafeMutablePointer<Matrix>? {
+            guard wanted else { return nil }
+            let p = UnsafeMutablePointer<Matrix>.allocate(capacity: max(count, 1))
+            p.initialize(repeating: Matrix(rows: 0, columns: 0), count: count)
+            return p
+        }
+        posteriorCovariance = matrices(extras.contains(.posteriorCovariance))
+        componentMeans = matrices(extras.contains(.componentMeans))
     }
 
     deinit {
         for p in [logDensity, responsibilities, denoised, noise, standardizedNoise, score, divergence] {
             p.deallocate()
         }
+        for p in [posteriorCovariance, componentMeans].compactMap({ $0 }) {
+            p.deinitialize(count: count)
+            p.deallocate()
+        }
     }
 
-    /// Throws for the first point with a non-finite output, naming what could not be represented.
+    /// Throws for the first point with a non-finite output, naming what could not be represented
+    /// (with `denoiseOnly`, only the denoiser was computed and is checked).
     func requireFinite(alpha: Double, sigma: Double) throws(ArgumentError) {
         let d = dimension, k = componentCount
+        func finite(_ p: UnsafeMutablePointer<Double>, row b: Int, width: Int) -> Bool {
+            var all = true
+            for i in (b * width)..<((b + 1) * width) { all = all && p[i].isFinite }
+            return all
+        }
         for b in 0..<count {
             let quantity: String? =
-                !logDensity[b].isFinite ? "log p_t" :
-                !(0..<d).allSatisfy({ denoised[b * d + $0].isFinite }) ? "E[x_0 | x_t]" :
-                !(0..<d).allSatisfy({ score[b * d + $0].isFinite && noise[b * d + $0].isFinite
-                                        && standardizedNoise[b * d + $0].isFinite }) ? "the score" :
+                !denoiseOnly && !logDensity[b].isFinite ? "log p_t" :
+                !finite(denoised, row: b, width: d) ? "E[x_0 | x_t]" :
+                denoiseOnly ? nil :
+                !(finite(score, row: b, width: d) && finite(noise, row: b, width: d)
+                  && finite(standardizedNoise, row: b, width: d)) ? "the score" :
                 !divergence[b].isFinite ? "tr(ΣH)" :
-                !(0..<k).allSatisfy({ responsibilities[b * k + $0].isFinite }) ? "the responsibilities" : nil
+                !finite(responsibilities, row: b, width: k) ? "the responsibilities" : nil
             if let quantity {
                 throw ArgumentError("x", "point \(b): \(quantity) is beyond Float64's range at α = \(alpha), σ = \(sigma) (the point is too far from the data for this noise level)")
             }
@@ -393,7 +436,8 @@ final class OutputBuffers: @unchecked Sendable {
             logDensity: array(logDensity, count), responsibilities: matrix(responsibilities, componentCount),
             denoised: matrix(denoised, dimension), noise: matrix(noise, dimension),
             standardizedNoise: matrix(standardizedNoise, dimension), score: matrix(score, dimension),
-            divergence: array(divergence, count), posteriorCovariance: posteriorCovariance,
-            componentMeans: componentMeans)
+            divergence: array(divergence, count),
+            posteriorCovariance: posteriorCovariance.map { Array(UnsafeBufferPointer(start: $0, count: count)) },
+            componentMeans: componentMeans.map { Array(UnsafeBufferPointer(start: $0, count: count)) })
     }
 }

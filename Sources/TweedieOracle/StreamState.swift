@@ -3,9 +3,9 @@ import Foundation
 /// Running sums over a subset of components for a tile of points, kept relative to a running
 /// maximum of the log-weights (log-sum-exp streaming, as in attention): no B×K×D storage.
 ///
-/// Row b of `accumulator` holds 2D numbers whose meaning depends on the kernel (for Gaussian
-/// components Σ_k w_k U_k(z_k/d_k) then Σ_k w_k U_k(gain_k ⊙ z_k); for Dirac components
-/// Σ_k w_k μ_k then Σ_k w_k ν_k), with w_k = exp(a_k − rowMax).
+/// Row b of `accumulator` holds `width` numbers whose meaning depends on the kernel (for Gaussian
+/// components, 3D: Σ_k w_k U_k(z_k/d_k), Σ_k w_k U_k(gain_k ⊙ z_k), Σ_k w_k μ_k; for Dirac
+/// components, 2D: Σ_k w_k μ_k, Σ_k w_k ν_k), with w_k = exp(a_k − rowMax).
 struct StreamState {
     let rows: Int
     let width: Int
@@ -18,14 +18,14 @@ struct StreamState {
     var normSum: [Double]
     var accumulator: [Double]
 
-    init(rows: Int, dimension: Int) {
+    init(rows: Int, width: Int) {
         self.rows = rows
-        width = 2 * dimension
+        self.width = width
         rowMax = [Double](repeating: -.infinity, count: rows)
         weightSum = [Double](repeating: 0, count: rows)
         traceSum = [Double](repeating: 0, count: rows)
         normSum = [Double](repeating: 0, count: rows)
-        accumulator = [Double](repeating: 0, count: rows * 2 * dimension)
+        accumulator = [Double](repeating: 0, count: rows * width)
     }
 
     /// Raises row b's running maximum to `newMax` (if larger), rescaling what it holds.
@@ -56,15 +56,26 @@ struct StreamState {
 
     /// Folds `other` (the same tile, other components) into this state.
     mutating func merge(_ other: StreamState) {
-        for b in 0..<rows {
-            raiseMax(row: b, to: other.rowMax[b])
-            guard other.weightSum[b] != 0 else { continue }
-            let scale = exp(other.rowMax[b] - rowMax[b])
-            weightSum[b] += scale * other.weightSum[b]
-            traceSum[b] += scale * other.traceSum[b]
-            normSum[b] += scale * other.normSum[b]
-            let base = b * width
-            for i in 0..<width { accumulator[base + i] += scale * other.accumulator[base + i] }
+        other.accumulator.withUnsafeBufferPointer { sums in
+            for b in 0..<rows {
+                absorb(row: b, max: other.rowMax[b], weightSum: other.weightSum[b], traceSum: other.traceSum[b],
+                       normSum: other.normSum[b], sums: sums.baseAddress! + b * width)
+            }
         }
+    }
+
+    /// Folds into row b the sums of other components, kept relative to their own maximum `max`
+    /// (`sums` holds `width` numbers).
+    @inline(__always)
+    mutating func absorb(row b: Int, max: Double, weightSum w: Double, traceSum t: Double, normSum n: Double,
+                         sums: UnsafePointer<Double>) {
+        raiseMax(row: b, to: max)
+        guard w != 0 else { return }
+        let scale = exp(max - rowMax[b])
+        weightSum[b] += scale * w
+        traceSum[b] += scale * t
+        normSum[b] += scale * n
+        let base = b * width
+        for i in 0..<width { accumulator[base + i] += scale * sums[i] }
     }
 }

@@ -376,7 +376,7 @@ def posterior(model: Model, *, operator: ArrayLike, y: ArrayLike, noise_std: Opt
 def sample(model: Union[Model, Callable], *, sampler: str, schedule: str, count: int, steps: Optional[int] = None,
            seed: int = 0, init: Optional[ArrayLike] = None, grid: Optional[str] = None,
            dimension: Optional[int] = None, prediction: str = "x0", noise_model: Optional[Model] = None,
-           batch_size: int = 256, guidance: Optional[str] = None, operator: Optional[ArrayLike] = None,
+           batch_size: Optional[int] = None, guidance: Optional[str] = None, operator: Optional[ArrayLike] = None,
            y: Optional[ArrayLike] = None, noise_std: Optional[float] = None,
            noise_covariance: Optional[ArrayLike] = None, zeta: float = 1.0, **sampler_options) -> np.ndarray:
     """Samples with one of Tweedie's samplers, bit for bit as ``tweedie sample`` from the same seed.
@@ -385,8 +385,9 @@ def sample(model: Union[Model, Callable], *, sampler: str, schedule: str, count:
     ``f(x, alpha, sigma)`` (x of shape (B, D), alpha and sigma of shape (B,)) returning the
     network's output of type ``prediction`` (x0, epsilon, v, score, flow), in ``dimension`` D;
     ``noise_model`` supplies its noise covariance Σ (identity by default). Sampler options are
-    keyword arguments (``eta=0.5``, ``s_churn=2``, ``rtol=1e-8``). Returns (count, D) samples, or
-    (count, N, d) for a model with a point shape.
+    keyword arguments (``eta=0.5``, ``s_churn=2``, ``rtol=1e-8``). ``batch_size`` (samples per
+    model call; the samples do not depend on it) defaults to 4096, fewer above D = 256. Returns
+    (count, D) samples, or (count, N, d) for a model with a point shape.
 
     With ``guidance`` (one of :data:`GUIDANCE_METHODS`) the sampler is guided towards the observation
     y = A x_0 + n given by ``operator``, ``y`` and ``noise_std`` or ``noise_covariance`` (``zeta``:
@@ -429,6 +430,8 @@ def sample(model: Union[Model, Callable], *, sampler: str, schedule: str, count:
             raise TweedieError(f"init: {z.shape[0]} rows, expected count = {count}")
     if not isinstance(count, (int, np.integer)) or count < 0:
         raise TweedieError(f"count: must be a non-negative integer, got {count!r}")
+    if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
+        raise TweedieError(f"batch_size: must be a positive integer, got {batch_size!r}")
     try:
         out = np.empty((int(count), d))
     except MemoryError:
@@ -445,7 +448,7 @@ def sample(model: Union[Model, Callable], *, sampler: str, schedule: str, count:
         raise TweedieError("operator, y and the observation noise need guidance= (dps, pigdm, tmpd, mmps, exact)")
     status = lib.tweedie_sample(handle, callback, None, prediction.encode(), d, text.encode(), schedule.encode(),
                                 grid.encode() if grid is not None else None, -1 if steps is None else int(steps),
-                                int(count), int(seed) & 0xFFFFFFFFFFFFFFFF, int(batch_size), pointer(z), pointer(out),
+                                int(count), int(seed) & 0xFFFFFFFFFFFFFFFF, 0 if batch_size is None else int(batch_size), pointer(z), pointer(out),
                                 guidance.encode() if guidance is not None else None, *observation_arguments,
                                 float(zeta))
     if callback_error:
