@@ -205,11 +205,16 @@ private func groupedByLevel(rows: Int, alpha: UnsafePointer<Double>?, sigma: Uns
         throw CallError("alpha, sigma: need 1 value or one per point (\(rows)), got \(levelCount)")
     }
     let alphas = try doubles(alpha, levelCount, "alpha"), sigmas = try doubles(sigma, levelCount, "sigma")
-    if levelCount == 1 { return [(NoiseLevel(alpha: alphas[0], sigma: sigmas[0]), Array(0..<rows))] }
+    struct Key: Hashable { let alpha: UInt64, sigma: UInt64 }
+    func key(_ r: Int) -> Key { Key(alpha: alphas[r].bitPattern, sigma: sigmas[r].bitPattern) }
+    // One level repeated on every row (k-diffusion passes σ that way): one group, no table.
+    if levelCount == 1 || (1..<levelCount).allSatisfy({ key($0) == key(0) }) {
+        return [(NoiseLevel(alpha: alphas[0], sigma: sigmas[0]), Array(0..<rows))]
+    }
     var groups: [(level: NoiseLevel, rows: [Int])] = []
-    var index: [[UInt64]: Int] = [:]
+    var index: [Key: Int] = [:]
     for r in 0..<rows {
-        let key = [alphas[r].bitPattern, sigmas[r].bitPattern]
+        let key = key(r)
         if let g = index[key] { groups[g].rows.append(r) } else {
             index[key] = groups.count
             groups.append((NoiseLevel(alpha: alphas[r], sigma: sigmas[r]), [r]))

@@ -30,8 +30,14 @@ public struct Oracle: Sendable {
 
     /// Rows per tile.
     public static let tileSize = 256
-    /// Tiles in flight at once (bounds the memory of a call).
-    static let tilesPerWave = 8
+    /// Tiles in flight at once: at least 8, more while their storage stays under 2^22 numbers
+    /// (32 MiB). Each wave is one hand-off to the threads, which small tiles (small D and K)
+    /// cannot amortize.
+    var tilesPerWave: Int {
+        let width = (mixture.isDirac ? 2 : 3) * dimension
+        let perTile = Self.tileSize * (4 * dimension + componentCount + componentGroups.count * (width + 4))
+        return max(8, min(64, (1 << 22) / max(perTile, 1)))
+    }
     /// Points × components × D² (at least 8) below which a call runs on one thread.
     static let parallelWork = 1 << 15
 
@@ -153,7 +159,7 @@ public struct Oracle: Sendable {
 
         var firstTile = 0
         while firstTile < tileCount {
-            let tiles = (firstTile..<min(tileCount, firstTile + Self.tilesPerWave)).map { tile in
+            let tiles = (firstTile..<min(tileCount, firstTile + tilesPerWave)).map { tile in
                 Tile(rows: tileRows(tile, of: b), points: x, noise: model.noise, componentCount: k)
             }
             // One task per (tile, component group); each writes its own state and logit columns.
@@ -353,7 +359,7 @@ extension WhitenedMixture {
 /// Output storage written by tasks on disjoint rows, turned into an ``OracleResult`` at the end.
 final class OutputBuffers: @unchecked Sendable {
     let count: Int, componentCount: Int, dimension: Int
-    /// Only `denoised` and `responsibilities` are computed (the rest stay zero).
+    /// Only `denoised` is computed (and allocated).
     let denoiseOnly: Bool
     let logDensity: UnsafeMutablePointer<Double>
     let responsibilities: UnsafeMutablePointer<Double>
@@ -374,13 +380,15 @@ final class OutputBuffers: @unchecked Sendable {
         self.count = count
         self.componentCount = componentCount
         self.dimension = dimension
-        logDensity = allocate(count)
-        responsibilities = allocate(count * componentCount)
+        // The denoiser alone leaves the other outputs untouched: they get no storage.
+        let others = denoiseOnly ? 0 : count
+        logDensity = allocate(others)
+        responsibilities = allocate(others * componentCount)
         denoised = allocate(count * dimension)
-        noise = allocate(count * dimension)
-        standardizedNoise = allocate(count * dimension)
-        score = allocate(count * dimension)
-        divergence = allocate(count)
+        noise = allocate(others * dimension)
+        standardizedNoise = allocate(others * dimension)
+        score = allocate(others * dimension)
+        divergence = allocate(others)
         func matrices(_ wanted: Bool) -> UnsafeMutablePointer<Matrix>? {
             guard wanted else { return nil }
             let p = UnsafeMutablePointer<Matrix>.allocate(capacity: max(count, 1))

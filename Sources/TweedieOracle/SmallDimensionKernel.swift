@@ -44,15 +44,20 @@ enum SmallDimensionKernel {
 
     /// Adds `components` to `state` for the `n` whitened points `y` (n×D), writing a_k to column k
     /// of `logits` (n×K). The state's accumulator rows are [Σ w U(z/d) | Σ w U(g ⊙ z) | Σ w μ];
-    /// with `denoiserOnly` the first block is left at zero.
+    /// with `denoiserOnly` the first block is left at zero (the others are the same numbers).
     static func stream(
         _ mixture: WhitenedMixture, tables: Tables, scales: ComponentScales, components: Range<Int>,
         y: UnsafePointer<Double>, rows n: Int, logits: UnsafeMutablePointer<Double>,
         state: inout StreamState, denoiserOnly: Bool
     ) {
-        // One specialized copy of the loops per dimension, with D a constant the compiler unrolls.
+        // One specialized copy of the loops per dimension (a constant the compiler unrolls) and
+        // per set of outputs.
         func run<D: FixedDimension>(_: D.Type) {
-            stream(D.self, mixture, tables, scales, components, y, n, logits, &state, denoiserOnly)
+            if denoiserOnly {
+                stream(D.self, Without.self, mixture, tables, scales, components, y, n, logits, &state)
+            } else {
+                stream(D.self, With.self, mixture, tables, scales, components, y, n, logits, &state)
+            }
         }
         switch mixture.dimension {
         case 1: run(D1.self)
@@ -65,6 +70,11 @@ enum SmallDimensionKernel {
         default: run(D8.self)
         }
     }
+
+    /// Whether the score sums are accumulated (a sampler's denoiser call needs only the others).
+    protocol ScoreSums { static var included: Bool { get } }
+    enum With: ScoreSums { static var included: Bool { true } }
+    enum Without: ScoreSums { static var included: Bool { false } }
 
     protocol FixedDimension { static var value: Int { get } }
     enum D1: FixedDimension { static var value: Int { 1 } }
@@ -79,10 +89,10 @@ enum SmallDimensionKernel {
     /// Exponentials of arguments at or below this are exactly zero in Float64.
     static let exponentUnderflow = -746.0
 
-    private static func stream<Dimension: FixedDimension>(
-        _: Dimension.Type, _ mixture: WhitenedMixture, _ tables: Tables, _ scales: ComponentScales,
+    private static func stream<Dimension: FixedDimension, Score: ScoreSums>(
+        _: Dimension.Type, _: Score.Type, _ mixture: WhitenedMixture, _ tables: Tables, _ scales: ComponentScales,
         _ components: Range<Int>, _ y: UnsafePointer<Double>, _ n: Int, _ logits: UnsafeMutablePointer<Double>,
-        _ state: inout StreamState, _ denoiserOnly: Bool
+        _ state: inout StreamState
     ) {
         let d = Dimension.value, kCount = mixture.componentCount, m = components.count
         let alpha = scales.alpha
@@ -141,7 +151,7 @@ enum SmallDimensionKernel {
                     let exponent = logWeight[j] - rowMax
                     guard exponent > exponentUnderflow else { continue }
                     let k = components.lowerBound + j
-                    let w = exp(exponent)
+                    let w = exponent == 0 ? 1 : exp(exponent)  // the largest term needs none either
                     weightSum += w
                     traceSum += w * traces[k]
                     normSum += w * scoreNorm[j]
@@ -149,17 +159,17 @@ enum SmallDimensionKernel {
                     let inv = invAll.baseAddress! + k * d, gain = gainAll.baseAddress! + k * d
                     let mu = muAll.baseAddress! + k * d
                     for i in 0..<d {
-                        folded[i] = w * zk[i] * inv[i]
+                        if Score.included { folded[i] = w * zk[i] * inv[i] }
                         folded[d + i] = w * gain[i] * zk[i]
                     }
                     // Back to whitened coordinates: U_k times the weighted vectors.
                     for i in 0..<d {
                         var score = 0.0, mean = 0.0
                         for c in 0..<d {
-                            score += u[i * d + c] * folded[c]
+                            if Score.included { score += u[i * d + c] * folded[c] }
                             mean += u[i * d + c] * folded[d + c]
                         }
-                        if !denoiserOnly { sums[i] += score }
+                        if Score.included { sums[i] += score }
                         sums[d + i] += mean
                         sums[2 * d + i] += w * mu[i]
                     }

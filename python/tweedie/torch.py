@@ -70,7 +70,9 @@ class KDiffusionDenoiser(torch.nn.Module):
             sigmas = np.full(rows.shape[0], sigmas[0])
         elif sigmas.size != rows.shape[0]:
             raise TweedieError(f"sigma: need one value or one per row ({rows.shape[0]}), got {sigmas.size}")
-        denoised = self.oracle.denoise(rows, alpha=1.0, sigma=sigmas)
+        # k-diffusion passes one σ repeated on every row: then one level, passed by value.
+        level = float(sigmas[0]) if sigmas.size and (sigmas == sigmas[0]).all() else sigmas
+        denoised = self.oracle.denoise(rows, alpha=1.0, sigma=level)
         return torch.from_numpy(denoised).reshape(x.shape).to(dtype=x.dtype, device=x.device)
 
 
