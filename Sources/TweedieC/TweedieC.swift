@@ -182,10 +182,17 @@ public func tweedie_model_free(_ handle: UnsafeMutableRawPointer?) {
 
 // MARK: Oracle
 
+/// An oracle for the model `handle`, in `precision` (float64, or float32 for data-set models; null
+/// means float64), released with `tweedie_oracle_free`.
 @_cdecl("tweedie_oracle_new")
-public func tweedie_oracle_new(_ handle: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
+public func tweedie_oracle_new(_ handle: UnsafeMutableRawPointer?, _ precision: UnsafePointer<CChar>?,
+                               _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
     call {
-        let o = try Oracle(model(handle))
+        let name = precision.map { String(cString: $0) } ?? Precision.float64.rawValue
+        guard let parsed = Precision(rawValue: name) else {
+            throw CallError("precision: unknown '\(name)' (known: \(Precision.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        let o = try Oracle(model(handle), precision: parsed)
         guard let out else { throw CallError("out: null pointer") }
         out.pointee = Unmanaged.passRetained(OracleBox(o)).toOpaque()
     }

@@ -8,6 +8,7 @@ extension SamplerConfiguration.Kind: ExpressibleByArgument {}
 extension GridKind: ExpressibleByArgument {}
 extension DDPMSampler.Variance: ExpressibleByArgument {}
 extension GuidanceMethod: ExpressibleByArgument {}
+extension Precision: ExpressibleByArgument {}
 
 /// The comma-separated entries of an option's value, each parsed by `parse` (nil: refused with
 /// `invalid(entry)`), none listed twice: `--steps 5,10,20`, `--guidance mmps,dps`.

@@ -25,6 +25,20 @@ public enum BLAS {
                     a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// C ← op(A) · op(B) + beta · C in single precision (SGEMM), row-major: for the opt-in
+    /// Float32 mode of data-set oracles.
+    public static func gemm(
+        _ transA: Transpose = .none, _ transB: Transpose = .none,
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        guard m > 0, n > 0 else { return }
+        pinSingleThreaded()
+        cblas_sgemm(CblasRowMajor, transA.cblas, transB.cblas, Int32(m), Int32(n), Int32(k), 1,
+                    a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
     /// A · B for matrices.
     public static func product(_ a: Matrix, _ b: Matrix) -> Matrix {
         product(a, .none, b, .none)

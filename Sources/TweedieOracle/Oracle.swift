@@ -25,6 +25,9 @@ public struct Oracle: Sendable {
     let dirac: DiracKernel.Tables?
     /// Set at D ≤ ``SmallDimensionKernel/maximumDimension`` for Gaussian components.
     let small: SmallDimensionKernel.Tables?
+    /// The precision of ``denoise(_:at:)`` (``Precision/float32`` only for data-set models).
+    public let precision: Precision
+    let singlePrecision: DiracKernel.SinglePrecisionTables?
     /// Contiguous component ranges processed as separate tasks and merged in order.
     let componentGroups: [Range<Int>]
 
@@ -41,10 +44,21 @@ public struct Oracle: Sendable {
     /// Points × components × D² (at least 8) below which a call runs on one thread.
     static let parallelWork = 1 << 15
 
-    public init(_ model: MixtureModel) throws(ModelError) {
+    /// Factorizes `model` once. With `precision` ``Precision/float32`` (data-set models only),
+    /// ``denoise(_:at:)`` runs its products in single precision (docs/math.md §2.7).
+    public init(_ model: MixtureModel, precision: Precision = .float64) throws(ModelError) {
         self.model = model
         mixture = try WhitenedMixture(model)
         small = SmallDimensionKernel.Tables(mixture)
+        self.precision = precision
+        if precision == .float32 {
+            guard mixture.isDirac else {
+                throw ModelError("precision", "float32 is for data-set models (Dirac components); this model's components are \(model.prior.covarianceType)")
+            }
+            singlePrecision = DiracKernel.SinglePrecisionTables(mixture)
+        } else {
+            singlePrecision = nil
+        }
         let k = mixture.componentCount
         // Groups of components are tasks of their own (for small batches over many components);
         // each costs a merge per point, so a group gets at least a block of components.
@@ -208,6 +222,12 @@ public struct Oracle: Sendable {
         }
         switch mixture.structure {
         case .dirac:
+            if denoiserOnly, let singlePrecision {
+                DiracKernel.streamSinglePrecision(mixture, tables: singlePrecision, alpha: alpha, sigma: sigma,
+                                                  components: components, y: y, rows: rows, logits: logits,
+                                                  state: &state)
+                return
+            }
             DiracKernel.stream(mixture, tables: dirac!, alpha: alpha, sigma: sigma, components: components,
                                y: y, rows: rows, logits: logits, state: &state)
         case .separateBases(let bases, let basesTransposed):

@@ -234,6 +234,9 @@ def test_evaluate_reports_each_figure_with_its_floor(ring8):
     lambda o, m: tweedie.sample(m, sampler="euler", schedule="vp-linear", steps=5, count=3, init=np.ones((2, 2))),
     lambda o, m: tweedie.evaluate(np.ones((4, 3)), m),
     lambda o, m: tweedie.Oracle("ring8"),
+    lambda o, m: tweedie.Oracle(m, precision="float32"),
+    lambda o, m: tweedie.Oracle(m, precision="float16"),
+    lambda o, m: tweedie.sample(m, sampler="heun", schedule="edm", steps=3, count=3, batch_size=0),
     lambda o, m: tweedie.posterior(m, operator=[[1.0, 0.0, 0.0]], y=[1.0], noise_std=1),
     lambda o, m: tweedie.posterior(m, operator=[[1.0, 0.0]], y=[1.0, 2.0], noise_std=1),
     lambda o, m: tweedie.posterior(m, operator=[[1.0, 0.0]], y=[np.nan], noise_std=1),
@@ -375,3 +378,19 @@ def test_sampler_path_kl_falls_with_steps_and_refuses_deterministic_samplers(rin
     assert np.isfinite(dirac["path_kl"])
     with pytest.raises(TweedieError, match="Gaussian random steps"):
         tweedie.sampler_path_kl(ring8, sampler="heun", schedule="edm", steps=10, count=10)
+
+
+def test_float32_denoiser_of_a_data_set_is_within_its_stated_error():
+    """Precision float32: single-precision products on centred data (docs/math.md §2.7), compared
+    with the Float64 oracle from small to large noise; evaluate is untouched."""
+    rng = np.random.default_rng(4)
+    means = 7 + rng.normal(size=(2000, 32))
+    model = tweedie.Model.from_dict({"weights": np.full(2000, 1 / 2000), "means": means, "covariance_type": "dirac"})
+    exact, single = tweedie.Oracle(model), tweedie.Oracle(model, precision="float32")
+    spread = np.abs(means - means.mean(0)).max()
+    for sigma in [1e-3, 0.1, 1.0, 10.0]:
+        x = means[:64] + sigma * rng.normal(size=(64, 32))
+        error = np.abs(single.denoise(x, alpha=1.0, sigma=sigma) - exact.denoise(x, alpha=1.0, sigma=sigma)).max()
+        assert 0 < error < 2e-5 * spread, (sigma, error)
+    x = means[:8] + rng.normal(size=(8, 32))
+    assert np.array_equal(single.evaluate(x, alpha=1.0, sigma=1.0).denoised, exact.evaluate(x, alpha=1.0, sigma=1.0).denoised)

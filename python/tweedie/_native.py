@@ -48,7 +48,7 @@ _signatures = {
     "tweedie_model_save": ([_p, _s], _i),
     "tweedie_model_log_density": ([_p, _d, _n, _n, _d], _i),
     "tweedie_model_free": ([_p], None),
-    "tweedie_oracle_new": ([_p, ctypes.POINTER(_p)], _i),
+    "tweedie_oracle_new": ([_p, ctypes.c_char_p, ctypes.POINTER(_p)], _i),
     "tweedie_oracle_free": ([_p], None),
     "tweedie_oracle_evaluate": ([_p, _d, _n, _n, _d, _d, _n, _d, _d, _d, _d, _d, _d, _d, _d, _d], _i),
     "tweedie_oracle_denoise": ([_p, _d, _n, _n, _d, _d, _n, _d], _i),
