@@ -145,6 +145,36 @@ public func tweedie_model_from_json(_ bytes: UnsafePointer<UInt8>?, _ count: Int
     }
 }
 
+/// A model from the bytes of an .npz model file (the Python package builds large models this way:
+/// no text round trip for millions of numbers).
+@_cdecl("tweedie_model_from_npz")
+public func tweedie_model_from_npz(_ bytes: UnsafePointer<UInt8>?, _ count: Int,
+                                   _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
+    call {
+        guard count > 0, let bytes else { throw CallError("npz: null or empty buffer") }
+        let data = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: bytes), count: count, deallocator: .none)
+        let m = try ModelFile.decode(data, as: .npz)
+        guard let out else { throw CallError("out: null pointer") }
+        out.pointee = Unmanaged.passRetained(ModelBox(m)).toOpaque()
+    }
+}
+
+/// D, K and the point shape of a model (`rank` entries, of which at most `capacity` are written
+/// to `shape`; rank 0 when the model has none).
+@_cdecl("tweedie_model_sizes")
+public func tweedie_model_sizes(_ handle: UnsafeMutableRawPointer?, _ dimension: UnsafeMutablePointer<Int>?,
+                                _ components: UnsafeMutablePointer<Int>?, _ shape: UnsafeMutablePointer<Int>?,
+                                _ capacity: Int, _ rank: UnsafeMutablePointer<Int>?) -> Int32 {
+    call {
+        let m = try model(handle)
+        dimension?.pointee = m.dimension
+        components?.pointee = m.componentCount
+        let sizes = m.shape ?? []
+        rank?.pointee = sizes.count
+        if let shape { for (i, n) in sizes.prefix(max(capacity, 0)).enumerated() { shape[i] = n } }
+    }
+}
+
 /// The model in the JSON model format (a string freed with `tweedie_string_free`).
 @_cdecl("tweedie_model_to_json")
 public func tweedie_model_to_json(_ handle: UnsafeMutableRawPointer?,

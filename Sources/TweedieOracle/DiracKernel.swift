@@ -14,7 +14,8 @@ import TweedieLinearAlgebra
 enum DiracKernel {
     static let blockSize = 512
 
-    /// Per-model data: νᵀ (D×K) for the distance GEMM, [μ_k | ν_k] rows (K×2D) for the sums.
+    /// Per-model data: νᵀ (D×K) for the distance GEMM, [μ_k | ν_k] rows (K×2D) for the sums, or μ_k
+    /// alone (K×D) when Σ = I.
     struct Tables: Sendable {
         let whitenedMeansTransposed: Matrix
         let meansAndWhitenedMeans: Matrix
@@ -26,18 +27,19 @@ enum DiracKernel {
         init(_ mixture: WhitenedMixture) {
             let k = mixture.componentCount, d = mixture.dimension
             whitenedMeansTransposed = mixture.whitenedMeans.transposed
-            var joined = Matrix(rows: k, columns: 2 * d)
+            meansAreWhitened = mixture.noise.isIdentity
+            let width = meansAreWhitened ? d : 2 * d
+            var joined = Matrix(rows: k, columns: width)
             var norms = [Double](repeating: 0, count: k)
             for c in 0..<k {
                 for i in 0..<d {
                     joined[c, i] = mixture.means[c, i]
                     let v = mixture.whitenedMeans[c, i]
-                    joined[c, d + i] = v
+                    if !meansAreWhitened { joined[c, d + i] = v }
                     norms[c] += v * v
                 }
             }
             meansAndWhitenedMeans = joined
-            meansAreWhitened = mixture.noise.isIdentity
             squaredNorms = norms
             largestSquaredNorm = norms.max() ?? 0
         }
@@ -114,8 +116,9 @@ enum DiracKernel {
                     state.normSum[b] += normSum
                 }
                 state.accumulator.withUnsafeMutableBufferPointer { acc in
-                    BLAS.gemm(m: n, n: tables.meansAreWhitened ? d : 2 * d, k: m, a: weights, lda: m,
-                              b: joined.baseAddress! + start * 2 * d, ldb: 2 * d,
+                    let width = tables.meansAndWhitenedMeans.columns
+                    BLAS.gemm(m: n, n: width, k: m, a: weights, lda: m,
+                              b: joined.baseAddress! + start * width, ldb: width,
                               beta: 1, c: acc.baseAddress!, ldc: 2 * d)
                 }
                 start += m

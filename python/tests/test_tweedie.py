@@ -394,3 +394,20 @@ def test_float32_denoiser_of_a_data_set_is_within_its_stated_error():
         assert 0 < error < 2e-5 * spread, (sigma, error)
     x = means[:8] + rng.normal(size=(8, 32))
     assert np.array_equal(single.evaluate(x, alpha=1.0, sigma=1.0).denoised, exact.evaluate(x, alpha=1.0, sigma=1.0).denoised)
+
+
+def test_large_models_are_built_without_a_text_round_trip():
+    """From 2^20 numbers on, from_dict passes an in-memory .npz, not JSON: the same model, bit for bit."""
+    rng = np.random.default_rng(5)
+    means = rng.normal(size=(1100, 1000)) * 1e-3 + 1 / 3
+    description = {"weights": np.full(1100, 1 / 1100), "means": means, "covariance_type": "dirac",
+                   "noise": {"type": "diagonal", "covariance": np.full(1000, 2.0)}, "shape": [250, 4], "name": "big"}
+    model = tweedie.Model.from_dict(description)
+    assert (model.dimension, model.components, model.shape, model.name) == (1000, 1100, (250, 4), "big")
+    assert np.array_equal(model.means, means)
+    small = tweedie.Model.from_dict({**description, "means": means[:, :10], "noise": None, "shape": None})
+    x = means[:3, :10] + 0.1
+    assert np.array_equal(tweedie.Oracle(small).denoise(x, alpha=1.0, sigma=0.3),
+                          tweedie.Oracle(tweedie.Model.from_dict(small.to_dict())).denoise(x, alpha=1.0, sigma=0.3))
+    with pytest.raises(TweedieError):
+        tweedie.Model.from_dict({**description, "weights": np.full(1100, 1.0)})

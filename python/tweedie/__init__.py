@@ -20,6 +20,7 @@ Every error is a :class:`TweedieError` (a ``ValueError``) with the library's one
 from __future__ import annotations
 
 import ctypes
+import io
 import json
 from dataclasses import dataclass
 from os import fspath
@@ -37,12 +38,56 @@ __version__ = "0.1.0"
 ArrayLike = Union[np.ndarray, Sequence[float], Sequence[Sequence[float]]]
 
 
+_NPZ_NUMBERS = 1 << 20
+_JSON_FIELDS = {"name", "weights", "means", "covariance_type", "covariances", "noise", "shape"}
+
+
+def _npz_archive(description: Mapping[str, Any]) -> Optional[bytes]:
+    """The model as the bytes of an .npz model file, for models given as numpy arrays of at least
+    2^20 numbers (a data set): a text round trip of millions of numbers would cost gigabytes. The
+    .npz format's keys: noise.type, noise.covariance and noise.block_size become noise_type,
+    noise_covariance and block_size. None for anything else (the JSON route, whose messages name
+    the JSON fields)."""
+    fields = dict(description)
+    arrays = [fields.get("means"), fields.get("covariances")]
+    if set(fields) - _JSON_FIELDS or sum(a.size for a in arrays if isinstance(a, np.ndarray)) < _NPZ_NUMBERS:
+        return None
+    out: dict = {}
+    for key in ("weights", "means", "covariances"):
+        if fields.get(key) is not None:
+            out[key] = np.asarray(fields[key], dtype=np.float64)
+    for key in ("covariance_type", "name"):
+        if fields.get(key) is not None:
+            out[key] = np.array(str(fields[key]))
+    if fields.get("shape") is not None:
+        out["shape"] = np.asarray(fields["shape"], dtype=np.int64)
+    noise = fields.get("noise")
+    if noise is not None:
+        if not isinstance(noise, Mapping) or set(noise) - {"type", "covariance", "block_size"}:
+            return None
+        if noise.get("type") is not None:
+            out["noise_type"] = np.array(str(noise["type"]))
+        if noise.get("covariance") is not None:
+            out["noise_covariance"] = np.asarray(noise["covariance"], dtype=np.float64)
+        if noise.get("block_size") is not None:
+            out["block_size"] = np.array([noise["block_size"]], dtype=np.int64)
+    buffer = io.BytesIO()
+    np.savez(buffer, **out)
+    return buffer.getvalue()
+
+
 class Model:
     """A Gaussian-mixture prior p_0 with the covariance Σ of the forward noise."""
 
     def __init__(self, handle: ctypes.c_void_p):
         self._handle = handle
         self._description: Optional[dict] = None
+        dimension, components, rank = ctypes.c_ssize_t(), ctypes.c_ssize_t(), ctypes.c_ssize_t()
+        shape = (ctypes.c_ssize_t * 16)()
+        check(lib.tweedie_model_sizes(handle, ctypes.byref(dimension), ctypes.byref(components), shape, 16,
+                                      ctypes.byref(rank)))
+        self._dimension, self._components = dimension.value, components.value
+        self._shape = tuple(shape[i] for i in range(min(rank.value, 16))) if rank.value else (dimension.value,)
 
     def __del__(self):
         handle = getattr(self, "_handle", None)
@@ -78,11 +123,15 @@ class Model:
             if isinstance(value, (list, tuple)):
                 return [plain(v) for v in value]
             return value
+        handle = ctypes.c_void_p()
+        archive = _npz_archive(description)
+        if archive is not None:
+            check(lib.tweedie_model_from_npz(archive, len(archive), ctypes.byref(handle)))
+            return cls(handle)
         try:
             text = json.dumps(plain(dict(description)), allow_nan=False).encode()
         except (TypeError, ValueError) as error:
             raise TweedieError(f"model: {error}") from None
-        handle = ctypes.c_void_p()
         check(lib.tweedie_model_from_json(text, len(text), ctypes.byref(handle)))
         return cls(handle)
 
@@ -123,17 +172,16 @@ class Model:
 
     @property
     def dimension(self) -> int:
-        return len(self.to_dict()["means"][0])
+        return self._dimension
 
     @property
     def components(self) -> int:
-        return len(self.to_dict()["weights"])
+        return self._components
 
     @property
     def shape(self) -> tuple:
         """The shape of one point, e.g. (16, 3); (D,) when none is set."""
-        shape = self.to_dict().get("shape")
-        return tuple(shape) if shape else (self.dimension,)
+        return self._shape
 
     @property
     def weights(self) -> np.ndarray:

@@ -48,6 +48,8 @@ _signatures = {
     "tweedie_model_save": ([_p, _s], _i),
     "tweedie_model_log_density": ([_p, _d, _n, _n, _d], _i),
     "tweedie_model_free": ([_p], None),
+    "tweedie_model_from_npz": ([ctypes.c_char_p, _n, ctypes.POINTER(_p)], _i),
+    "tweedie_model_sizes": ([_p, ctypes.POINTER(_n), ctypes.POINTER(_n), ctypes.POINTER(_n), _n, ctypes.POINTER(_n)], _i),
     "tweedie_oracle_new": ([_p, ctypes.c_char_p, ctypes.POINTER(_p)], _i),
     "tweedie_oracle_free": ([_p], None),
     "tweedie_oracle_evaluate": ([_p, _d, _n, _n, _d, _d, _n, _d, _d, _d, _d, _d, _d, _d, _d, _d], _i),
