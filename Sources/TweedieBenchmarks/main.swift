@@ -149,7 +149,7 @@ for d in quick ? [2, 16] : [2, 8, 16, 32, 64] {
 
 // 5. Small calls, where per-call overhead and not arithmetic is the cost (issue: small D): the
 //    oracle's denoiser on B = 16 points of ring8 (D = 2, K = 8), and heun on 18 steps (35 model
-//    calls) for 200 000 samples of ring8 at the default batch size 256 and at 4096.
+//    calls) for 200 000 samples of ring8 at batch sizes 256 and 4096 (the default at D = 2).
 do {
     let oracle = try Oracle(BuiltinModels.ring8())
     let x = rng.matrix(16, 2)

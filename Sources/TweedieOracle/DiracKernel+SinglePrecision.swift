@@ -27,22 +27,20 @@ extension DiracKernel {
         let squaredNorms: [Double]
         let largestNorm: Double
 
-        init(_ mixture: WhitenedMixture) {
+        /// From the Float64 tables (whose centre ν̄ and centred ν̃ᵀ are rounded here).
+        init(_ mixture: WhitenedMixture, tables: Tables) {
             let k = mixture.componentCount, d = mixture.dimension
-            func centre(_ rows: Matrix) -> [Double] {
-                var c = [Double](repeating: 0, count: d)
-                for r in 0..<k { for i in 0..<d { c[i] += rows[r, i] } }
-                return c.map { $0 / Double(max(k, 1)) }
-            }
-            whitenedCentre = centre(mixture.whitenedMeans)
-            meanCentre = centre(mixture.means)
-            var nuT = [Float](repeating: 0, count: d * k), mu = [Float](repeating: 0, count: k * d)
+            whitenedCentre = tables.whitenedCentre
+            var centre = [Double](repeating: 0, count: d)
+            for r in 0..<k { for i in 0..<d { centre[i] += mixture.means[r, i] } }
+            meanCentre = centre.map { $0 / Double(max(k, 1)) }
+            let nuT = tables.centredWhitenedMeansTransposed.elements.map { Float($0) }
+            var mu = [Float](repeating: 0, count: k * d)
             var norms = [Double](repeating: 0, count: k)
             for r in 0..<k {
                 for i in 0..<d {
-                    let v = Float(mixture.whitenedMeans[r, i] - whitenedCentre[i])
-                    nuT[i * k + r] = v
-                    norms[r] += Double(v) * Double(v)
+                    let v = Double(nuT[i * k + r])
+                    norms[r] += v * v
                     mu[r * d + i] = Float(mixture.means[r, i] - meanCentre[i])
                 }
             }
@@ -59,6 +57,10 @@ extension DiracKernel {
     /// At most this many near-winners per point and block are recomputed: more means that the
     /// weight is spread over many components, whose independent rounding errors average out.
     static let singlePrecisionRecomputations = 32
+    /// Components per block of the single-precision pass: larger than the Float64 pass's, so that
+    /// the sum product (B × block × D) runs longer per call and its output is added to the Float64
+    /// sums fewer times.
+    static let singlePrecisionBlockSize = 2048
 
     /// The denoiser's sums Σ_k w_k μ_k for the components `components`, in the first D columns of
     /// the accumulator, with the products in single precision (docs/math.md §2.7).
@@ -81,7 +83,7 @@ extension DiracKernel {
         let constant = -0.5 * Double(d) * log(sigma2) - mixture.noise.logDeterminantOfFactor
             - 0.5 * Double(d) * logTwoPi
         let unit32 = Double(Float.ulpOfOne) / 2
-        let blockCapacity = min(blockSize, components.count)
+        let blockCapacity = min(singlePrecisionBlockSize, components.count)
         let centred = UnsafeMutablePointer<Float>.allocate(capacity: n * d)
         let gram = UnsafeMutablePointer<Float>.allocate(capacity: n * blockCapacity)
         let weights = UnsafeMutablePointer<Float>.allocate(capacity: n * blockCapacity)
@@ -109,7 +111,7 @@ extension DiracKernel {
         mixture.whitenedMeans.elements.withUnsafeBufferPointer { nuAll in
             var start = components.lowerBound
             while start < components.upperBound {
-                let m = min(blockSize, components.upperBound - start)
+                let m = min(singlePrecisionBlockSize, components.upperBound - start)
                 BLAS.gemm(m: n, n: m, k: d, a: centred, lda: d, b: nuT.baseAddress! + start, ldb: kCount,
                           c: gram, ldc: m)
                 for b in 0..<n {
@@ -153,14 +155,12 @@ extension DiracKernel {
                     }
                     state.weightSum[b] += weightSum
                     // μ̄ Σ_k w_k: the centre's share of this block, in Float64.
-                    state.accumulator.withUnsafeMutableBufferPointer { acc in
-                        for i in 0..<d { acc[b * width + i] += tables.meanCentre[i] * weightSum }
-                    }
+                    for i in 0..<d { state.accumulator[b * width + i] += tables.meanCentre[i] * weightSum }
                 }
                 BLAS.gemm(m: n, n: d, k: m, a: weights, lda: m, b: mu.baseAddress! + start * d, ldb: d,
                           c: blockSums, ldc: d)
-                state.accumulator.withUnsafeMutableBufferPointer { acc in
-                    for b in 0..<n { for i in 0..<d { acc[b * width + i] += Double(blockSums[b * d + i]) } }
+                for b in 0..<n {
+                    for i in 0..<d { state.accumulator[b * width + i] += Double(blockSums[b * d + i]) }
                 }
                 start += m
             }

@@ -8,17 +8,21 @@ import TweedieLinearAlgebra
 /// block costs two GEMMs (y·νᵀ for the distances, weights·[μ | ν] for the sums). With Σ = I,
 /// ν_k = μ_k and the sums need only weights·μ: 4D flops per (point, component) instead of 6D.
 ///
-/// Distances from the Gram expansion ‖y‖² − 2α yᵀν + α²‖ν‖² lose digits when σ is small
-/// against ‖y‖. Whenever that loss could reach 1e-10 in a log-weight, the distances of every
-/// component that can carry weight are recomputed directly, so t → 0 stays exact.
+/// Distances come from the Gram expansion on data centred at its mean,
+/// ‖ỹ‖² − 2α ỹ·ν̃_k + α²‖ν̃_k‖² (ỹ = y − αν̄, ν̃_k = ν_k − ν̄), which loses digits when σ is small
+/// against ‖ỹ‖. Whenever that loss could reach ``gramTolerance`` in a log-weight, the distances of
+/// every component that can carry weight are recomputed directly, so t → 0 stays exact.
 enum DiracKernel {
     static let blockSize = 512
 
-    /// Per-model data: νᵀ (D×K) for the distance GEMM, [μ_k | ν_k] rows (K×2D) for the sums, or μ_k
-    /// alone (K×D) when Σ = I.
+    /// Per-model data: ν̃ᵀ (D×K) for the distance GEMM, with ν̃_k = ν_k − ν̄ centred on the data's
+    /// mean (smaller numbers, smaller rounding in the Gram expansion); [μ_k | ν_k] rows (K×2D) for
+    /// the sums, or μ_k alone (K×D) when Σ = I.
     struct Tables: Sendable {
-        let whitenedMeansTransposed: Matrix
+        let whitenedCentre: [Double]
+        let centredWhitenedMeansTransposed: Matrix
         let meansAndWhitenedMeans: Matrix
+        /// ‖ν̃_k‖².
         let squaredNorms: [Double]
         let largestSquaredNorm: Double
         /// Σ = I: ν_k = μ_k, and only the first D columns of the sums are accumulated.
@@ -26,50 +30,68 @@ enum DiracKernel {
 
         init(_ mixture: WhitenedMixture) {
             let k = mixture.componentCount, d = mixture.dimension
-            whitenedMeansTransposed = mixture.whitenedMeans.transposed
+            var centre = [Double](repeating: 0, count: d)
+            for c in 0..<k { for i in 0..<d { centre[i] += mixture.whitenedMeans[c, i] } }
+            centre = centre.map { $0 / Double(max(k, 1)) }
+            whitenedCentre = centre
             meansAreWhitened = mixture.noise.isIdentity
             let width = meansAreWhitened ? d : 2 * d
+            var centredTransposed = Matrix(rows: d, columns: k)
             var joined = Matrix(rows: k, columns: width)
             var norms = [Double](repeating: 0, count: k)
             for c in 0..<k {
                 for i in 0..<d {
                     joined[c, i] = mixture.means[c, i]
-                    let v = mixture.whitenedMeans[c, i]
-                    if !meansAreWhitened { joined[c, d + i] = v }
+                    if !meansAreWhitened { joined[c, d + i] = mixture.whitenedMeans[c, i] }
+                    let v = mixture.whitenedMeans[c, i] - centre[i]
+                    centredTransposed[i, c] = v
                     norms[c] += v * v
                 }
             }
+            centredWhitenedMeansTransposed = centredTransposed
             meansAndWhitenedMeans = joined
             squaredNorms = norms
             largestSquaredNorm = norms.max() ?? 0
         }
     }
 
+    /// Above this bound on the rounding of a log-weight by the Gram expansion (nats), the distances
+    /// of the components that can carry weight are recomputed by direct subtraction.
+    static let gramTolerance = 1e-9
+
     static func stream(
         _ mixture: WhitenedMixture, tables: Tables, alpha: Double, sigma: Double, components: Range<Int>,
-        y: UnsafePointer<Double>, rows n: Int, logits: UnsafeMutablePointer<Double>, state: inout StreamState
+        y: UnsafePointer<Double>, rows n: Int, logits: UnsafeMutablePointer<Double>, state: inout StreamState,
+        workspace: Workspace
     ) {
         let d = mixture.dimension, kCount = mixture.componentCount
         let sigma2 = sigma * sigma, alpha2 = alpha * alpha
         let constant = -0.5 * Double(d) * log(sigma2) - mixture.noise.logDeterminantOfFactor
             - 0.5 * Double(d) * logTwoPi
         let gramError = 2 * Double(d + 4) * Double.ulpOfOne
-        var yNorm = [Double](repeating: 0, count: n)
-        for b in 0..<n { for i in 0..<d { yNorm[b] += y[b * d + i] * y[b * d + i] } }
-
+        // ỹ = y − αν̄: ‖y − αν_k‖² = ‖ỹ − αν̃_k‖² = ‖ỹ‖² − 2α ỹ·ν̃_k + α²‖ν̃_k‖².
         let capacity = n * min(blockSize, components.count)
-        let gram = UnsafeMutablePointer<Double>.allocate(capacity: capacity)
-        let distance = UnsafeMutablePointer<Double>.allocate(capacity: capacity)
-        let weights = UnsafeMutablePointer<Double>.allocate(capacity: capacity)
-        defer { gram.deallocate(); distance.deallocate(); weights.deallocate() }
+        let scratch = workspace.take(n * d + 3 * capacity)
+        defer { workspace.give(scratch) }
+        let centred = scratch
+        var yNorm = [Double](repeating: 0, count: n)
+        for b in 0..<n {
+            for i in 0..<d {
+                let v = y[b * d + i] - alpha * tables.whitenedCentre[i]
+                centred[b * d + i] = v
+                yNorm[b] += v * v
+            }
+        }
 
-        tables.whitenedMeansTransposed.elements.withUnsafeBufferPointer { nuT in
+        let gram = scratch + n * d, distance = gram + capacity, weights = distance + capacity
+
+        tables.centredWhitenedMeansTransposed.elements.withUnsafeBufferPointer { nuT in
         tables.meansAndWhitenedMeans.elements.withUnsafeBufferPointer { joined in
         mixture.whitenedMeans.elements.withUnsafeBufferPointer { nuAll in
             var start = components.lowerBound
             while start < components.upperBound {
                 let m = min(blockSize, components.upperBound - start)
-                BLAS.gemm(m: n, n: m, k: d, a: y, lda: d, b: nuT.baseAddress! + start, ldb: kCount,
+                BLAS.gemm(m: n, n: m, k: d, a: centred, lda: d, b: nuT.baseAddress! + start, ldb: kCount,
                           c: gram, ldc: m)
                 for b in 0..<n {
                     var blockMax = -Double.infinity
@@ -82,7 +104,7 @@ enum DiracKernel {
                         blockMax = max(blockMax, a)
                     }
                     let logitError = gramError * (yNorm[b] + alpha2 * tables.largestSquaredNorm) / (2 * sigma2)
-                    if logitError > 1e-10 {
+                    if logitError > gramTolerance {
                         let threshold = max(blockMax, state.rowMax[b]) - 40 - 2 * logitError
                         blockMax = -.infinity
                         for j in 0..<m {
@@ -115,12 +137,9 @@ enum DiracKernel {
                     state.traceSum[b] += weightSum * (Double(d) / sigma2)
                     state.normSum[b] += normSum
                 }
-                state.accumulator.withUnsafeMutableBufferPointer { acc in
-                    let width = tables.meansAndWhitenedMeans.columns
-                    BLAS.gemm(m: n, n: width, k: m, a: weights, lda: m,
-                              b: joined.baseAddress! + start * width, ldb: width,
-                              beta: 1, c: acc.baseAddress!, ldc: 2 * d)
-                }
+                let width = tables.meansAndWhitenedMeans.columns
+                BLAS.gemm(m: n, n: width, k: m, a: weights, lda: m, b: joined.baseAddress! + start * width, ldb: width,
+                          beta: 1, c: state.accumulator, ldc: 2 * d)
                 start += m
             }
         }}}

@@ -16,15 +16,13 @@ enum GaussianKernels {
         _ mixture: WhitenedMixture, bases: [Matrix], basesTransposed: [Matrix],
         scales: ComponentScales, components: Range<Int>,
         y: UnsafePointer<Double>, rows n: Int, logits: UnsafeMutablePointer<Double>,
-        state: inout StreamState, denoiserOnly: Bool = false
+        state: inout StreamState, workspace: Workspace, denoiserOnly: Bool = false
     ) {
         let d = mixture.dimension, kCount = mixture.componentCount, width = state.width
         let alpha = scales.alpha
-        let diff = UnsafeMutablePointer<Double>.allocate(capacity: n * d)
-        let z = UnsafeMutablePointer<Double>.allocate(capacity: n * d)
-        let weighted = UnsafeMutablePointer<Double>.allocate(capacity: 2 * n * d)
-        let weights = UnsafeMutablePointer<Double>.allocate(capacity: n)
-        defer { diff.deallocate(); z.deallocate(); weighted.deallocate(); weights.deallocate() }
+        let scratch = workspace.take(4 * n * d + n)
+        defer { workspace.give(scratch) }
+        let diff = scratch, z = diff + n * d, weighted = z + n * d, weights = weighted + 2 * n * d
 
         mixture.whitenedMeans.elements.withUnsafeBufferPointer { nuAll in
         mixture.means.elements.withUnsafeBufferPointer { muAll in
@@ -64,22 +62,20 @@ enum GaussianKernels {
                     }
                 }
                 basesTransposed[k].elements.withUnsafeBufferPointer { ut in
-                    state.accumulator.withUnsafeMutableBufferPointer { acc in
-                        let sums = acc.baseAddress!
-                        // Row b of each product lands in its block of row b of the accumulator.
-                        if denoiserOnly {
-                            BLAS.gemm(m: n, n: d, k: d, a: weighted, lda: d, b: ut.baseAddress!, ldb: d,
-                                      beta: 1, c: sums + d, ldc: width)
-                        } else {
-                            BLAS.gemm(m: n, n: d, k: d, a: weighted, lda: 2 * d, b: ut.baseAddress!, ldb: d,
-                                      beta: 1, c: sums, ldc: width)
-                            BLAS.gemm(m: n, n: d, k: d, a: weighted + d, lda: 2 * d, b: ut.baseAddress!, ldb: d,
-                                      beta: 1, c: sums + d, ldc: width)
-                        }
-                        for b in 0..<n {
-                            let row = sums + b * width + 2 * d
-                            for i in 0..<d { row[i] += weights[b] * mu[i] }
-                        }
+                    let sums = state.accumulator
+                    // Row b of each product lands in its block of row b of the accumulator.
+                    if denoiserOnly {
+                        BLAS.gemm(m: n, n: d, k: d, a: weighted, lda: d, b: ut.baseAddress!, ldb: d,
+                                  beta: 1, c: sums + d, ldc: width)
+                    } else {
+                        BLAS.gemm(m: n, n: d, k: d, a: weighted, lda: 2 * d, b: ut.baseAddress!, ldb: d,
+                                  beta: 1, c: sums, ldc: width)
+                        BLAS.gemm(m: n, n: d, k: d, a: weighted + d, lda: 2 * d, b: ut.baseAddress!, ldb: d,
+                                  beta: 1, c: sums + d, ldc: width)
+                    }
+                    for b in 0..<n {
+                        let row = sums + b * width + 2 * d
+                        for i in 0..<d { row[i] += weights[b] * mu[i] }
                     }
                 }
             }
@@ -90,13 +86,13 @@ enum GaussianKernels {
     static func streamSharedBasis(
         _ mixture: WhitenedMixture, basis: Matrix?, basisTransposed: Matrix?, projectedMeans: Matrix,
         scales: ComponentScales, y: UnsafePointer<Double>, rows n: Int,
-        logits: UnsafeMutablePointer<Double>, state: inout StreamState
+        logits: UnsafeMutablePointer<Double>, state: inout StreamState, workspace: Workspace
     ) {
         let d = mixture.dimension, kCount = mixture.componentCount, width = state.width
         let alpha = scales.alpha
-        let rotated = UnsafeMutablePointer<Double>.allocate(capacity: n * d)
-        let z = UnsafeMutablePointer<Double>.allocate(capacity: d)
-        defer { rotated.deallocate(); z.deallocate() }
+        let scratch = workspace.take(n * d + d)
+        defer { workspace.give(scratch) }
+        let rotated = scratch, z = scratch + n * d
         if let basis {
             basis.elements.withUnsafeBufferPointer { u in
                 BLAS.gemm(m: n, n: d, k: d, a: y, lda: d, b: u.baseAddress!, ldb: d, c: rotated, ldc: d)
@@ -123,13 +119,11 @@ enum GaussianKernels {
                     let a = scales.logNormalizer[k] - 0.5 * quadratic
                     logits[b * kCount + k] = a
                     let w = state.add(row: b, logWeight: a, trace: scales.traceInverseVariance[k], scoreNorm: scoreNorm)
-                    state.accumulator.withUnsafeMutableBufferPointer { acc in
-                        let scoreRow = acc.baseAddress! + b * width, gainRow = scoreRow + d, meanRow = gainRow + d
-                        for i in 0..<d {
-                            scoreRow[i] += w * z[i] * inv[i]
-                            gainRow[i] += w * gain[i] * z[i]
-                            meanRow[i] += w * mu[i]
-                        }
+                    let scoreRow = state.accumulator + b * width, gainRow = scoreRow + d, meanRow = gainRow + d
+                    for i in 0..<d {
+                        scoreRow[i] += w * z[i] * inv[i]
+                        gainRow[i] += w * gain[i] * z[i]
+                        meanRow[i] += w * mu[i]
                     }
                 }
             }
@@ -137,18 +131,15 @@ enum GaussianKernels {
         // Back from the shared basis: the score and gain blocks of each row times Uᵀ (the means
         // are already in data coordinates).
         if let basisTransposed {
-            var rotatedBack = state.accumulator
-            state.accumulator.withUnsafeBufferPointer { acc in
-                rotatedBack.withUnsafeMutableBufferPointer { out in
-                    basisTransposed.elements.withUnsafeBufferPointer { ut in
-                        for block in 0..<2 {
-                            BLAS.gemm(m: n, n: d, k: d, a: acc.baseAddress! + block * d, lda: width,
-                                      b: ut.baseAddress!, ldb: d, c: out.baseAddress! + block * d, ldc: width)
-                        }
-                    }
+            let unrotated = workspace.take(n * width)
+            defer { workspace.give(unrotated) }
+            unrotated.update(from: state.accumulator, count: n * width)
+            basisTransposed.elements.withUnsafeBufferPointer { ut in
+                for block in 0..<2 {
+                    BLAS.gemm(m: n, n: d, k: d, a: unrotated + block * d, lda: width,
+                              b: ut.baseAddress!, ldb: d, c: state.accumulator + block * d, ldc: width)
                 }
             }
-            state.accumulator = rotatedBack
         }
     }
 

@@ -30,6 +30,8 @@ public struct Oracle: Sendable {
     let singlePrecision: DiracKernel.SinglePrecisionTables?
     /// Contiguous component ranges processed as separate tasks and merged in order.
     let componentGroups: [Range<Int>]
+    /// Scratch memory kept from call to call (shared by copies of this oracle; thread-safe).
+    let workspace = Workspace()
 
     /// Rows per tile.
     public static let tileSize = 256
@@ -51,13 +53,8 @@ public struct Oracle: Sendable {
         mixture = try WhitenedMixture(model)
         small = SmallDimensionKernel.Tables(mixture)
         self.precision = precision
-        if precision == .float32 {
-            guard mixture.isDirac else {
-                throw ModelError("precision", "float32 is for data-set models (Dirac components); this model's components are \(model.prior.covarianceType)")
-            }
-            singlePrecision = DiracKernel.SinglePrecisionTables(mixture)
-        } else {
-            singlePrecision = nil
+        guard precision == .float64 || mixture.isDirac else {
+            throw ModelError("precision", "float32 is for data-set models (Dirac components); this model's components are \(model.prior.covarianceType)")
         }
         let k = mixture.componentCount
         // Groups of components are tasks of their own (for small batches over many components);
@@ -82,6 +79,7 @@ public struct Oracle: Sendable {
             groupCount = 1
         }
         componentGroups = Self.split(k, into: groupCount, aligned: block)
+        singlePrecision = precision == .float32 ? DiracKernel.SinglePrecisionTables(mixture, tables: dirac!) : nil
     }
 
     static func split(_ count: Int, into groups: Int, aligned: Int) -> [Range<Int>] {
@@ -161,7 +159,7 @@ public struct Oracle: Sendable {
                                      elements: [b, k, dimension])
         }
         let output = OutputBuffers(count: b, componentCount: k, dimension: dimension, extras: extras,
-                                   denoiseOnly: denoiseOnly)
+                                   denoiseOnly: denoiseOnly, workspace: workspace)
         guard b > 0 else { return output }
         let scales = mixture.isDirac ? nil : ComponentScales(mixture, alpha: alpha, sigma: sigma)
         let details = extras.isEmpty ? nil : PosteriorDetails(mixture, scales: scales, alpha: alpha, sigma: sigma,
@@ -174,7 +172,7 @@ public struct Oracle: Sendable {
         var firstTile = 0
         while firstTile < tileCount {
             let tiles = (firstTile..<min(tileCount, firstTile + tilesPerWave)).map { tile in
-                Tile(rows: tileRows(tile, of: b), points: x, noise: model.noise, componentCount: k)
+                Tile(rows: tileRows(tile, of: b), points: x, noise: model.noise, componentCount: k, workspace: workspace)
             }
             // One task per (tile, component group); each writes its own state and logit columns.
             let groups = componentGroups
@@ -182,7 +180,8 @@ public struct Oracle: Sendable {
             let statePointer = UncheckedSendable(states.withUnsafeMutableBufferPointer { $0.baseAddress! })
             Parallel.forEach(tiles.count * groups.count, parallel: parallel) { task in
                 let tile = tiles[task / groups.count], group = groups[task % groups.count]
-                var state = StreamState(rows: tile.paddedRows, width: (mixture.isDirac ? 2 : 3) * dimension)
+                var state = StreamState(rows: tile.paddedRows, width: (mixture.isDirac ? 2 : 3) * dimension,
+                                        workspace: workspace)
                 stream(components: group, scales: scales, alpha: alpha, sigma: sigma,
                        y: tile.whitened, rows: tile.paddedRows, logits: tile.logits, state: &state,
                        denoiserOnly: denoiseOnly)
@@ -190,6 +189,7 @@ public struct Oracle: Sendable {
                     // Nothing to merge: the tile is finished by the task that streamed it.
                     finish(tile, state: state, scales: scales, alpha: alpha, sigma: sigma, output: output)
                     details?.evaluate(tile, output: output)
+                    state.release(to: workspace)
                 } else {
                     statePointer.value[task] = state
                 }
@@ -200,6 +200,7 @@ public struct Oracle: Sendable {
                     for g in 1..<groups.count { merged.merge(statePointer.value[slot * groups.count + g]!) }
                     finish(tiles[slot], state: merged, scales: scales, alpha: alpha, sigma: sigma, output: output)
                     details?.evaluate(tiles[slot], output: output)
+                    for g in 0..<groups.count { statePointer.value[slot * groups.count + g]!.release(to: workspace) }
                 }
             }
             firstTile += tiles.count
@@ -229,15 +230,16 @@ public struct Oracle: Sendable {
                 return
             }
             DiracKernel.stream(mixture, tables: dirac!, alpha: alpha, sigma: sigma, components: components,
-                               y: y, rows: rows, logits: logits, state: &state)
+                               y: y, rows: rows, logits: logits, state: &state, workspace: workspace)
         case .separateBases(let bases, let basesTransposed):
             GaussianKernels.streamSeparateBases(mixture, bases: bases, basesTransposed: basesTransposed,
                                                 scales: scales!, components: components, y: y, rows: rows,
-                                                logits: logits, state: &state, denoiserOnly: denoiserOnly)
+                                                logits: logits, state: &state, workspace: workspace,
+                                                denoiserOnly: denoiserOnly)
         case .sharedBasis(let basis, let basisTransposed, let projectedMeans):
             GaussianKernels.streamSharedBasis(mixture, basis: basis, basisTransposed: basisTransposed,
                                               projectedMeans: projectedMeans, scales: scales!, y: y, rows: rows,
-                                              logits: logits, state: &state)
+                                              logits: logits, state: &state, workspace: workspace)
         }
     }
 
@@ -322,13 +324,6 @@ public struct Oracle: Sendable {
     }
 }
 
-/// `count` zeros (at least one element), freed by the owner.
-private func allocate(_ count: Int) -> UnsafeMutablePointer<Double> {
-    let p = UnsafeMutablePointer<Double>.allocate(capacity: max(count, 1))
-    p.initialize(repeating: 0, count: max(count, 1))
-    return p
-}
-
 /// One tile of points, padded with zero rows to a multiple of ``Tile/rowAlignment``.
 ///
 /// BLAS kernels may round a row differently depending on where it falls in a call (OpenBLAS's
@@ -340,9 +335,10 @@ final class Tile: @unchecked Sendable {
     /// The tile's rows in the batch.
     let rows: Range<Int>
     let paddedRows: Int
-    /// One zeroed block holding the five arrays below, in their order.
+    /// One zeroed block holding the five arrays below, in their order, from the oracle's workspace.
     private let storage: UnsafeMutablePointer<Double>
     private let pointSize: Int, logitsSize: Int
+    private let workspace: Workspace
 
     /// y = L⁻¹x, paddedRows × D (zero rows after the real ones).
     var whitened: UnsafeMutablePointer<Double> { storage }
@@ -353,20 +349,23 @@ final class Tile: @unchecked Sendable {
     var denoised: UnsafeMutablePointer<Double> { score + pointSize }
     var noise: UnsafeMutablePointer<Double> { denoised + pointSize }
 
-    init(rows: Range<Int>, points x: Matrix, noise covariance: NoiseCovariance, componentCount k: Int) {
+    init(rows: Range<Int>, points x: Matrix, noise covariance: NoiseCovariance, componentCount k: Int,
+         workspace: Workspace) {
         let d = x.columns
         self.rows = rows
+        self.workspace = workspace
         paddedRows = (rows.count + Self.rowAlignment - 1) / Self.rowAlignment * Self.rowAlignment
         pointSize = paddedRows * d
         logitsSize = paddedRows * k
-        storage = allocate(4 * pointSize + logitsSize)
+        storage = workspace.take(4 * pointSize + logitsSize)
+        storage.initialize(repeating: 0, count: 4 * pointSize + logitsSize)
         x.elements.withUnsafeBufferPointer { all in
             storage.update(from: all.baseAddress! + rows.lowerBound * d, count: rows.count * d)
         }
         covariance.apply(.whiten, rows: paddedRows, to: storage)
     }
 
-    deinit { storage.deallocate() }
+    deinit { workspace.give(storage) }
 }
 
 extension WhitenedMixture {
@@ -381,6 +380,8 @@ final class OutputBuffers: @unchecked Sendable {
     let count: Int, componentCount: Int, dimension: Int
     /// Only `denoised` is computed (and allocated).
     let denoiseOnly: Bool
+    /// Where the arrays below come from and go back to.
+    private let workspace: Workspace
     let logDensity: UnsafeMutablePointer<Double>
     let responsibilities: UnsafeMutablePointer<Double>
     let denoised: UnsafeMutablePointer<Double>
@@ -395,7 +396,14 @@ final class OutputBuffers: @unchecked Sendable {
     /// One K×D matrix per point, when requested.
     let componentMeans: UnsafeMutablePointer<Matrix>?
 
-    init(count: Int, componentCount: Int, dimension: Int, extras: OracleExtras, denoiseOnly: Bool) {
+    init(count: Int, componentCount: Int, dimension: Int, extras: OracleExtras, denoiseOnly: Bool,
+         workspace: Workspace) {
+        self.workspace = workspace
+        func allocate(_ count: Int) -> UnsafeMutablePointer<Double> {
+            let p = workspace.take(count)
+            p.initialize(repeating: 0, count: max(count, 1))
+            return p
+        }
         self.denoiseOnly = denoiseOnly
         self.count = count
         self.componentCount = componentCount
@@ -421,7 +429,7 @@ final class OutputBuffers: @unchecked Sendable {
 
     deinit {
         for p in [logDensity, responsibilities, denoised, noise, standardizedNoise, score, divergence] {
-            p.deallocate()
+            workspace.give(p)
         }
         for p in [posteriorCovariance, componentMeans].compactMap({ $0 }) {
             p.deinitialize(count: count)

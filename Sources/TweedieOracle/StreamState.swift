@@ -6,27 +6,35 @@ import Foundation
 /// Row b of `accumulator` holds `width` numbers whose meaning depends on the kernel (for Gaussian
 /// components, 3D: Σ_k w_k U_k(z_k/d_k), Σ_k w_k U_k(gain_k ⊙ z_k), Σ_k w_k μ_k; for Dirac
 /// components, 2D: Σ_k w_k μ_k, Σ_k w_k ν_k), with w_k = exp(a_k − rowMax).
+///
+/// The numbers live in one block of a ``Workspace``, given back by ``release(to:)``.
 struct StreamState {
     let rows: Int
     let width: Int
-    var rowMax: [Double]
-    var weightSum: [Double]
+    let rowMax: UnsafeMutablePointer<Double>
+    let weightSum: UnsafeMutablePointer<Double>
     /// Σ_k w_k Σ_i 1/d_{k,i}: the trace part of the divergence (docs/math.md §3).
-    var traceSum: [Double]
+    let traceSum: UnsafeMutablePointer<Double>
     /// Σ_k w_k ‖ŝ_k‖²: the second moment of the component scores, whose difference with ‖ŝ‖² is
     /// the variance part of the divergence (refined when that difference cancels).
-    var normSum: [Double]
-    var accumulator: [Double]
+    let normSum: UnsafeMutablePointer<Double>
+    /// rows × width.
+    let accumulator: UnsafeMutablePointer<Double>
 
-    init(rows: Int, width: Int) {
+    init(rows: Int, width: Int, workspace: Workspace) {
         self.rows = rows
         self.width = width
-        rowMax = [Double](repeating: -.infinity, count: rows)
-        weightSum = [Double](repeating: 0, count: rows)
-        traceSum = [Double](repeating: 0, count: rows)
-        normSum = [Double](repeating: 0, count: rows)
-        accumulator = [Double](repeating: 0, count: rows * width)
+        let block = workspace.take(rows * (4 + width))
+        rowMax = block
+        weightSum = block + rows
+        traceSum = block + 2 * rows
+        normSum = block + 3 * rows
+        accumulator = block + 4 * rows
+        rowMax.initialize(repeating: -.infinity, count: rows)
+        weightSum.initialize(repeating: 0, count: rows * (3 + width))
     }
+
+    func release(to workspace: Workspace) { workspace.give(rowMax) }
 
     /// Raises row b's running maximum to `newMax` (if larger), rescaling what it holds.
     @inline(__always)
@@ -56,11 +64,9 @@ struct StreamState {
 
     /// Folds `other` (the same tile, other components) into this state.
     mutating func merge(_ other: StreamState) {
-        other.accumulator.withUnsafeBufferPointer { sums in
-            for b in 0..<rows {
-                absorb(row: b, max: other.rowMax[b], weightSum: other.weightSum[b], traceSum: other.traceSum[b],
-                       normSum: other.normSum[b], sums: sums.baseAddress! + b * width)
-            }
+        for b in 0..<rows {
+            absorb(row: b, max: other.rowMax[b], weightSum: other.weightSum[b], traceSum: other.traceSum[b],
+                   normSum: other.normSum[b], sums: other.accumulator + b * width)
         }
     }
 
