@@ -115,14 +115,10 @@ extension DiracKernel {
                 BLAS.gemm(m: n, n: m, k: d, a: centred, lda: d, b: nuT.baseAddress! + start, ldb: kCount,
                           c: gram, ldc: m)
                 for b in 0..<n {
-                    var blockMax = -Double.infinity
-                    for j in 0..<m {
-                        let c = start + j
-                        let dist = max(0, yNorm[b] - 2 * alpha * Double(gram[b * m + j]) + alpha2 * tables.squaredNorms[c])
-                        let a = mixture.logWeights[c] - dist / (2 * sigma2) + constant
-                        logits[b * kCount + c] = a
-                        blockMax = max(blockMax, a)
-                    }
+                    var blockMax = blockLogits(mixture, gram: gram + b * m, yNorm: yNorm[b],
+                                               squaredNorms: tables.squaredNorms, alpha: alpha, sigma2: sigma2,
+                                               constant: constant, start: start, count: m,
+                                               logits: logits + b * kCount, distance: nil)
                     if logitError[b] > singlePrecisionTolerance {
                         let threshold = max(blockMax, state.rowMax[b]) - 40 - 2 * logitError[b]
                         var count = 0
@@ -134,12 +130,7 @@ extension DiracKernel {
                         if count <= singlePrecisionRecomputations {
                             for index in 0..<count {
                                 let c = start + candidates[index]
-                                let nu = nuAll.baseAddress! + c * d
-                                var dist = 0.0
-                                for i in 0..<d {
-                                    let e = y[b * d + i] - alpha * nu[i]
-                                    dist += e * e
-                                }
+                                let dist = squaredDistance(y + b * d, nuAll.baseAddress! + c * d, alpha: alpha, dimension: d)
                                 logits[b * kCount + c] = mixture.logWeights[c] - dist / (2 * sigma2) + constant
                             }
                             blockMax = -.infinity

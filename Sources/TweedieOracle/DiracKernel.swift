@@ -59,6 +59,40 @@ enum DiracKernel {
     /// of the components that can carry weight are recomputed by direct subtraction.
     static let gramTolerance = 1e-9
 
+    /// ‖y − αν‖² by direct subtraction (no Gram expansion): the exact recomputation.
+    @inline(__always)
+    static func squaredDistance(_ y: UnsafePointer<Double>, _ nu: UnsafePointer<Double>, alpha: Double,
+                                dimension d: Int) -> Double {
+        var dist = 0.0
+        for i in 0..<d {
+            let e = y[i] - alpha * nu[i]
+            dist += e * e
+        }
+        return dist
+    }
+
+    /// Row b's log-weights of block components `start..<start+m` from its Gram row (ỹ·ν̃_k, in
+    /// either precision): a_k = log π_k − ‖ỹ − αν̃_k‖²/(2σ²) + constant, the squared distance clamped
+    /// at 0. Writes a_k to `logits` (and the distance to `distance`, if given); returns the block's
+    /// largest a_k.
+    @inline(__always)
+    static func blockLogits<G: BinaryFloatingPoint>(
+        _ mixture: WhitenedMixture, gram: UnsafePointer<G>, yNorm: Double, squaredNorms: [Double],
+        alpha: Double, sigma2: Double, constant: Double, start: Int, count m: Int,
+        logits: UnsafeMutablePointer<Double>, distance: UnsafeMutablePointer<Double>?
+    ) -> Double {
+        var blockMax = -Double.infinity
+        for j in 0..<m {
+            let c = start + j
+            let dist = max(0, yNorm - 2 * alpha * Double(gram[j]) + alpha * alpha * squaredNorms[c])
+            distance?[j] = dist
+            let a = mixture.logWeights[c] - dist / (2 * sigma2) + constant
+            logits[c] = a
+            blockMax = max(blockMax, a)
+        }
+        return blockMax
+    }
+
     static func stream(
         _ mixture: WhitenedMixture, tables: Tables, alpha: Double, sigma: Double, components: Range<Int>,
         y: UnsafePointer<Double>, rows n: Int, logits: UnsafeMutablePointer<Double>, state: inout StreamState,
@@ -94,15 +128,10 @@ enum DiracKernel {
                 BLAS.gemm(m: n, n: m, k: d, a: centred, lda: d, b: nuT.baseAddress! + start, ldb: kCount,
                           c: gram, ldc: m)
                 for b in 0..<n {
-                    var blockMax = -Double.infinity
-                    for j in 0..<m {
-                        let c = start + j
-                        let dist = max(0, yNorm[b] - 2 * alpha * gram[b * m + j] + alpha2 * tables.squaredNorms[c])
-                        distance[b * m + j] = dist
-                        let a = mixture.logWeights[c] - dist / (2 * sigma2) + constant
-                        logits[b * kCount + c] = a
-                        blockMax = max(blockMax, a)
-                    }
+                    var blockMax = blockLogits(mixture, gram: gram + b * m, yNorm: yNorm[b],
+                                               squaredNorms: tables.squaredNorms, alpha: alpha, sigma2: sigma2,
+                                               constant: constant, start: start, count: m,
+                                               logits: logits + b * kCount, distance: distance + b * m)
                     let logitError = gramError * (yNorm[b] + alpha2 * tables.largestSquaredNorm) / (2 * sigma2)
                     if logitError > gramTolerance {
                         let threshold = max(blockMax, state.rowMax[b]) - 40 - 2 * logitError
@@ -111,12 +140,7 @@ enum DiracKernel {
                             let c = start + j
                             var a = logits[b * kCount + c]
                             if a >= threshold {
-                                let nu = nuAll.baseAddress! + c * d
-                                var dist = 0.0
-                                for i in 0..<d {
-                                    let e = y[b * d + i] - alpha * nu[i]
-                                    dist += e * e
-                                }
+                                let dist = squaredDistance(y + b * d, nuAll.baseAddress! + c * d, alpha: alpha, dimension: d)
                                 distance[b * m + j] = dist
                                 a = mixture.logWeights[c] - dist / (2 * sigma2) + constant
                                 logits[b * kCount + c] = a
