@@ -212,17 +212,22 @@ public func tweedie_model_free(_ handle: UnsafeMutableRawPointer?) {
 
 // MARK: Oracle
 
+/// `precision` by name (null: float64).
+private func parsePrecision(_ precision: UnsafePointer<CChar>?) throws -> Precision {
+    let name = precision.map { String(cString: $0) } ?? Precision.float64.rawValue
+    guard let parsed = Precision(rawValue: name) else {
+        throw CallError("precision: unknown '\(name)' (known: \(Precision.allCases.map(\.rawValue).joined(separator: ", ")))")
+    }
+    return parsed
+}
+
 /// An oracle for the model `handle`, in `precision` (float64, or float32 for data-set models; null
 /// means float64), released with `tweedie_oracle_free`.
 @_cdecl("tweedie_oracle_new")
 public func tweedie_oracle_new(_ handle: UnsafeMutableRawPointer?, _ precision: UnsafePointer<CChar>?,
                                _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
     call {
-        let name = precision.map { String(cString: $0) } ?? Precision.float64.rawValue
-        guard let parsed = Precision(rawValue: name) else {
-            throw CallError("precision: unknown '\(name)' (known: \(Precision.allCases.map(\.rawValue).joined(separator: ", ")))")
-        }
-        let o = try Oracle(model(handle), precision: parsed)
+        let o = try Oracle(model(handle), precision: try parsePrecision(precision))
         guard let out else { throw CallError("out: null pointer") }
         out.pointee = Unmanaged.passRetained(OracleBox(o)).toOpaque()
     }
@@ -398,7 +403,8 @@ private struct CallbackFailure: Error, CustomStringConvertible {
 /// With `guidance` (dps, pigdm, tmpd, mmps, exact; null for none) the sampler is guided towards the
 /// observation y = A x_0 + n (A of `observed` rows; Σ_y from `noiseCovariance`, or σ_y = `noiseStd`),
 /// with DPS strength `zeta` (docs/math.md §11.4); a host model's covariances come from finite
-/// differences.
+/// differences. `precision` (null: float64) is the precision of the model's oracle: float32 only
+/// for a data-set model, unguided.
 @_cdecl("tweedie_sample")
 public func tweedie_sample(
     _ handle: UnsafeMutableRawPointer?, _ callback: TweedieModelCallback?, _ context: UnsafeMutableRawPointer?,
@@ -406,9 +412,15 @@ public func tweedie_sample(
     _ sampler: UnsafePointer<CChar>?, _ schedule: UnsafePointer<CChar>?, _ grid: UnsafePointer<CChar>?, _ steps: Int,
     _ count: Int, _ seed: UInt64, _ batchSize: Int, _ initial: UnsafePointer<Double>?, _ out: UnsafeMutablePointer<Double>?,
     _ guidance: UnsafePointer<CChar>?, _ a: UnsafePointer<Double>?, _ observed: Int, _ y: UnsafePointer<Double>?,
-    _ noiseCovariance: UnsafePointer<Double>?, _ noiseStd: Double, _ zeta: Double
+    _ noiseCovariance: UnsafePointer<Double>?, _ noiseStd: Double, _ zeta: Double,
+    _ precision: UnsafePointer<CChar>?
 ) -> Int32 {
     call {
+        let precision = try parsePrecision(precision)
+        if precision == .float32 {
+            guard callback == nil else { throw CallError("precision: float32 is for a tweedie.Model's own oracle, not a callable") }
+            guard guidance == nil else { throw CallError("precision: float32 is for unguided sampling (the guided denoisers run in float64)") }
+        }
         let configuration = try SamplerConfiguration(parsing: try string(sampler, "sampler"))
         let parsedSchedule = try Schedule.named(try string(schedule, "schedule"))
         var gridKind: GridKind?
@@ -444,7 +456,7 @@ public func tweedie_sample(
                 return output
             }
         } else {
-            denoiser = try Oracle(model(handle))
+            denoiser = try Oracle(model(handle), precision: precision)
         }
         if let guidance {
             let text = String(cString: guidance)

@@ -433,7 +433,8 @@ def sample(model: Union[Model, Callable], *, sampler: str, schedule: str, count:
            dimension: Optional[int] = None, prediction: str = "x0", noise_model: Optional[Model] = None,
            batch_size: Optional[int] = None, guidance: Optional[str] = None, operator: Optional[ArrayLike] = None,
            y: Optional[ArrayLike] = None, noise_std: Optional[float] = None,
-           noise_covariance: Optional[ArrayLike] = None, zeta: float = 1.0, **sampler_options) -> np.ndarray:
+           noise_covariance: Optional[ArrayLike] = None, zeta: float = 1.0, precision: str = "float64",
+           **sampler_options) -> np.ndarray:
     """Samples with one of Tweedie's samplers, bit for bit as ``tweedie sample`` from the same seed.
 
     ``model`` is a :class:`Model` (its exact oracle is the denoiser) or a callable
@@ -441,7 +442,9 @@ def sample(model: Union[Model, Callable], *, sampler: str, schedule: str, count:
     network's output of type ``prediction`` (x0, epsilon, v, score, flow), in ``dimension`` D;
     ``noise_model`` supplies its noise covariance Σ (identity by default). Sampler options are
     keyword arguments (``eta=0.5``, ``s_churn=2``, ``rtol=1e-8``). ``batch_size`` (samples per
-    model call; the samples do not depend on it) defaults to 4096, fewer above D = 256. Returns
+    model call; the samples do not depend on it) defaults to 4096, fewer above D = 256.
+    ``precision="float32"`` runs a data-set model's oracle in single precision (see :class:`Oracle`;
+    the samples then depend on the batch size at that level). Returns
     (count, D) samples, or (count, N, d) for a model with a point shape.
 
     With ``guidance`` (one of :data:`GUIDANCE_METHODS`) the sampler is guided towards the observation
@@ -487,6 +490,8 @@ def sample(model: Union[Model, Callable], *, sampler: str, schedule: str, count:
         raise TweedieError(f"count: must be a non-negative integer, got {count!r}")
     if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
         raise TweedieError(f"batch_size: must be a positive integer, got {batch_size!r}")
+    if not isinstance(precision, str):
+        raise TweedieError(f"precision: expected 'float64' or 'float32', got {precision!r}")
     try:
         out = np.empty((int(count), d))
     except MemoryError:
@@ -505,7 +510,7 @@ def sample(model: Union[Model, Callable], *, sampler: str, schedule: str, count:
                                 grid.encode() if grid is not None else None, -1 if steps is None else int(steps),
                                 int(count), int(seed) & 0xFFFFFFFFFFFFFFFF, 0 if batch_size is None else int(batch_size), pointer(z), pointer(out),
                                 guidance.encode() if guidance is not None else None, *observation_arguments,
-                                float(zeta))
+                                float(zeta), precision.encode())
     if callback_error:
         error = callback_error[0]
         if isinstance(error, TweedieError):

@@ -57,7 +57,7 @@ _signatures = {
     "tweedie_oracle_denoise_level": ([_p, _d, _n, _n, ctypes.c_double, ctypes.c_double, _d], _i),
     "tweedie_schedule_evaluate": ([_s, _d, _n, _d, _d, _d, _d, _d, _d], _i),
     "tweedie_sample": ([_p, MODEL_CALLBACK, _p, _s, _n, _s, _s, _s, _n, _n, ctypes.c_uint64, _n, _d, _d,
-                        _s, _d, _n, _d, _d, ctypes.c_double, ctypes.c_double], _i),
+                        _s, _d, _n, _d, _d, ctypes.c_double, ctypes.c_double, _s], _i),
     "tweedie_sampler_path_kl": ([_p, _s, _s, _n, _n, ctypes.c_uint64, _d], _i),
     "tweedie_sampler_kl": ([_p, _s, _s, _n, _n, ctypes.c_uint64, _s, _d], _i),
     "tweedie_posterior": ([_p, _d, _n, _d, _d, ctypes.c_double, ctypes.POINTER(_p), _d, _d], _i),
