@@ -30,22 +30,15 @@ enum PairwiseSums {
 
     /// Σ_{i, j} k(x_i, y_j) for each kernel, over all |X|·|Y| pairs.
     static func cross(_ x: Matrix, _ y: Matrix, kernels: [PairwiseKernel], blockSize: Int = blockSize) -> [Double] {
-        let shift = columnMeans(x)
+        let shift = x.columnMeans
         return sums(centred(x, shift), centred(y, shift), symmetric: false, kernels: kernels, blockSize: blockSize)
     }
 
     /// Σ_{i ≠ j} k(x_i, x_j) for each kernel, over the n(n − 1) ordered pairs of distinct rows of
     /// one set (the diagonal i = j left out; each unordered pair counted twice).
     static func within(_ x: Matrix, kernels: [PairwiseKernel], blockSize: Int = blockSize) -> [Double] {
-        let c = centred(x, columnMeans(x))
+        let c = centred(x, x.columnMeans)
         return sums(c, c, symmetric: true, kernels: kernels, blockSize: blockSize)
-    }
-
-    static func columnMeans(_ x: Matrix) -> [Double] {
-        var mean = [Double](repeating: 0, count: x.columns)
-        guard x.rows > 0 else { return mean }
-        for r in 0..<x.rows { for i in 0..<x.columns { mean[i] += x.elements[r * x.columns + i] } }
-        return mean.map { $0 / Double(x.rows) }
     }
 
     static func centred(_ x: Matrix, _ shift: [Double]) -> Matrix {
@@ -156,7 +149,7 @@ enum PairwiseSums {
             let row = source < x.rows ? x.row(source) : y.row(source - x.rows)
             points.setRow(r, to: row)
         }
-        let c = centred(points, columnMeans(points))
+        let c = centred(points, points.columnMeans)
         let norms = squaredNorms(c)
         let gram = BLAS.product(c, .none, c, .transpose)
         var distances = [Double](repeating: 0, count: count * (count - 1) / 2)

@@ -59,6 +59,14 @@ public struct Matrix: Sendable, Equatable {
         elements.replaceSubrange((i * columns)..<((i + 1) * columns), with: values)
     }
 
+    /// The mean of each column (zeros for a matrix without rows).
+    public var columnMeans: [Double] {
+        var mean = [Double](repeating: 0, count: columns)
+        guard rows > 0 else { return mean }
+        for r in 0..<rows { for i in 0..<columns { mean[i] += elements[r * columns + i] } }
+        return mean.map { $0 / Double(rows) }
+    }
+
     public var transposed: Matrix {
         var t = Matrix(rows: columns, columns: rows)
         for i in 0..<rows {

@@ -31,9 +31,7 @@ extension DiracKernel {
         init(_ mixture: WhitenedMixture, tables: Tables) {
             let k = mixture.componentCount, d = mixture.dimension
             whitenedCentre = tables.whitenedCentre
-            var centre = [Double](repeating: 0, count: d)
-            for r in 0..<k { for i in 0..<d { centre[i] += mixture.means[r, i] } }
-            meanCentre = centre.map { $0 / Double(max(k, 1)) }
+            meanCentre = mixture.means.columnMeans
             let nuT = tables.centredWhitenedMeansTransposed.elements.map { Float($0) }
             var mu = [Float](repeating: 0, count: k * d)
             var norms = [Double](repeating: 0, count: k)
@@ -79,7 +77,7 @@ extension DiracKernel {
         state: inout StreamState
     ) {
         let d = mixture.dimension, kCount = mixture.componentCount, width = state.width
-        let sigma2 = sigma * sigma, alpha2 = alpha * alpha
+        let sigma2 = sigma * sigma
         let constant = -0.5 * Double(d) * log(sigma2) - mixture.noise.logDeterminantOfFactor
             - 0.5 * Double(d) * logTwoPi
         let unit32 = Double(Float.ulpOfOne) / 2
@@ -101,8 +99,8 @@ extension DiracKernel {
                 yNorm[b] += Double(v) * Double(v)
             }
             let float32Error = 2 * alpha * Double(d + 2) * unit32 * yNorm[b].squareRoot() * tables.largestNorm
-            let float64Error = 2 * Double(d + 4) * Double.ulpOfOne
-                * (yNorm[b] + alpha2 * tables.largestNorm * tables.largestNorm)
+            let float64Error = gramRoundingBound(dimension: d, yNorm: yNorm[b], alpha: alpha,
+                                                 largestSquaredNorm: tables.largestNorm * tables.largestNorm)
             logitError[b] = (float32Error + float64Error) / (2 * sigma2)
         }
 

@@ -30,9 +30,7 @@ enum DiracKernel {
 
         init(_ mixture: WhitenedMixture) {
             let k = mixture.componentCount, d = mixture.dimension
-            var centre = [Double](repeating: 0, count: d)
-            for c in 0..<k { for i in 0..<d { centre[i] += mixture.whitenedMeans[c, i] } }
-            centre = centre.map { $0 / Double(max(k, 1)) }
+            let centre = mixture.whitenedMeans.columnMeans
             whitenedCentre = centre
             meansAreWhitened = mixture.noise.isIdentity
             let width = meansAreWhitened ? d : 2 * d
@@ -58,6 +56,13 @@ enum DiracKernel {
     /// Above this bound on the rounding of a log-weight by the Gram expansion (nats), the distances
     /// of the components that can carry weight are recomputed by direct subtraction.
     static let gramTolerance = 1e-9
+
+    /// The bound on the binary64 rounding of ‖ỹ‖² − 2α ỹ·ν̃_k + α²‖ν̃_k‖² for a point with ‖ỹ‖² =
+    /// `yNorm` (docs/math.md §2.5); divided by 2σ², a bound on the error of its log-weights.
+    @inline(__always)
+    static func gramRoundingBound(dimension d: Int, yNorm: Double, alpha: Double, largestSquaredNorm: Double) -> Double {
+        2 * Double(d + 4) * Double.ulpOfOne * (yNorm + alpha * alpha * largestSquaredNorm)
+    }
 
     /// ‖y − αν‖² by direct subtraction (no Gram expansion): the exact recomputation.
     @inline(__always)
@@ -99,10 +104,9 @@ enum DiracKernel {
         workspace: Workspace
     ) {
         let d = mixture.dimension, kCount = mixture.componentCount
-        let sigma2 = sigma * sigma, alpha2 = alpha * alpha
+        let sigma2 = sigma * sigma
         let constant = -0.5 * Double(d) * log(sigma2) - mixture.noise.logDeterminantOfFactor
             - 0.5 * Double(d) * logTwoPi
-        let gramError = 2 * Double(d + 4) * Double.ulpOfOne
         // ỹ = y − αν̄: ‖y − αν_k‖² = ‖ỹ − αν̃_k‖² = ‖ỹ‖² − 2α ỹ·ν̃_k + α²‖ν̃_k‖².
         let capacity = n * min(blockSize, components.count)
         let scratch = workspace.take(n * d + 3 * capacity)
@@ -132,7 +136,8 @@ enum DiracKernel {
                                                squaredNorms: tables.squaredNorms, alpha: alpha, sigma2: sigma2,
                                                constant: constant, start: start, count: m,
                                                logits: logits + b * kCount, distance: distance + b * m)
-                    let logitError = gramError * (yNorm[b] + alpha2 * tables.largestSquaredNorm) / (2 * sigma2)
+                    let logitError = gramRoundingBound(dimension: d, yNorm: yNorm[b], alpha: alpha,
+                                                       largestSquaredNorm: tables.largestSquaredNorm) / (2 * sigma2)
                     if logitError > gramTolerance {
                         let threshold = max(blockMax, state.rowMax[b]) - 40 - 2 * logitError
                         blockMax = -.infinity

@@ -39,10 +39,13 @@ public struct Oracle: Sendable {
     /// (32 MiB). Each wave is one hand-off to the threads, which small tiles (small D and K)
     /// cannot amortize.
     var tilesPerWave: Int {
-        let width = (mixture.isDirac ? 2 : 3) * dimension
-        let perTile = Self.tileSize * (4 * dimension + componentCount + componentGroups.count * (width + 4))
+        let perTile = Self.tileSize * (4 * dimension + componentCount + componentGroups.count * (streamWidth + 4))
         return max(8, min(64, (1 << 22) / max(perTile, 1)))
     }
+    /// Numbers per point in a ``StreamState``'s accumulator: [score | gain | mean sums] for Gaussian
+    /// components, [Σ w μ | Σ w ν] for Dirac ones.
+    var streamWidth: Int { (mixture.isDirac ? 2 : 3) * dimension }
+
     /// Points × components × D² (at least 8) below which a call runs on one thread.
     static let parallelWork = 1 << 15
 
@@ -180,8 +183,7 @@ public struct Oracle: Sendable {
             let statePointer = UncheckedSendable(states.withUnsafeMutableBufferPointer { $0.baseAddress! })
             Parallel.forEach(tiles.count * groups.count, parallel: parallel) { task in
                 let tile = tiles[task / groups.count], group = groups[task % groups.count]
-                var state = StreamState(rows: tile.paddedRows, width: (mixture.isDirac ? 2 : 3) * dimension,
-                                        workspace: workspace)
+                var state = StreamState(rows: tile.paddedRows, width: streamWidth, workspace: workspace)
                 stream(components: group, scales: scales, alpha: alpha, sigma: sigma,
                        y: tile.whitened, rows: tile.paddedRows, logits: tile.logits, state: &state,
                        denoiserOnly: denoiseOnly)
