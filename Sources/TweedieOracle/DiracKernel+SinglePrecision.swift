@@ -116,7 +116,7 @@ extension DiracKernel {
                     var blockMax = blockLogits(mixture, gram: gram + b * m, yNorm: yNorm[b],
                                                squaredNorms: tables.squaredNorms, alpha: alpha, sigma2: sigma2,
                                                constant: constant, start: start, count: m,
-                                               logits: logits + b * kCount, distance: nil)
+                                               logits: logits + b * kCount)
                     if logitError[b] > singlePrecisionTolerance {
                         let threshold = max(blockMax, state.rowMax[b]) - 40 - 2 * logitError[b]
                         var count = 0

@@ -15,6 +15,9 @@ import TweedieLinearAlgebra
 enum DiracKernel {
     static let blockSize = 512
 
+    /// Blocks of ``blockSize`` components in a model of `k` components.
+    static func blockCount(_ k: Int) -> Int { (k + blockSize - 1) / blockSize }
+
     /// Per-model data: ν̃ᵀ (D×K) for the distance GEMM, with ν̃_k = ν_k − ν̄ centred on the data's
     /// mean (smaller numbers, smaller rounding in the Gram expansion); [μ_k | ν_k] rows (K×2D) for
     /// the sums, or μ_k alone (K×D) when Σ = I.
@@ -25,6 +28,9 @@ enum DiracKernel {
         /// ‖ν̃_k‖².
         let squaredNorms: [Double]
         let largestSquaredNorm: Double
+        /// max_k ‖ν̃_k‖ and ‖ν̄‖, for the rounding bound of the divergence (docs/math.md §3.4).
+        let largestNorm: Double
+        let centreNorm: Double
         /// Σ = I: ν_k = μ_k, and only the first D columns of the sums are accumulated.
         let meansAreWhitened: Bool
 
@@ -50,6 +56,8 @@ enum DiracKernel {
             meansAndWhitenedMeans = joined
             squaredNorms = norms
             largestSquaredNorm = norms.max() ?? 0
+            largestNorm = largestSquaredNorm.squareRoot()
+            centreNorm = centre.reduce(0) { $0 + $1 * $1 }.squareRoot()
         }
     }
 
@@ -78,19 +86,17 @@ enum DiracKernel {
 
     /// Row b's log-weights of block components `start..<start+m` from its Gram row (ỹ·ν̃_k, in
     /// either precision): a_k = log π_k − ‖ỹ − αν̃_k‖²/(2σ²) + constant, the squared distance clamped
-    /// at 0. Writes a_k to `logits` (and the distance to `distance`, if given); returns the block's
-    /// largest a_k.
+    /// at 0. Writes a_k to `logits`; returns the block's largest a_k.
     @inline(__always)
     static func blockLogits<G: BinaryFloatingPoint>(
         _ mixture: WhitenedMixture, gram: UnsafePointer<G>, yNorm: Double, squaredNorms: [Double],
         alpha: Double, sigma2: Double, constant: Double, start: Int, count m: Int,
-        logits: UnsafeMutablePointer<Double>, distance: UnsafeMutablePointer<Double>?
+        logits: UnsafeMutablePointer<Double>
     ) -> Double {
         var blockMax = -Double.infinity
         for j in 0..<m {
             let c = start + j
             let dist = max(0, yNorm - 2 * alpha * Double(gram[j]) + alpha * alpha * squaredNorms[c])
-            distance?[j] = dist
             let a = mixture.logWeights[c] - dist / (2 * sigma2) + constant
             logits[c] = a
             blockMax = max(blockMax, a)
@@ -100,8 +106,8 @@ enum DiracKernel {
 
     static func stream(
         _ mixture: WhitenedMixture, tables: Tables, alpha: Double, sigma: Double, components: Range<Int>,
-        y: UnsafePointer<Double>, rows n: Int, logits: UnsafeMutablePointer<Double>, state: inout StreamState,
-        workspace: Workspace
+        y: UnsafePointer<Double>, rows n: Int, logits: UnsafeMutablePointer<Double>,
+        levels: UnsafeMutablePointer<Double>, state: inout StreamState, workspace: Workspace
     ) {
         let d = mixture.dimension, kCount = mixture.componentCount
         let sigma2 = sigma * sigma
@@ -109,7 +115,7 @@ enum DiracKernel {
             - 0.5 * Double(d) * logTwoPi
         // ỹ = y − αν̄: ‖y − αν_k‖² = ‖ỹ − αν̃_k‖² = ‖ỹ‖² − 2α ỹ·ν̃_k + α²‖ν̃_k‖².
         let capacity = n * min(blockSize, components.count)
-        let scratch = workspace.take(n * d + 3 * capacity)
+        let scratch = workspace.take(n * d + 2 * capacity)
         defer { workspace.give(scratch) }
         let centred = scratch
         var yNorm = [Double](repeating: 0, count: n)
@@ -121,7 +127,7 @@ enum DiracKernel {
             }
         }
 
-        let gram = scratch + n * d, distance = gram + capacity, weights = distance + capacity
+        let gram = scratch + n * d, weights = gram + capacity
 
         tables.centredWhitenedMeansTransposed.elements.withUnsafeBufferPointer { nuT in
         tables.meansAndWhitenedMeans.elements.withUnsafeBufferPointer { joined in
@@ -135,7 +141,7 @@ enum DiracKernel {
                     var blockMax = blockLogits(mixture, gram: gram + b * m, yNorm: yNorm[b],
                                                squaredNorms: tables.squaredNorms, alpha: alpha, sigma2: sigma2,
                                                constant: constant, start: start, count: m,
-                                               logits: logits + b * kCount, distance: distance + b * m)
+                                               logits: logits + b * kCount)
                     let logitError = gramRoundingBound(dimension: d, yNorm: yNorm[b], alpha: alpha,
                                                        largestSquaredNorm: tables.largestSquaredNorm) / (2 * sigma2)
                     if logitError > gramTolerance {
@@ -146,7 +152,6 @@ enum DiracKernel {
                             var a = logits[b * kCount + c]
                             if a >= threshold {
                                 let dist = squaredDistance(y + b * d, nuAll.baseAddress! + c * d, alpha: alpha, dimension: d)
-                                distance[b * m + j] = dist
                                 a = mixture.logWeights[c] - dist / (2 * sigma2) + constant
                                 logits[b * kCount + c] = a
                             }
@@ -154,13 +159,17 @@ enum DiracKernel {
                         }
                     }
                     state.raiseMax(row: b, to: blockMax)
-                    // ‖ŝ_k‖² = ‖y − αν_k‖²/σ⁴, divided twice so that σ⁴ never underflows.
+                    // Σ w_k ‖ν̃_k‖², the data-only second moment of the divergence (docs/math.md §3.4).
                     var weightSum = 0.0, normSum = 0.0
+                    // The weights stay in `logits`, with the maximum they are relative to in
+                    // `levels`: the responsibilities need no second exponential.
+                    levels[b * blockCount(kCount) + start / blockSize] = state.rowMax[b]
                     for j in 0..<m {
                         let w = exp(logits[b * kCount + start + j] - state.rowMax[b])
+                        logits[b * kCount + start + j] = w
                         weights[b * m + j] = w
                         weightSum += w
-                        normSum += w * (distance[b * m + j] / sigma2 / sigma2)
+                        normSum += w * tables.squaredNorms[start + j]
                     }
                     state.weightSum[b] += weightSum
                     state.traceSum[b] += weightSum * (Double(d) / sigma2)

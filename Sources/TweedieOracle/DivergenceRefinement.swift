@@ -21,22 +21,44 @@ enum DivergenceRefinement {
         16 * Double(d + 4) * Double.ulpOfOne * secondMoment > tolerance * trace
     }
 
-    /// Σ_k r_k ‖ŝ_k − ŝ‖² for one whitened point `y` with responsibilities `r` (K) and whitened
-    /// score `score` (ŝ, D). Components with r_k = 0 add nothing and are skipped.
-    static func varianceOfComponentScores(
-        _ mixture: WhitenedMixture, scales: ComponentScales?, alpha: Double, sigma: Double,
-        y: UnsafePointer<Double>, r: UnsafePointer<Double>, score: UnsafePointer<Double>
+    /// The variance part of the divergence for Dirac components, (α²/σ⁴) Σ_k r_k ‖ν_k − ν̄_r‖² with
+    /// ν̄_r = Σ_k r_k ν_k, for one point (docs/math.md §3.4).
+    ///
+    /// The short form Σ_k r_k ‖ν̃_k‖² − ‖c‖² (ν̃_k = ν_k − ν̄ centred on the data's mean, c = ν̄_r − ν̄)
+    /// involves the data alone, not the point, so it is as accurate far from the data as near it.
+    /// `secondMoment` is Σ_k r_k ‖ν̃_k‖² from the stream; `meanSums` times `inverseWeightSum` is ν̄_r,
+    /// exactly as the score uses it. Where the short form could lose more than ``tolerance``·D/σ² (a
+    /// tight posterior far from the data's mean), the direct sum runs over the components with
+    /// r_k > τ, τ chosen so that the terms left out add at most ``tolerance``·D/σ² too.
+    static func varianceOfAtoms(
+        _ mixture: WhitenedMixture, tables: DiracKernel.Tables, alpha: Double, sigma: Double,
+        secondMoment: Double, meanSums: UnsafePointer<Double>, inverseWeightSum: Double,
+        r: UnsafePointer<Double>
     ) -> Double {
+        guard alpha > 0 else { return 0 }
         let d = mixture.dimension, k = mixture.componentCount
-        var total = 0.0
-        guard let scales else {
-            // Dirac: ŝ_k − ŝ = α(ν_k − ν̄)/σ² with ν̄ = Σ_j r_j ν_j; no difference of large numbers.
-            var meanNu = [Double](repeating: 0, count: d)
+        let factor = alpha / sigma / sigma  // α/σ², divided twice so that σ⁴ never forms
+        let snr = (alpha / sigma) * (alpha / sigma)
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: d) { meanNu in
+            var offset = 0.0  // ‖c‖²
+            for i in 0..<d {
+                meanNu[i] = meanSums[i] * inverseWeightSum
+                let c = meanNu[i] - tables.whitenedCentre[i]
+                offset += c * c
+            }
+            let offsetNorm = offset.squareRoot()
+            let magnitude = secondMoment + offsetNorm * (tables.largestNorm + tables.centreNorm)
+            let budget = tolerance * Double(d)
+            if 16 * Double(d + 4) * Double.ulpOfOne * snr * magnitude <= budget {
+                return factor * factor * max(0, secondMoment - offset)
+            }
+            // Each left-out term is r_k ‖ν̃_k − c‖² ≤ τ (max‖ν̃_k‖ + ‖c‖)²; K of them add at most
+            // (α²/σ⁴)·K τ (max‖ν̃_k‖ + ‖c‖)² = tolerance·D/σ² to tr(ΣH).
+            let reach = tables.largestNorm + offsetNorm
+            let threshold = budget / (Double(k) * snr * reach * reach)
+            var total = 0.0
             mixture.whitenedMeans.elements.withUnsafeBufferPointer { nu in
-                for c in 0..<k where r[c] > 0 {
-                    for i in 0..<d { meanNu[i] += r[c] * nu[c * d + i] }
-                }
-                for c in 0..<k where r[c] > 0 {
+                for c in 0..<k where r[c] > threshold {
                     var squared = 0.0
                     for i in 0..<d {
                         let e = nu[c * d + i] - meanNu[i]
@@ -45,9 +67,19 @@ enum DivergenceRefinement {
                     total += r[c] * squared
                 }
             }
-            let factor = alpha / sigma / sigma
             return factor * factor * total
         }
+    }
+
+    /// Σ_k r_k ‖ŝ_k − ŝ‖² for one whitened point `y` with responsibilities `r` (K) and whitened
+    /// score `score` (ŝ, D), for Gaussian components. Components with r_k = 0 add nothing and are
+    /// skipped.
+    static func varianceOfComponentScores(
+        _ mixture: WhitenedMixture, scales: ComponentScales, alpha: Double, sigma: Double,
+        y: UnsafePointer<Double>, r: UnsafePointer<Double>, score: UnsafePointer<Double>
+    ) -> Double {
+        let d = mixture.dimension, k = mixture.componentCount
+        var total = 0.0
         // Gaussian components: ‖ŝ_k − ŝ‖² = ‖−z_k/d_k − U_kᵀŝ‖², all in the basis of U_k.
         var z = [Double](repeating: 0, count: d)
         var rotatedScore = [Double](repeating: 0, count: d)

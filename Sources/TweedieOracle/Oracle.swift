@@ -175,7 +175,8 @@ public struct Oracle: Sendable {
         var firstTile = 0
         while firstTile < tileCount {
             let tiles = (firstTile..<min(tileCount, firstTile + tilesPerWave)).map { tile in
-                Tile(rows: tileRows(tile, of: b), points: x, noise: model.noise, componentCount: k, workspace: workspace)
+                Tile(rows: tileRows(tile, of: b), points: x, noise: model.noise, componentCount: k,
+                     levelsPerRow: mixture.isDirac ? DiracKernel.blockCount(k) : 0, workspace: workspace)
             }
             // One task per (tile, component group); each writes its own state and logit columns.
             let groups = componentGroups
@@ -185,11 +186,12 @@ public struct Oracle: Sendable {
                 let tile = tiles[task / groups.count], group = groups[task % groups.count]
                 var state = StreamState(rows: tile.paddedRows, width: streamWidth, workspace: workspace)
                 stream(components: group, scales: scales, alpha: alpha, sigma: sigma,
-                       y: tile.whitened, rows: tile.paddedRows, logits: tile.logits, state: &state,
-                       denoiserOnly: denoiseOnly)
+                       y: tile.whitened, rows: tile.paddedRows, logits: tile.logits, levels: tile.levels,
+                       state: &state, denoiserOnly: denoiseOnly)
                 if groups.count == 1 {
                     // Nothing to merge: the tile is finished by the task that streamed it.
-                    finish(tile, state: state, scales: scales, alpha: alpha, sigma: sigma, output: output)
+                    finish(tile, state: state, scales: scales, alpha: alpha, sigma: sigma, output: output,
+                           keepResponsibilities: details != nil)
                     details?.evaluate(tile, output: output)
                     state.release(to: workspace)
                 } else {
@@ -200,7 +202,8 @@ public struct Oracle: Sendable {
                 Parallel.forEach(tiles.count, parallel: parallel) { slot in
                     var merged = statePointer.value[slot * groups.count]!
                     for g in 1..<groups.count { merged.merge(statePointer.value[slot * groups.count + g]!) }
-                    finish(tiles[slot], state: merged, scales: scales, alpha: alpha, sigma: sigma, output: output)
+                    finish(tiles[slot], state: merged, scales: scales, alpha: alpha, sigma: sigma, output: output,
+                           keepResponsibilities: details != nil)
                     details?.evaluate(tiles[slot], output: output)
                     for g in 0..<groups.count { statePointer.value[slot * groups.count + g]!.release(to: workspace) }
                 }
@@ -217,7 +220,7 @@ public struct Oracle: Sendable {
 
     private func stream(components: Range<Int>, scales: ComponentScales?, alpha: Double, sigma: Double,
                         y: UnsafePointer<Double>, rows: Int, logits: UnsafeMutablePointer<Double>,
-                        state: inout StreamState, denoiserOnly: Bool) {
+                        levels: UnsafeMutablePointer<Double>, state: inout StreamState, denoiserOnly: Bool) {
         if let small {
             SmallDimensionKernel.stream(mixture, tables: small, scales: scales!, components: components, y: y,
                                         rows: rows, logits: logits, state: &state, denoiserOnly: denoiserOnly)
@@ -232,7 +235,8 @@ public struct Oracle: Sendable {
                 return
             }
             DiracKernel.stream(mixture, tables: dirac!, alpha: alpha, sigma: sigma, components: components,
-                               y: y, rows: rows, logits: logits, state: &state, workspace: workspace)
+                               y: y, rows: rows, logits: logits, levels: levels, state: &state,
+                               workspace: workspace)
         case .separateBases(let bases, let basesTransposed):
             GaussianKernels.streamSeparateBases(mixture, bases: bases, basesTransposed: basesTransposed,
                                                 scales: scales!, components: components, y: y, rows: rows,
@@ -246,15 +250,17 @@ public struct Oracle: Sendable {
     }
 
     /// From the merged sums of a tile to the outputs (docs/math.md §2, §3):
-    /// log p_t = max + log Σw; r_k = exp(a_k − max)/Σw; whitened score ŝ = Σ r_k ŝ_k;
+    /// log p_t = max + log Σw; r_k = exp(a_k − max)/Σw (for data sets, from the stream's weights);
+    /// whitened score ŝ = Σ r_k ŝ_k;
     /// E[z | x_t] = −σ ŝ and E[ε | x_t] = −σ² L ŝ (Tweedie, without the cancellation of
     /// x_t − α x̂_0); x̂_0 = Σ r_k μ_k + L Σ r_k U_k(gain_k ⊙ z_k) (gain form);
     /// tr(ΣH) = Σ r_k ‖ŝ_k − ŝ‖² − Σ r_k Σ_i 1/d_{k,i}, the variance of the component scores
     /// refined by ``DivergenceRefinement`` wherever its short form could cancel.
     ///
-    /// Every product runs on the whole padded tile, and only its real rows are copied out.
+    /// Every product runs on the whole padded tile, and only its real rows are copied out. With
+    /// `keepResponsibilities` (the extras need them) the tile's logits become its responsibilities.
     private func finish(_ tile: Tile, state: StreamState, scales: ComponentScales?, alpha: Double, sigma: Double,
-                        output: OutputBuffers) {
+                        output: OutputBuffers, keepResponsibilities: Bool) {
         let n = tile.rows.count, np = tile.paddedRows, d = dimension, k = componentCount
         let first = tile.rows.lowerBound
         let responsibilities = tile.logits
@@ -291,15 +297,35 @@ public struct Oracle: Sendable {
         }
         output.denoised.advanced(by: first * d).update(from: denoised, count: n * d)
         if output.denoiseOnly { return }
-        for b in 0..<np {
-            // exp(a_k − max)/Σw rather than exp(a_k − log p_t): no subtraction of two large
-            // log-weights (log p_t ≈ −1e7 at t → 0 would cost 1e-9 in every r_k).
-            let inverseSum = 1 / state.weightSum[b]
-            for c in 0..<k {
-                responsibilities[b * k + c] = exp(responsibilities[b * k + c] - state.rowMax[b]) * inverseSum
+        if mixture.isDirac {
+            // The stream left w_k = exp(a_k − m) with m the running maximum of the block's time
+            // (tile.levels): r_k = w_k · exp(m − max)/Σw, one product per component, written
+            // straight to the output unless the extras read them from the tile.
+            let blocks = tile.levelsPerRow
+            for b in 0..<(keepResponsibilities ? np : n) {
+                let inverseSum = 1 / state.weightSum[b]
+                let target = keepResponsibilities ? responsibilities + b * k
+                                                  : output.responsibilities + (first + b) * k
+                for block in 0..<blocks {
+                    let scale = exp(tile.levels[b * blocks + block] - state.rowMax[b]) * inverseSum
+                    for c in (block * DiracKernel.blockSize)..<min(k, (block + 1) * DiracKernel.blockSize) {
+                        target[c] = responsibilities[b * k + c] * scale
+                    }
+                }
+            }
+        } else {
+            for b in 0..<np {
+                // exp(a_k − max)/Σw rather than exp(a_k − log p_t): no subtraction of two large
+                // log-weights (log p_t ≈ −1e7 at t → 0 would cost 1e-9 in every r_k).
+                let inverseSum = 1 / state.weightSum[b]
+                for c in 0..<k {
+                    responsibilities[b * k + c] = exp(responsibilities[b * k + c] - state.rowMax[b]) * inverseSum
+                }
             }
         }
-        output.responsibilities.advanced(by: first * k).update(from: responsibilities, count: n * k)
+        if keepResponsibilities || !mixture.isDirac {
+            output.responsibilities.advanced(by: first * k).update(from: responsibilities, count: n * k)
+        }
         for b in 0..<n {
             var norm = 0.0
             for i in 0..<d {
@@ -310,11 +336,20 @@ public struct Oracle: Sendable {
             }
             let trace = state.traceSum[b] / state.weightSum[b]
             let secondMoment = state.normSum[b] / state.weightSum[b]
-            var variance = secondMoment - norm
-            if DivergenceRefinement.isNeeded(secondMoment: secondMoment, trace: trace, dimension: d) {
+            let variance: Double
+            if let dirac {
+                variance = DivergenceRefinement.varianceOfAtoms(
+                    mixture, tables: dirac, alpha: alpha, sigma: sigma, secondMoment: secondMoment,
+                    meanSums: sums + b * width + (dirac.meansAreWhitened ? 0 : d),
+                    inverseWeightSum: 1 / state.weightSum[b],
+                    r: keepResponsibilities ? responsibilities + b * k : output.responsibilities + (first + b) * k)
+            } else if let scales,
+                      DivergenceRefinement.isNeeded(secondMoment: secondMoment, trace: trace, dimension: d) {
                 variance = DivergenceRefinement.varianceOfComponentScores(
                     mixture, scales: scales, alpha: alpha, sigma: sigma, y: tile.whitened + b * d,
                     r: responsibilities + b * k, score: whitenedScore + b * d)
+            } else {
+                variance = secondMoment - norm
             }
             output.divergence[first + b] = variance - trace
             output.logDensity[first + b] = state.rowMax[b] + log(state.weightSum[b])
@@ -337,30 +372,37 @@ final class Tile: @unchecked Sendable {
     /// The tile's rows in the batch.
     let rows: Range<Int>
     let paddedRows: Int
-    /// One zeroed block holding the five arrays below, in their order, from the oracle's workspace.
+    /// One zeroed block holding the six arrays below, in their order, from the oracle's workspace.
     private let storage: UnsafeMutablePointer<Double>
     private let pointSize: Int, logitsSize: Int
+    /// Numbers per row in ``levels``.
+    let levelsPerRow: Int
     private let workspace: Workspace
 
     /// y = L⁻¹x, paddedRows × D (zero rows after the real ones).
     var whitened: UnsafeMutablePointer<Double> { storage }
-    /// Log-weights, then responsibilities, paddedRows × K.
+    /// Log-weights (for data sets, the stream's weights), then responsibilities, paddedRows × K.
     var logits: UnsafeMutablePointer<Double> { storage + pointSize }
     /// Work space for the whitened score, the denoiser and E[ε | x_t], paddedRows × D each.
     var score: UnsafeMutablePointer<Double> { logits + logitsSize }
     var denoised: UnsafeMutablePointer<Double> { score + pointSize }
     var noise: UnsafeMutablePointer<Double> { denoised + pointSize }
+    /// Data sets: per row and block of components, the running maximum against which the stream
+    /// left the block's weights in ``logits`` (paddedRows × levelsPerRow).
+    var levels: UnsafeMutablePointer<Double> { noise + pointSize }
 
     init(rows: Range<Int>, points x: Matrix, noise covariance: NoiseCovariance, componentCount k: Int,
-         workspace: Workspace) {
+         levelsPerRow: Int, workspace: Workspace) {
         let d = x.columns
         self.rows = rows
         self.workspace = workspace
         paddedRows = (rows.count + Self.rowAlignment - 1) / Self.rowAlignment * Self.rowAlignment
         pointSize = paddedRows * d
         logitsSize = paddedRows * k
-        storage = workspace.take(4 * pointSize + logitsSize)
-        storage.initialize(repeating: 0, count: 4 * pointSize + logitsSize)
+        self.levelsPerRow = levelsPerRow
+        let size = 4 * pointSize + logitsSize + paddedRows * levelsPerRow
+        storage = workspace.take(size)
+        storage.initialize(repeating: 0, count: size)
         x.elements.withUnsafeBufferPointer { all in
             storage.update(from: all.baseAddress! + rows.lowerBound * d, count: rows.count * d)
         }

@@ -15,8 +15,9 @@ struct StreamState {
     let weightSum: UnsafeMutablePointer<Double>
     /// Σ_k w_k Σ_i 1/d_{k,i}: the trace part of the divergence (docs/math.md §3).
     let traceSum: UnsafeMutablePointer<Double>
-    /// Σ_k w_k ‖ŝ_k‖²: the second moment of the component scores, whose difference with ‖ŝ‖² is
-    /// the variance part of the divergence (refined when that difference cancels).
+    /// Σ_k w_k ‖ŝ_k‖² (Gaussian components): the second moment of the component scores, whose
+    /// difference with ‖ŝ‖² is the variance part of the divergence (refined when that difference
+    /// cancels). For Dirac components, Σ_k w_k ‖ν̃_k‖², the data's own second moment (docs/math.md §3.4).
     let normSum: UnsafeMutablePointer<Double>
     /// rows × width.
     let accumulator: UnsafeMutablePointer<Double>

@@ -90,6 +90,72 @@ import Testing
         #expect(abs(result.responsibilities[k, 0] + result.responsibilities[k, 1] - 1) < 1e-12)
     }
 
+    @Test("data set: tr(ΣH) far from the data, ‖x‖ up to 1e8, against its closed form")
+    func diracDivergenceFarOut() throws {
+        // Two atoms mirrored in coordinate 1, ν_± = (1, ±0.8, u), lead along coordinate 0; the other
+        // atoms have ν_0 ≤ 0.5. At x = (s, 0, αu) they are equidistant, bit for bit, and every other
+        // atom is e^{−αs/(2σ²)} behind: r = (½, ½), ν̄_r = (1, 0, u), Σ r_k ‖ν_k − ν̄_r‖² = 0.64 and
+        // tr(ΣH) = −D/σ² + 0.64 α²/σ⁴. The raw form Σ r_k‖ŝ_k‖² − ‖ŝ‖² would subtract two numbers of
+        // order s²/σ⁴ (1e16 at s = 1e8).
+        var rng = TestRandom(seed: 31)
+        let d = 16, k = 300
+        var means = rng.matrix(k, d, scale: 1)
+        for c in 0..<k { means[c, 0] = 0.5 * rng.uniform() }
+        let shared = rng.normals(d - 2)
+        for (c, sign) in [(7, 1.0), (201, -1.0)] {
+            means[c, 0] = 1
+            means[c, 1] = 0.8 * sign
+            for i in 2..<d { means[c, i] = shared[i - 2] }
+        }
+        let prior = try GaussianMixture(weights: [Double](repeating: 1.0 / Double(k), count: k), means: means,
+                                        covariances: .dirac)
+        let oracle = try Oracle(MixtureModel(prior: prior))
+        for (alpha, sigma) in [(1.0, 1.0), (0.8, 0.6), (0.99, 0.05)] {
+            let distances = [1e2, 1e4, 1e6, 1e8]
+            var x = Matrix(rows: distances.count, columns: d)
+            for (b, s) in distances.enumerated() {
+                x[b, 0] = s
+                for i in 2..<d { x[b, i] = alpha * shared[i - 2] }
+            }
+            let result = try oracle.evaluate(x, alpha: alpha, sigma: sigma)
+            let expected = -Double(d) / (sigma * sigma) + 0.64 * (alpha / sigma / sigma) * (alpha / sigma / sigma)
+            for b in 0..<distances.count {
+                #expect(abs(result.responsibilities[b, 7] - 0.5) < 1e-12, "s = \(distances[b])")
+                #expect(abs(result.divergence[b] - expected) < 1e-10 * abs(expected),
+                        "α = \(alpha), σ = \(sigma), s = \(distances[b]): \(result.divergence[b]) against \(expected)")
+            }
+        }
+    }
+
+    @Test("data set: a tight posterior far from the data's mean (the refined, truncated variance)")
+    func diracTightClusterFarFromTheMean() throws {
+        // 200 atoms within 1e-3 of a point 1e3 from the origin, 300 atoms near the origin; σ = 1e-3
+        // near the cluster. Σ r_k‖ν̃_k‖² and ‖c‖² are both ≈ 1e6·D while their difference is ≈ 1e-6:
+        // the short form cancels, and the direct sum over the components that carry weight must
+        // agree with the brute force (which has no such cancellation here: x sits in the cluster).
+        var rng = TestRandom(seed: 41)
+        let d = 5, cluster = 200, near = 300
+        var means = rng.matrix(cluster + near, d, scale: 1)
+        let centre = rng.normals(d).map { 1e3 / Double(d).squareRoot() * ($0 >= 0 ? 1 : -1) }
+        for c in 0..<cluster { for i in 0..<d { means[c, i] = centre[i] + 1e-3 * rng.normal() } }
+        let model = try MixtureModel(prior: GaussianMixture(
+            weights: [Double](repeating: 1.0 / Double(cluster + near), count: cluster + near), means: means,
+            covariances: .dirac))
+        let oracle = try Oracle(model)
+        var x = Matrix(rows: 6, columns: d)
+        for b in 0..<6 { for i in 0..<d { x[b, i] = centre[i] + 2e-4 * Double(b) * rng.normal() } }
+        for sigma in [2e-3, 1e-3] {
+            let result = try oracle.evaluate(x, alpha: 1, sigma: sigma)
+            for b in 0..<x.rows {
+                let reference = BruteForceDirac(model, x: x.row(b), alpha: 1, sigma: sigma)
+                // Several atoms carry weight (not a single winner), and the variance part is large.
+                #expect((0..<cluster).filter { reference.responsibilities[$0] > 1e-9 }.count > 1)
+                #expect(abs(result.divergence[b] - reference.divergence) < 1e-8 * abs(reference.divergence),
+                        "σ = \(sigma), point \(b): \(result.divergence[b]) against \(reference.divergence)")
+            }
+        }
+    }
+
     @Test func modesAThousandSigmaApart() throws {
         // Λ = I, means ±(500, 0), α = 1, σ = 0.5: C = 1.25 I, modes 800 standard deviations of p_t apart.
         let prior = try GaussianMixture(weights: [0.5, 0.5], means: Matrix([[500, 0], [-500, 0]]),
