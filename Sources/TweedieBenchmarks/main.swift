@@ -83,6 +83,138 @@ let tileRate192 = rates.map(\.2).max()!
 print("reference (best, all cores): \(String(format: "%.1f", tileRate192)) GFLOP/s")
 print("")
 
+// Every field against the denoiser alone (docs/math.md §3.4), and each against its physical limit:
+// `evaluate` (log p_t, responsibilities, score, E[ε], tr(ΣH)) should cost little more than
+// `denoise` on the same call. Queries are points of p_t, x_t = α x_0 + σ R z with x_0 from the
+// model's data (and, for data sets, points far out or independent of the data). The bound of a
+// call is its least arithmetic at this machine's rates, measured in the same run: the GEMM flops
+// per (point, component) at the GEMM rate where products dominate, or the exponentials per
+// (point, component) at glibc's exp throughput where they do (small D, shared bases).
+struct EvaluateCase {
+    let name: String, oracle: Oracle, x: Matrix, level: NoiseLevel
+    /// Bounds of one call, in seconds, for `denoise` and `evaluate`, and what sets them.
+    let bounds: (denoise: Double, evaluate: Double, limit: String)
+}
+
+/// glibc's exp on all cores, exponentials per second (the best of the timed runs).
+func expRate() -> Double {
+    let count = 1 << 22
+    let arguments = (0..<count).map { -40 * Double($0) / Double(count) }
+    let t = time {
+        Parallel.forEach(threads) { piece in
+            var sum = 0.0
+            for i in stride(from: piece, to: count, by: threads) { sum += exp(arguments[i]) }
+            if sum == 42 { print("") }  // keeps the loop
+        }
+    }
+    return Double(count) / t.best
+}
+
+@MainActor func evaluateAgainstDenoise(gemmRate: Double) throws {
+    func uniformData(_ k: Int, _ d: Int) -> Matrix {  // synthetic, in [-1, 1] as image data scaled for EDM
+        var m = rng.matrix(k, d)
+        for i in m.elements.indices { m.elements[i] *= 2 }
+        return m
+    }
+    func queries(_ data: Matrix, count b: Int, alpha: Double, sigma: Double, scale: Double = 1) -> Matrix {
+        var x = Matrix(rows: b, columns: data.columns)
+        for r in 0..<b {
+            let source = (r * 7919) % data.rows
+            for i in 0..<data.columns { x[r, i] = scale * (alpha * data[source, i] + sigma * 3.4641 * rng.next()) }
+        }
+        return x
+    }
+    let exps = expRate()
+    /// Bounds from flops (GEMM) or exponentials per (point, component).
+    func gemm(_ b: Int, _ k: Int, denoise: Double, evaluate: Double) -> (Double, Double, String) {
+        let pairs = Double(b * k)
+        return (pairs * denoise / gemmRate, pairs * evaluate / gemmRate, "GEMM")
+    }
+    func exponentials(_ b: Int, _ k: Int, denoise: Double, evaluate: Double) -> (Double, Double, String) {
+        let pairs = Double(b * k)
+        return (pairs * denoise / exps, pairs * evaluate / exps, "exp")
+    }
+    var cases: [EvaluateCase] = []
+    let level = NoiseLevel(alpha: 0.8, sigma: 0.6)
+    let data = uniformData(20000, 784)
+    let identity = try MixtureModel(prior: GaussianMixture(weights: [Double](repeating: 1.0 / 20000, count: 20000),
+                                                            means: data, covariances: .dirac))
+    let x = queries(data, count: 256, alpha: 0.8, sigma: 0.6)
+    // Σ = I: 2D flops for the distances and 2D for the sums of μ, for both calls.
+    let setBound = gemm(256, 20000, denoise: 4 * 784, evaluate: 4 * 784)
+    cases.append(EvaluateCase(name: "data set, Σ = I, K = 20000, D = 784, B = 256, points of p_t",
+                              oracle: try Oracle(identity), x: x, level: level, bounds: setBound))
+    cases.append(EvaluateCase(name: "  the same, points 100× farther out", oracle: try Oracle(identity),
+                              x: queries(data, count: 256, alpha: 0.8, sigma: 0.6, scale: 100), level: level,
+                              bounds: setBound))
+    // Float32: the denoiser's products at twice the rate; evaluate stays Float64.
+    cases.append(EvaluateCase(name: "  the same, Float32 oracle", oracle: try Oracle(identity, precision: .float32),
+                              x: x, level: level, bounds: (setBound.0 / 2, setBound.1, "GEMM")))
+    // The case that was 18× slower than the denoiser (the divergence's old second pass): data with
+    // unit-variance coordinates and query points drawn independently of it, N(0, I) (not points of p_t).
+    var gaussian = rng.matrix(20000, 784)
+    for i in gaussian.elements.indices { gaussian.elements[i] *= 3.4641 }
+    let gaussianModel = try MixtureModel(prior: GaussianMixture(weights: [Double](repeating: 1.0 / 20000, count: 20000),
+                                                                means: gaussian, covariances: .dirac))
+    var standard = rng.matrix(256, 784)
+    for i in standard.elements.indices { standard.elements[i] *= 3.4641 }
+    cases.append(EvaluateCase(name: "data set, Σ = I, points of N(0, I) independent of the data",
+                              oracle: try Oracle(gaussianModel), x: standard, level: level, bounds: setBound))
+    let small = uniformData(5000, 256)
+    let correlated = try MixtureModel(prior: GaussianMixture(weights: [Double](repeating: 1.0 / 5000, count: 5000),
+                                                              means: small, covariances: .dirac),
+                                      noise: NoiseCovariance(.full(rng.spd(256)), dimension: 256))
+    // Correlated Σ: the sums carry [μ | ν], 2D + 4D flops.
+    cases.append(EvaluateCase(name: "data set, full Σ, K = 5000, D = 256, B = 256", oracle: try Oracle(correlated),
+                              x: queries(small, count: 256, alpha: 0.8, sigma: 0.6), level: level,
+                              bounds: gemm(256, 5000, denoise: 6 * 256, evaluate: 6 * 256)))
+    let d = 192, k = 32
+    let full = try MixtureModel(prior: GaussianMixture(weights: [Double](repeating: 1.0 / Double(k), count: k),
+                                                        means: rng.matrix(k, d),
+                                                        covariances: .full((0..<k).map { _ in rng.spd(d) })),
+                                noise: NoiseCovariance(.full(rng.spd(d)), dimension: d))
+    // Full Λ_k: z_k = U_kᵀ(y − αν_k) and the fold-back, 4D²; evaluate adds the score's fold-back, 6D².
+    cases.append(EvaluateCase(name: "full Λ_k, full Σ, K = 32, D = 192, B = 4096", oracle: try Oracle(full),
+                              x: rng.matrix(4096, d), level: NoiseLevel(alpha: 0.7, sigma: 0.7),
+                              bounds: gemm(4096, k, denoise: 4 * Double(d * d), evaluate: 6 * Double(d * d))))
+    let variances = Matrix(rows: 64, columns: 64, elements: (0..<4096).map { _ in 0.6 + rng.next() })
+    let diagonal = try MixtureModel(prior: GaussianMixture(weights: [Double](repeating: 1.0 / 64, count: 64),
+                                                            means: rng.matrix(64, 64), covariances: .diagonal(variances)))
+    // Shared basis (U = I): element-wise work per pair, at least 4D flops (6D with the score's sums),
+    // bounded by the machine's FMA rate (the GEMM rate).
+    let elementwise = gemm(4096, 64, denoise: 4 * 64, evaluate: 6 * 64)
+    cases.append(EvaluateCase(name: "diagonal Λ_k, Σ = I, K = 64, D = 64, B = 4096", oracle: try Oracle(diagonal),
+                              x: rng.matrix(4096, 64), level: NoiseLevel(alpha: 0.7, sigma: 0.7),
+                              bounds: (elementwise.0, elementwise.1, "FMA rate")))
+    // Small D: one exponential per pair; evaluate, two (responsibilities).
+    cases.append(EvaluateCase(name: "ring8 (D = 2, K = 8), B = 4096", oracle: try Oracle(BuiltinModels.ring8()),
+                              x: rng.matrix(4096, 2), level: NoiseLevel(alpha: 1, sigma: 0.7),
+                              bounds: exponentials(4096, 8, denoise: 1, evaluate: 2)))
+    print(String(format: "Every field against the denoiser alone, and each against its bound (GEMM %.1f GFLOP/s, "
+                 + "exp %.0f M/s on %d cores; median of %d calls after a warm-up):", gemmRate / 1e9, exps / 1e6,
+                 threads, repeats))
+    print("")
+    print("| workload | denoise | of bound | evaluate | of bound | bound set by | evaluate / denoise |")
+    print("|---|---:|---:|---:|---:|---|---:|")
+    for c in cases {
+        let denoise = time { _ = try! c.oracle.denoise(c.x, at: c.level) }
+        let evaluate = time { _ = try! c.oracle.evaluate(c.x, at: c.level) }
+        func ms(_ t: (median: Double, best: Double)) -> String {
+            String(format: "%.1f ms (best %.1f)", t.median * 1e3, t.best * 1e3)
+        }
+        func share(_ bound: Double, _ t: (median: Double, best: Double)) -> String {
+            String(format: "%.0f%%", 100 * bound / t.median)
+        }
+        let ratio = String(format: "%.2f× (best %.2f×)", evaluate.median / denoise.median, evaluate.best / denoise.best)
+        print("| \(c.name) | \(ms(denoise)) | \(share(c.bounds.denoise, denoise)) | \(ms(evaluate)) | "
+              + "\(share(c.bounds.evaluate, evaluate)) | \(c.bounds.limit) | \(ratio) |")
+    }
+    print("")
+}
+// `--evaluate`: this table alone.
+try evaluateAgainstDenoise(gemmRate: tileRate192 * 1e9)
+if CommandLine.arguments.contains("--evaluate") { exit(0) }
+
 struct Row { let name: String; let b: Int; let k: Int; let d: Int; let flops: Double; let t: (median: Double, best: Double) }
 var rows: [Row] = []
 
