@@ -3,7 +3,8 @@ import PackageDescription
 
 // Dependency direction (each module imports only those to its left):
 // TweedieRandom, COpenBLAS → TweedieLinearAlgebra → TweedieDistributions → TweedieDiffusion
-//   → TweedieOracle → TweedieSamplers → TweedieInverse → TweedieEvaluation → TweedieIO → Tweedie (umbrella) → tweedie (CLI)
+//   → TweedieOracle → TweedieSamplers → TweedieInverse → TweedieRuns, TweedieEvaluation → TweedieIO → Tweedie (umbrella)
+//   → tweedie (CLI)
 let package = Package(
     name: "Tweedie",
     products: [
@@ -33,6 +34,10 @@ let package = Package(
         .target(name: "TweedieInverse",
                 dependencies: ["TweedieLinearAlgebra", "TweedieDistributions", "TweedieDiffusion", "TweedieOracle",
                                "TweedieSamplers"]),
+        // Runs and studies: the sampling request every door builds.
+        .target(name: "TweedieRuns",
+                dependencies: ["TweedieRandom", "TweedieLinearAlgebra", "TweedieDistributions", "TweedieDiffusion",
+                               "TweedieOracle", "TweedieSamplers", "TweedieInverse"]),
         .target(name: "TweedieEvaluation",
                 dependencies: ["TweedieRandom", "TweedieLinearAlgebra", "TweedieDistributions", "TweedieDiffusion",
                                "TweedieOracle", "TweedieSamplers", "TweedieInverse"]),
@@ -42,7 +47,7 @@ let package = Package(
         .target(name: "Tweedie",
                 dependencies: ["TweedieRandom", "TweedieLinearAlgebra", "TweedieDistributions",
                                "TweedieDiffusion", "TweedieOracle", "TweedieSamplers", "TweedieInverse", "TweedieEvaluation",
-                               "TweedieIO"]),
+                               "TweedieRuns", "TweedieIO"]),
         .executableTarget(name: "TweedieCLI",
                           dependencies: ["Tweedie",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),

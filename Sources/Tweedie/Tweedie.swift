@@ -7,4 +7,5 @@
 @_exported import TweedieLinearAlgebra
 @_exported import TweedieOracle
 @_exported import TweedieRandom
+@_exported import TweedieRuns
 @_exported import TweedieSamplers

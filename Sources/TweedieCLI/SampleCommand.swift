@@ -61,44 +61,33 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Also write the samples as a multi-frame .xyz file (models of shape N×3).") var xyz: String?
     @Flag(name: .shortAndLong, help: "Print no report.") var quiet = false
 
-    /// The sampler options given, by their names in the catalogue.
-    private var samplerOptions: [SamplerConfiguration.Option: String] {
-        let values: [(SamplerConfiguration.Option, String?)] = [
-            (.eta, eta.map { "\($0)" }), (.variance, variance?.rawValue), (.sChurn, churn.map { "\($0)" }),
-            (.sTmin, churnMinimum.map { "\($0)" }), (.sTmax, churnMaximum.map { "\($0)" }),
-            (.sNoise, noiseScale.map { "\($0)" }), (.snr, snr.map { "\($0)" }),
-            (.rtol, rtol.map { "\($0)" }), (.atol, atol.map { "\($0)" })]
+    /// The sampler options given, parsed, by their names in the catalogue.
+    private var samplerOptions: [SamplerConfiguration.Option: SamplerConfiguration.Value] {
+        let values: [(SamplerConfiguration.Option, SamplerConfiguration.Value?)] = [
+            (.eta, eta.map { .number($0) }), (.variance, variance.map { .variance($0) }),
+            (.sChurn, churn.map { .number($0) }), (.sTmin, churnMinimum.map { .number($0) }),
+            (.sTmax, churnMaximum.map { .number($0) }), (.sNoise, noiseScale.map { .number($0) }),
+            (.snr, snr.map { .number($0) }), (.rtol, rtol.map { .number($0) }), (.atol, atol.map { .number($0) })]
         return values.reduce(into: [:]) { result, entry in result[entry.0] = entry.1 }
     }
 
-    /// The sampler and its options, checked by the library's catalogue.
-    fileprivate func samplerConfiguration() throws -> SamplerConfiguration {
-        do { return try SamplerConfiguration(sampler, options: samplerOptions) } catch {
+    /// A request's field as this command's option: `batch_size` is `--batch-size`.
+    static func option(_ field: String) -> String { "--" + field.replacingOccurrences(of: "_", with: "-") }
+
+    /// The options as a sampling request (the observation read from its files, for a model of
+    /// dimension `dimension`).
+    func request(dimension: Int) throws -> SampleRequest {
+        let configuration: SamplerConfiguration
+        do { configuration = try SamplerConfiguration(sampler, values: samplerOptions) } catch {
             throw ValidationError("--\(error.argument) \(error.reason)")
         }
+        return SampleRequest(sampler: configuration, schedule: schedule, grid: grid, steps: steps, count: count,
+                             seed: runOptions.seed, batchSize: runOptions.batchSize, precision: precision,
+                             guidance: guidance.map { SampleRequest.Guidance($0, zeta: zeta) },
+                             observation: try observation.observation(dimension: dimension))
     }
 
     func validate() throws {
-        _ = try samplerConfiguration()
-        if sampler.isAdaptive, steps != nil {
-            throw ValidationError("--steps is not an option of the \(sampler.rawValue) sampler: it is adaptive (--rtol and --atol set its accuracy)")
-        }
-        if !sampler.isAdaptive {
-            guard let steps else { throw ValidationError("--steps is needed by the \(sampler.rawValue) sampler") }
-            guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
-        }
-        guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count)") }
-        if guidance != nil, !observation.isGiven {
-            throw ValidationError("--guidance needs an observation: --operator A.npy, --y Y.npy and --noise-std S or --noise-covariance SY.npy")
-        }
-        if guidance == nil, observation.isGiven {
-            throw ValidationError("--operator, --y and the observation noise need --guidance (dps, pigdm, tmpd, mmps or exact); `tweedie posterior` writes the exact posterior")
-        }
-        if let zeta {
-            guard guidance == .dps else { throw ValidationError("--zeta is an option of --guidance dps only") }
-            guard zeta.isFinite, zeta > 0 else { throw ValidationError("--zeta must be finite and positive, got \(zeta)") }
-        }
-
         let outputs: [(String, String?, String)] = [("--out", out, ".npy"), ("--trajectory", trajectory, ".npz"),
                                                     ("--plot", plot, ".svg"), ("--xyz", xyz, ".xyz")]
         // Distinct suffixes keep the output files distinct.
@@ -111,7 +100,11 @@ struct SampleCommand: ParsableCommand {
         try OutputPaths.requireSafe(outputs: outputFiles,
                                     inputs: [("--model", model)] + (initialNoise.map { [("--init", $0)] } ?? []) + observation.inputs)
         let m = try loadModel(model)
-        let plan = try SamplePlan(self, model: m)
+        let setup: SamplingSetup
+        do { setup = try request(dimension: m.dimension).prepare(model: m, exactPosterior: true) } catch let error as RequestError {
+            throw CommandFailure(error.message(spelling: Self.option))
+        }
+        let plan = try SamplePlan(self, setup: setup)
         let start = Date()
         let run = try draw(plan)
         let elapsed = Date().timeIntervalSince(start)
@@ -154,46 +147,29 @@ struct SampleCommand: ParsableCommand {
     /// Everything decided before sampling: the sampler and its path, the starting noise, and
     /// whether the samples stream to --out (nothing else needs them in memory).
     private struct SamplePlan {
+        /// The request, ready to run.
+        let setup: SamplingSetup
         let model: MixtureModel
         /// What the samples are measured against: p_0, or the exact posterior p(x_0 | y) when guided.
         let reference: MixtureModel
         let posterior: ExactPosterior?
         /// The reference's oracle (for the plot).
         let oracle: Oracle
-        /// What the sampler calls: the oracle, or a guided denoiser.
-        let denoiser: any DenoisingModel
-        let sampler: any Sampler
-        let path: SamplingPath
+        var sampler: any Sampler { setup.sampler }
+        var path: SamplingPath { setup.path }
         /// "karras grid, 18 steps" or "adaptive steps".
         let stepsText: String
         let standardNormals: Matrix?
         let atoms: Int?
         let writer: ArrayFile.RowWriter?
 
-        static func singlePrecisionOracle(_ m: MixtureModel) throws -> Oracle {
-            do { return try Oracle(m, precision: .float32) } catch { throw CommandFailure("--precision: \(error.reason)") }
-        }
-
-        init(_ command: SampleCommand, model m: MixtureModel) throws {
+        init(_ command: SampleCommand, setup: SamplingSetup) throws {
+            self.setup = setup
+            let m = setup.model!
             model = m
-            if command.precision == .float32, command.guidance != nil {
-                throw CommandFailure("--precision float32 is for unguided sampling (the guided denoisers run in Float64)")
-            }
-            let priorOracle = try Oracle(m)
-            if let method = command.guidance, let observation = try command.observation.observation(dimension: m.dimension) {
-                let exact: ExactPosterior
-                do { exact = try ExactPosterior(prior: m, observation: observation) } catch { throw CommandFailure("\(error)") }
-                posterior = exact
-                reference = exact.model
-                oracle = try Oracle(exact.model)
-                denoiser = method == .exact ? oracle
-                    : try GuidedDenoiser(priorOracle, observation: observation, method: method, zeta: command.zeta ?? 1)
-            } else {
-                posterior = nil
-                reference = m
-                oracle = priorOracle
-                denoiser = command.precision == .float64 ? priorOracle : try Self.singlePrecisionOracle(m)
-            }
+            posterior = setup.posterior
+            reference = setup.reference!
+            oracle = try setup.posterior.map { try Oracle($0.model) } ?? setup.priorOracle!
             let d = m.dimension, count = command.count
             let streams = command.quiet && command.trajectory == nil && command.plot == nil && command.xyz == nil
             if !streams {
@@ -201,12 +177,8 @@ struct SampleCommand: ParsableCommand {
                     throw CommandFailure("--count: \(error.reason); with --quiet (and no --trajectory, --plot or --xyz) the samples are written batch by batch, bounded by disk space only")
                 }
             }
-            let schedule = try Schedule.named(command.schedule)
-            let configuration = try command.samplerConfiguration()
-            path = try configuration.path(schedule: schedule, grid: command.grid, steps: command.steps)
-            sampler = configuration.makeSampler()
-            stepsText = configuration.kind.isAdaptive ? "adaptive steps"
-                : "\((command.grid ?? .default(for: schedule)).rawValue) grid, \(path.steps) steps"
+            stepsText = setup.request.sampler.kind.isAdaptive ? "adaptive steps"
+                : "\((command.grid ?? .default(for: setup.schedule)).rawValue) grid, \(setup.path.steps) steps"
             if command.xyz != nil {
                 guard let shape = m.shape, shape.count == 2, shape[1] == 3 else {
                     let shapeText = m.shape.map { $0.map(String.init).joined(separator: "×") } ?? "\(d)"
@@ -255,10 +227,8 @@ struct SampleCommand: ParsableCommand {
         var progress: (@Sendable (Int, Int, Int, Int) -> Void)?
         if let bar { progress = { batch, _, done, _ in bar.update(batch * steps + done) } }
         do {
-            return try plan.sampler.run(
-                count: count, model: plan.denoiser, path: plan.path, noise: NoiseStream(seed: runOptions.seed), batchSize: batchSize,
-                standardNormals: plan.standardNormals, recordsTrajectory: trajectory != nil, keepsSamples: plan.writer == nil,
-                onBatch: onBatch, progress: progress)
+            return try plan.setup.run(standardNormals: plan.standardNormals, recordsTrajectory: trajectory != nil,
+                                      keepsSamples: plan.writer == nil, onBatch: onBatch, progress: progress)
         } catch let error as SamplerDivergence {
             let given = samplerOptions.sorted { $0.key.rawValue < $1.key.rawValue }.map { "--\($0.key.rawValue) \($0.value)" }
             throw CommandFailure("--sampler \(plan.sampler.name): \(error)\(given.isEmpty ? "" : " (given \(given.joined(separator: " ")))")")

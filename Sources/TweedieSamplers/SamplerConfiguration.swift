@@ -42,28 +42,62 @@ public struct SamplerConfiguration: Sendable, Equatable, CustomStringConvertible
         case snr, rtol, atol
     }
 
-    public let kind: Kind
-    /// The options given, as written (each validated by ``init(_:options:)``).
-    public let options: [Option: String]
+    /// An option's value, parsed: a number, or for `variance` the DDPM variance.
+    public enum Value: Sendable, Equatable, CustomStringConvertible {
+        case number(Double)
+        case variance(DDPMSampler.Variance)
 
-    /// A sampler with options; throws an ``ArgumentError`` naming an option the sampler does not
-    /// read, a value that is not a number (or, for `variance`, not `beta-tilde` or `beta`), or a
-    /// value outside the option's range.
-    public init(_ kind: Kind, options: [Option: String] = [:]) throws(ArgumentError) {
-        for option in Option.allCases where options[option] != nil && !kind.options.contains(option) {
+        /// Shortest form: `2` for an integral number, `1e-08` or `0.7` otherwise, `beta`.
+        public var description: String {
+            switch self {
+            case .number(let v) where v == v.rounded() && abs(v) < 1e15: String(Int64(v))
+            case .number(let v): "\(v)"
+            case .variance(let v): v.rawValue
+            }
+        }
+    }
+
+    public let kind: Kind
+    /// The options given, parsed (each validated by ``init(_:values:)``).
+    public let options: [Option: Value]
+
+    /// A sampler with parsed options; throws an ``ArgumentError`` naming an option the sampler
+    /// does not read, a value of the wrong kind (a number for `variance`, a variance for any other
+    /// option) or a value outside the option's range.
+    public init(_ kind: Kind, values: [Option: Value] = [:]) throws(ArgumentError) {
+        for option in Option.allCases where values[option] != nil && !kind.options.contains(option) {
             let readers = Kind.allCases.filter { $0.options.contains(option) }.map(\.rawValue)
             throw ArgumentError(option.rawValue,
                                 "is not an option of the \(kind.rawValue) sampler (it applies to \(readers.joined(separator: ", ")))")
         }
-        for (option, value) in options where option != .variance && Double(value) == nil {
-            throw ArgumentError(option.rawValue, "must be a number, got '\(value)'")
-        }
-        if let variance = options[.variance], DDPMSampler.Variance(rawValue: variance) == nil {
-            throw ArgumentError("variance", "must be beta-tilde or beta, got '\(variance)'")
+        for (option, value) in values {
+            switch (option, value) {
+            case (.variance, .number): throw ArgumentError("variance", "must be beta-tilde or beta, got \(value)")
+            case (.variance, .variance), (_, .number): break
+            case (_, .variance): throw ArgumentError(option.rawValue, "must be a number, got '\(value)'")
+            }
         }
         self.kind = kind
-        self.options = options
+        self.options = values
         try makeSampler().validateOptions()
+    }
+
+    /// A sampler with options as written (`"0.5"`, `"beta"`): each parsed, then as
+    /// ``init(_:values:)``.
+    public init(_ kind: Kind, options: [Option: String]) throws(ArgumentError) {
+        var values: [Option: Value] = [:]
+        for (option, text) in options {
+            if option == .variance {
+                guard let variance = DDPMSampler.Variance(rawValue: text) else {
+                    throw ArgumentError("variance", "must be beta-tilde or beta, got '\(text)'")
+                }
+                values[option] = .variance(variance)
+            } else {
+                guard let number = Double(text) else { throw ArgumentError(option.rawValue, "must be a number, got '\(text)'") }
+                values[option] = .number(number)
+            }
+        }
+        try self.init(kind, values: values)
     }
 
     /// Parses `name[:option=value…]`.
@@ -94,7 +128,8 @@ public struct SamplerConfiguration: Sendable, Equatable, CustomStringConvertible
     }
 
     private func number(_ option: Option, default value: Double) -> Double {
-        options[option].flatMap(Double.init) ?? value
+        if case .number(let v)? = options[option] { return v }
+        return value
     }
 
     /// The sampler, with the defaults of the literature for the options not given.
@@ -106,7 +141,8 @@ public struct SamplerConfiguration: Sendable, Equatable, CustomStringConvertible
                         churnMaximum: number(.sTmax, default: .infinity), noiseScale: number(.sNoise, default: 1))
         case .dpmpp2M: DPMSolverPlusPlus2MSampler()
         case .ddim: DDIMSampler(eta: number(.eta, default: 0))
-        case .ddpm: DDPMSampler(variance: options[.variance].flatMap(DDPMSampler.Variance.init(rawValue:)) ?? .posterior)
+        case .ddpm:
+            if case .variance(let v)? = options[.variance] { DDPMSampler(variance: v) } else { DDPMSampler(variance: .posterior) }
         case .dpmpp2MSDE: DPMSolverPlusPlus2MSDESampler(eta: number(.eta, default: 1), noiseScale: number(.sNoise, default: 1))
         case .eulerMaruyama: EulerMaruyamaSampler()
         case .pc: PredictorCorrectorSampler(snr: number(.snr, default: 0.16))
