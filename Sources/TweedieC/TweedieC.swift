@@ -383,103 +383,85 @@ public func tweedie_schedule_evaluate(
 // MARK: Sampling
 
 /// A host-language model: `callback(context, x, rows, columns, alpha, sigma, out)` writes the
-/// model's output for the rows of x (B×D, α and σ one per row) into `out` (B×D) and returns 0, or
-/// non-zero after setting its own error (which the sampler then reports).
+/// model's output for the rows of x (B×D, all at the level α, σ) into `out` (B×D) and returns 0,
+/// or non-zero after setting its own error (which the sampler then reports).
 public typealias TweedieModelCallback = @convention(c) (
-    UnsafeMutableRawPointer?, UnsafePointer<Double>?, Int, Int, UnsafePointer<Double>?, UnsafePointer<Double>?,
-    UnsafeMutablePointer<Double>?
+    UnsafeMutableRawPointer?, UnsafePointer<Double>?, Int, Int, Double, Double, UnsafeMutablePointer<Double>?
 ) -> Int32
 
 private struct CallbackFailure: Error, CustomStringConvertible {
     let description: String
 }
 
-/// Samples `count` points with the sampler `sampler` (`name[:option=value…]`) on the schedule
-/// `schedule`, driven by the model `handle`'s exact oracle, or — when `callback` is given — by the
-/// host's model predicting `prediction` (x0, epsilon, v, score, flow) in dimension `dimension`
-/// with noise covariance Σ of `handle` (identity when `handle` is null). `steps` < 0 means none
-/// (rk45), `grid` may be null (the default grid); `initial` (count×D standard normals) may be null;
-/// `batchSize` ≤ 0 means the default (``SamplingRun/defaultBatchSize(dimension:)``).
-/// With `guidance` (dps, pigdm, tmpd, mmps, exact; null for none) the sampler is guided towards the
-/// observation y = A x_0 + n (A of `observed` rows; Σ_y from `noiseCovariance`, or σ_y = `noiseStd`),
-/// with DPS strength `zeta` (docs/math.md §11.4); a host model's covariances come from finite
-/// differences. `precision` (null: float64) is the precision of the model's oracle: float32 only
-/// for a data-set model, unguided.
+private final class ObservationBox {
+    let observation: LinearObservation
+    init(_ observation: LinearObservation) { self.observation = observation }
+}
+
+/// An observation y = A x_0 + n as a handle, for guided sampling: A (`observed` × `dimension`), y
+/// (`observed`), and Σ_y from `noiseCovariance` (`observed` × `observed`) when it is not null, else
+/// σ_y² I with σ_y = `noiseStd`. Released with ``tweedie_observation_free``.
+@_cdecl("tweedie_observation_new")
+public func tweedie_observation_new(
+    _ a: UnsafePointer<Double>?, _ observed: Int, _ dimension: Int, _ y: UnsafePointer<Double>?,
+    _ noiseCovariance: UnsafePointer<Double>?, _ noiseStd: Double, _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+) -> Int32 {
+    call {
+        guard let out else { throw CallError("out: null pointer") }
+        let given = try observation(a, observed: observed, dimension: dimension, y, noiseCovariance: noiseCovariance,
+                                    noiseStd: noiseStd)
+        out.pointee = Unmanaged.passRetained(ObservationBox(given)).toOpaque()
+    }
+}
+
+@_cdecl("tweedie_observation_free")
+public func tweedie_observation_free(_ handle: UnsafeMutableRawPointer?) {
+    guard let handle else { return }
+    Unmanaged<ObservationBox>.fromOpaque(handle).release()
+}
+
+/// A host's network, called through `callback` with `context`.
+private func networkFunction(_ callback: @escaping TweedieModelCallback,
+                             context: UnsafeMutableRawPointer?) -> SampleRequest.NetworkFunction {
+    let box = UncheckedSendable((callback, context))
+    return { x, level in
+        var output = Matrix(rows: x.rows, columns: x.columns)
+        let status = x.elements.withUnsafeBufferPointer { xp in
+            output.elements.withUnsafeMutableBufferPointer { op in
+                box.value.0(box.value.1, xp.baseAddress, x.rows, x.columns, level.alpha, level.sigma, op.baseAddress)
+            }
+        }
+        guard status == 0 else { throw CallbackFailure(description: "the model callback failed") }
+        return output
+    }
+}
+
+/// Samples as the JSON sampling request `request` says (``SampleRequest``'s JSON form: sampler,
+/// sampler_options, schedule, grid, steps, count, seed, batch_size, precision, guidance, network),
+/// driven by the model `handle`'s exact oracle or, when the request names a `network`, by
+/// `callback` (with `handle`, if not null, supplying the noise covariance Σ). `observation` (an
+/// observation handle, or null) is what guidance steers towards; `initial` (count×D standard
+/// normals) may be null. Writes count×D samples to `out`.
 @_cdecl("tweedie_sample")
 public func tweedie_sample(
     _ handle: UnsafeMutableRawPointer?, _ callback: TweedieModelCallback?, _ context: UnsafeMutableRawPointer?,
-    _ prediction: UnsafePointer<CChar>?, _ dimension: Int,
-    _ sampler: UnsafePointer<CChar>?, _ schedule: UnsafePointer<CChar>?, _ grid: UnsafePointer<CChar>?, _ steps: Int,
-    _ count: Int, _ seed: UInt64, _ batchSize: Int, _ initial: UnsafePointer<Double>?, _ out: UnsafeMutablePointer<Double>?,
-    _ guidance: UnsafePointer<CChar>?, _ a: UnsafePointer<Double>?, _ observed: Int, _ y: UnsafePointer<Double>?,
-    _ noiseCovariance: UnsafePointer<Double>?, _ noiseStd: Double, _ zeta: Double,
-    _ precision: UnsafePointer<CChar>?
+    _ request: UnsafePointer<CChar>?, _ observation: UnsafeMutableRawPointer?, _ initial: UnsafePointer<Double>?,
+    _ out: UnsafeMutablePointer<Double>?
 ) -> Int32 {
     call {
-        let precision = try parsePrecision(precision)
-        if precision == .float32 {
-            guard callback == nil else { throw CallError("precision: float32 is for a tweedie.Model's own oracle, not a callable") }
-            guard guidance == nil else { throw CallError("precision: float32 is for unguided sampling (the guided denoisers run in float64)") }
-        }
-        let configuration = try SamplerConfiguration(parsing: try string(sampler, "sampler"))
-        let parsedSchedule = try Schedule.named(try string(schedule, "schedule"))
-        var gridKind: GridKind?
-        if let grid {
-            let text = String(cString: grid)
-            guard let kind = GridKind(rawValue: text) else {
-                throw CallError("grid: unknown grid '\(text)' (known: \(GridKind.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            gridKind = kind
-        }
-        let path = try configuration.path(schedule: parsedSchedule, grid: gridKind, steps: steps < 0 ? nil : steps)
-        var denoiser: any DenoisingModel
-        if let callback {
-            let noise = try handle.map { try model($0).noise } ?? NoiseCovariance(.identity, dimension: dimension)
-            guard noise.dimension == dimension else {
-                throw CallError("dimension: \(dimension), but the model's noise covariance is \(noise.dimension)×\(noise.dimension)")
-            }
-            let text = try string(prediction, "prediction")
-            guard let type = PredictionType(rawValue: text) else {
-                throw CallError("prediction: unknown '\(text)' (known: \(PredictionType.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            let box = UncheckedSendable((callback, context))
-            denoiser = PredictionModel(dimension: dimension, noise: noise, predicting: type) { x, level in
-                var output = Matrix(rows: x.rows, columns: x.columns)
-                let alphas = [Double](repeating: level.alpha, count: x.rows)
-                let sigmas = [Double](repeating: level.sigma, count: x.rows)
-                let status = x.elements.withUnsafeBufferPointer { xp in
-                    output.elements.withUnsafeMutableBufferPointer { op in
-                        box.value.0(box.value.1, xp.baseAddress, x.rows, x.columns, alphas, sigmas, op.baseAddress)
-                    }
-                }
-                guard status == 0 else { throw CallbackFailure(description: "the model callback failed") }
-                return output
-            }
-        } else {
-            denoiser = try Oracle(model(handle), precision: precision)
-        }
-        if let guidance {
-            let text = String(cString: guidance)
-            guard let method = GuidanceMethod(rawValue: text) else {
-                throw CallError("guidance: unknown method '\(text)' (known: \(GuidanceMethod.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            let given = try observation(a, observed: observed, dimension: denoiser.dimension, y,
-                                        noiseCovariance: noiseCovariance, noiseStd: noiseStd)
-            let base: any PosteriorCovarianceModel = (denoiser as? Oracle) ?? FiniteDifferenceCovariance(denoiser)
-            denoiser = try guidedModel(method, base: base, prior: callback == nil ? try model(handle) : nil,
-                                       observation: given, zeta: zeta)
-        }
-        let d = denoiser.dimension
+        var parsed = try SampleRequest(json: Data(try string(request, "request").utf8))
+        parsed.observation = observation.map { Unmanaged<ObservationBox>.fromOpaque($0).takeUnretainedValue().observation }
+        if parsed.network != nil, callback == nil { throw CallError("callback: the request names a network, but the callback is null") }
+        let network = parsed.network == nil ? nil : callback.map { networkFunction($0, context: context) }
+        let setup = try parsed.prepare(model: try handle.map(model), network: network)
+        let d = setup.dimension, count = parsed.count
         let z = try initial.map { try matrix($0, rows: count, columns: d, "init") }
         if let z { try requirePoints(z, "init") }
-        guard out != nil || count == 0 else { throw CallError("out: null buffer") }
+        guard let out else { throw CallError("out: null buffer") }
         try MemoryBudget.require("count", "\(count) samples × D = \(d)", elements: [count, d])
-        _ = try configuration.makeSampler().run(
-            count: count, model: denoiser, path: path, noise: NoiseStream(seed: seed), batchSize: batchSize > 0 ? batchSize : nil,
-            standardNormals: z, keepsSamples: false,
-            onBatch: { range, batch in
-                batch.elements.withUnsafeBufferPointer { out!.advanced(by: range.lowerBound * d).update(from: $0.baseAddress!, count: batch.elements.count) }
-            })
+        _ = try setup.run(standardNormals: z, keepsSamples: false, onBatch: { range, batch in
+            batch.elements.withUnsafeBufferPointer { out.advanced(by: range.lowerBound * d).update(from: $0.baseAddress!, count: $0.count) }
+        })
     }
 }
 

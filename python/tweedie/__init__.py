@@ -397,6 +397,13 @@ class _Observation:
     def arguments(self) -> tuple:
         return (pointer(self.operator), self.operator.shape[0], pointer(self.y), pointer(self.covariance), self.std)
 
+    def handle(self) -> ctypes.c_void_p:
+        """The observation as a library handle (free it with ``lib.tweedie_observation_free``)."""
+        handle = ctypes.c_void_p()
+        check(lib.tweedie_observation_new(pointer(self.operator), self.operator.shape[0], self.operator.shape[1],
+                                          pointer(self.y), pointer(self.covariance), self.std, ctypes.byref(handle)))
+        return handle
+
 
 @dataclass(frozen=True)
 class Posterior:
@@ -433,7 +440,7 @@ def sample(model: Union[Model, Callable], *, sampler: str, schedule: str, count:
            dimension: Optional[int] = None, prediction: str = "x0", noise_model: Optional[Model] = None,
            batch_size: Optional[int] = None, guidance: Optional[str] = None, operator: Optional[ArrayLike] = None,
            y: Optional[ArrayLike] = None, noise_std: Optional[float] = None,
-           noise_covariance: Optional[ArrayLike] = None, zeta: float = 1.0, precision: str = "float64",
+           noise_covariance: Optional[ArrayLike] = None, zeta: Optional[float] = None, precision: str = "float64",
            **sampler_options) -> np.ndarray:
     """Samples with one of Tweedie's samplers, bit for bit as ``tweedie sample`` from the same seed.
 
@@ -449,75 +456,98 @@ def sample(model: Union[Model, Callable], *, sampler: str, schedule: str, count:
 
     With ``guidance`` (one of :data:`GUIDANCE_METHODS`) the sampler is guided towards the observation
     y = A x_0 + n given by ``operator``, ``y`` and ``noise_std`` or ``noise_covariance`` (``zeta``:
-    DPS's strength). A callable model's posterior covariances come from finite differences of its
+    DPS's strength, 1 when not given). A callable model's posterior covariances come from finite differences of its
     denoiser; ``exact`` needs a :class:`Model`."""
-    text = _sampler_text(sampler, sampler_options)
-    keep = []  # keeps the callback alive during the call
-    callback_error: list = []
+    request: dict[str, Any] = {"sampler": sampler, "sampler_options": sampler_options, "schedule": schedule,
+                               "grid": grid, "steps": steps, "count": count, "seed": _seed(seed), "batch_size": batch_size,
+                               "precision": precision}
     if isinstance(model, Model):
         handle, d, shape = model._handle, model.dimension, model.shape
-        callback = _native.MODEL_CALLBACK()
     elif callable(model):
         if dimension is None:
             raise TweedieError("sample: a callable model needs dimension=")
-        d = int(dimension)
-        handle = noise_model._handle if noise_model is not None else None
-        shape = (d,)
-
-        def bridge(_context, x, rows, columns, alpha, sigma, out):
-            try:
-                xs = np.ctypeslib.as_array(x, shape=(rows, columns)).copy()
-                a = np.ctypeslib.as_array(alpha, shape=(rows,)).copy()
-                s = np.ctypeslib.as_array(sigma, shape=(rows,)).copy()
-                result = np.asarray(model(xs, a, s), dtype=np.float64)
-                if result.shape != (rows, columns):
-                    raise TweedieError(f"the model returned shape {result.shape}, expected {(rows, columns)}")
-                np.ctypeslib.as_array(out, shape=(rows, columns))[:] = result
-                return 0
-            except BaseException as error:  # reported after the call, never lost
-                callback_error.append(error)
-                return 1
-        callback = _native.MODEL_CALLBACK(bridge)
-        keep.append(callback)
+        handle, d, shape = (noise_model._handle if noise_model is not None else None), int(dimension), (int(dimension),)
+        request["network"] = {"prediction": prediction, "dimension": d}
     else:
         raise TweedieError(f"sample: expected a tweedie.Model or a callable, got {type(model).__name__}")
-    z = None
-    if init is not None:
-        z = points(init, d, "init")
-        if z.shape[0] != count:
-            raise TweedieError(f"init: {z.shape[0]} rows, expected count = {count}")
-    if not isinstance(count, (int, np.integer)) or count < 0:
-        raise TweedieError(f"count: must be a non-negative integer, got {count!r}")
-    if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
-        raise TweedieError(f"batch_size: must be a positive integer, got {batch_size!r}")
-    if not isinstance(precision, str):
-        raise TweedieError(f"precision: expected 'float64' or 'float32', got {precision!r}")
-    try:
-        out = np.empty((int(count), d))
-    except MemoryError:
-        raise TweedieError(f"count: {count} samples × D = {d} do not fit in memory") from None
-    observation_arguments: tuple = (None, 0, None, None, float("nan"))
     if guidance is not None:
-        if guidance not in GUIDANCE_METHODS:
-            raise TweedieError(f"guidance: unknown method {guidance!r} (known: {', '.join(GUIDANCE_METHODS)})")
+        request["guidance"] = {"method": guidance, "zeta": zeta}  # zeta None: left out (1 for dps)
+    observation = None
+    if operator is not None or y is not None or noise_std is not None or noise_covariance is not None:
         if operator is None or y is None:
             raise TweedieError("guidance: needs operator= and y= (and noise_std= or noise_covariance=)")
         observation = _Observation(operator, y, noise_std, noise_covariance, d)
-        observation_arguments = observation.arguments
-    elif operator is not None or y is not None or noise_std is not None or noise_covariance is not None:
-        raise TweedieError("operator, y and the observation noise need guidance= (dps, pigdm, tmpd, mmps, exact)")
-    status = lib.tweedie_sample(handle, callback, None, prediction.encode(), d, text.encode(), schedule.encode(),
-                                grid.encode() if grid is not None else None, -1 if steps is None else int(steps),
-                                int(count), int(seed) & 0xFFFFFFFFFFFFFFFF, 0 if batch_size is None else int(batch_size), pointer(z), pointer(out),
-                                guidance.encode() if guidance is not None else None, *observation_arguments,
-                                float(zeta), precision.encode())
+    z = None if init is None else points(init, d, "init")
+    if z is not None and z.shape[0] != _count(count):  # the library reads count × D numbers from it
+        raise TweedieError(f"init: {z.shape[0]} rows, expected count = {count}")
+    text = _request_json(request)
+    try:
+        out = np.empty((_count(count), d))
+    except MemoryError:
+        raise TweedieError(f"count: {count} samples × D = {d} do not fit in memory") from None
+    callback_error: list = []
+    callback = _native.MODEL_CALLBACK() if "network" not in request else _native.MODEL_CALLBACK(
+        _network_bridge(model, callback_error))
+    observation_handle = observation.handle() if observation is not None else None
+    try:
+        status = lib.tweedie_sample(handle, callback, None, text, observation_handle, pointer(z), pointer(out))
+    finally:
+        if observation_handle is not None:
+            lib.tweedie_observation_free(observation_handle)
     if callback_error:
         error = callback_error[0]
         if isinstance(error, TweedieError):
             raise error
         raise TweedieError(f"the model raised {type(error).__name__}: {error}") from error
     check(status)
-    return out.reshape((int(count),) + tuple(shape))
+    return out.reshape((out.shape[0],) + tuple(shape))
+
+
+def _seed(seed: Any) -> int:
+    """A seed as the library's unsigned 64-bit integer (negative seeds wrap, as in numpy)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TweedieError(f"seed: expected an integer, got {seed!r}")
+    return int(seed) & 0xFFFFFFFFFFFFFFFF
+
+
+def _count(count: Any) -> int:
+    """``count`` as an int (the library checks its range)."""
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)):
+        raise TweedieError(f"count: expected an integer, got {count!r}")
+    return max(int(count), 0)
+
+
+def _request_json(request: Mapping[str, Any]) -> bytes:
+    """A sampling request as the library's JSON (None fields left out); numpy scalars become numbers."""
+    def plain(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {key: plain(item) for key, item in value.items() if item is not None}
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, float) and not np.isfinite(value):  # JSON has no NaN: the library reads these
+            return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+        return value
+    try:
+        return json.dumps(plain(request), allow_nan=False).encode()
+    except (TypeError, ValueError) as error:
+        raise TweedieError(f"request: {error}") from None
+
+
+def _network_bridge(model: Callable, errors: list) -> Callable:
+    """The C callback around a Python network ``f(x, alpha, sigma)`` (alpha and sigma one per row);
+    an exception is kept in ``errors`` and reported after the call, never lost."""
+    def bridge(_context, x, rows, columns, alpha, sigma, out):
+        try:
+            xs = np.ctypeslib.as_array(x, shape=(rows, columns)).copy()
+            result = np.asarray(model(xs, np.full(rows, alpha), np.full(rows, sigma)), dtype=np.float64)
+            if result.shape != (rows, columns):
+                raise TweedieError(f"the model returned shape {result.shape}, expected {(rows, columns)}")
+            np.ctypeslib.as_array(out, shape=(rows, columns))[:] = result
+            return 0
+        except BaseException as error:  # reported after the call, never lost
+            errors.append(error)
+            return 1
+    return bridge
 
 
 @dataclass(frozen=True)

@@ -1,22 +1,25 @@
 """The C ABI of the Swift library (libTweedieC.so), loaded with ctypes.
 
 Every call releases the GIL (ctypes.CDLL) and returns 0, or 1 with a one-line message from
-``tweedie_last_error``, raised here as :class:`TweedieError`.
+``tweedie_last_error``, raised by :func:`check` as :class:`~tweedie.TweedieError`. ``_signatures``
+is the binding's table, checked against include/tweedie.h by tests/test_header.py.
 """
 from __future__ import annotations
 
 import ctypes
 import os
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
+from ._errors import TweedieError
 
-class TweedieError(ValueError):
-    """Bad input or a failed computation, with the library's one-line message."""
+__all__ = ["lib", "MODEL_CALLBACK", "check", "pointer", "take_string", "TweedieError"]
 
 
 def _find_library() -> str:
+    """The path of libTweedieC.so: $TWEEDIE_LIBRARY, else the copy bundled in the package."""
     explicit = os.environ.get("TWEEDIE_LIBRARY")
     if explicit:
         return explicit
@@ -36,7 +39,7 @@ _n = ctypes.c_ssize_t
 _s = ctypes.c_char_p
 
 _dp = ctypes.POINTER(ctypes.c_double)
-MODEL_CALLBACK = ctypes.CFUNCTYPE(_i, _p, _dp, _n, _n, _dp, _dp, _dp)
+MODEL_CALLBACK = ctypes.CFUNCTYPE(_i, _p, _dp, _n, _n, ctypes.c_double, ctypes.c_double, _dp)
 
 _signatures = {
     "tweedie_last_error": ([], ctypes.c_char_p),
@@ -56,8 +59,9 @@ _signatures = {
     "tweedie_oracle_denoise": ([_p, _d, _n, _n, _d, _d, _n, _d], _i),
     "tweedie_oracle_denoise_level": ([_p, _d, _n, _n, ctypes.c_double, ctypes.c_double, _d], _i),
     "tweedie_schedule_evaluate": ([_s, _d, _n, _d, _d, _d, _d, _d, _d], _i),
-    "tweedie_sample": ([_p, MODEL_CALLBACK, _p, _s, _n, _s, _s, _s, _n, _n, ctypes.c_uint64, _n, _d, _d,
-                        _s, _d, _n, _d, _d, ctypes.c_double, ctypes.c_double, _s], _i),
+    "tweedie_observation_new": ([_d, _n, _n, _d, _d, ctypes.c_double, ctypes.POINTER(_p)], _i),
+    "tweedie_observation_free": ([_p], None),
+    "tweedie_sample": ([_p, MODEL_CALLBACK, _p, _s, _p, _d, _d], _i),
     "tweedie_sampler_path_kl": ([_p, _s, _s, _n, _n, ctypes.c_uint64, _d], _i),
     "tweedie_sampler_kl": ([_p, _s, _s, _n, _n, ctypes.c_uint64, _s, _d], _i),
     "tweedie_posterior": ([_p, _d, _n, _d, _d, ctypes.c_double, ctypes.POINTER(_p), _d, _d], _i),
@@ -78,7 +82,7 @@ def check(status: int) -> None:
         raise TweedieError(message.decode("utf-8", "replace") if message else "unknown error")
 
 
-def pointer(array: np.ndarray | None):
+def pointer(array: Optional[np.ndarray]) -> Optional[int]:
     """The address of a C-contiguous float64 array's data (None → NULL)."""
     if array is None:
         return None
@@ -91,25 +95,3 @@ def take_string(handle: ctypes.c_void_p) -> str:
         return ctypes.cast(handle, ctypes.c_char_p).value.decode("utf-8")
     finally:
         lib.tweedie_string_free(handle)
-
-
-def points(x, dimension: int | None = None, name: str = "x") -> np.ndarray:
-    """`x` as a C-contiguous float64 (B, D) array: (B, N, d) flattened per point, (D,) as one point.
-    float32 and non-contiguous inputs are converted, never misread; anything else is refused."""
-    if type(x) is np.ndarray and x.dtype == np.float64 and x.ndim == 2 and x.flags.c_contiguous:
-        if dimension is not None and x.shape[1] != dimension:
-            raise TweedieError(f"{name}: points have {x.shape[1]} coordinates, the model has {dimension}")
-        return x
-    array = np.asarray(x)
-    if array.dtype.kind not in "fiu":
-        raise TweedieError(f"{name}: expected numbers, got dtype {array.dtype}")
-    array = np.ascontiguousarray(array, dtype=np.float64)
-    if array.ndim == 0:
-        raise TweedieError(f"{name}: expected points (B, D), got a scalar")
-    if array.ndim == 1:
-        array = array.reshape(1, -1)
-    elif array.ndim > 2:
-        array = array.reshape(array.shape[0], -1)
-    if dimension is not None and array.shape[1] != dimension:
-        raise TweedieError(f"{name}: points have {array.shape[1]} coordinates, the model has {dimension}")
-    return array
