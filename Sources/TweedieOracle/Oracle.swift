@@ -443,9 +443,9 @@ final class OutputBuffers: @unchecked Sendable {
     init(count: Int, componentCount: Int, dimension: Int, extras: OracleExtras, denoiseOnly: Bool,
          workspace: Workspace) {
         self.workspace = workspace
-        func allocate(_ count: Int) -> UnsafeMutablePointer<Double> {
+        func allocate(_ count: Int, zeroed: Bool = true) -> UnsafeMutablePointer<Double> {
             let p = workspace.take(count)
-            p.initialize(repeating: 0, count: max(count, 1))
+            if zeroed { p.initialize(repeating: 0, count: max(count, 1)) }
             return p
         }
         self.denoiseOnly = denoiseOnly
@@ -455,7 +455,8 @@ final class OutputBuffers: @unchecked Sendable {
         // The denoiser alone leaves the other outputs untouched: they get no storage.
         let others = denoiseOnly ? 0 : count
         logDensity = allocate(others)
-        responsibilities = allocate(others * componentCount)
+        // B×K numbers, every one written by the tiles: not zeroed first.
+        responsibilities = allocate(others * componentCount, zeroed: false)
         denoised = allocate(count * dimension)
         noise = allocate(others * dimension)
         standardizedNoise = allocate(others * dimension)
