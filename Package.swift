@@ -2,9 +2,10 @@
 import PackageDescription
 
 // Dependency direction (each module imports only those to its left):
-// TweedieRandom, COpenBLAS → TweedieLinearAlgebra → TweedieDistributions → TweedieDiffusion
-//   → TweedieOracle → TweedieSamplers → TweedieInverse → TweedieRuns, TweedieEvaluation → TweedieIO → Tweedie (umbrella)
-//   → tweedie (CLI)
+// TweedieRandom, COpenBLAS → TweedieLinearAlgebra → TweedieDistributions → TweedieDiffusion (with the
+//   DenoisingModel protocol) → TweedieOracle, TweedieSamplers (side by side) → TweedieInverse → TweedieEvaluation
+//   (metrics, exact sampler laws) → TweedieRuns (requests, studies) → TweedieIO (files) → TweedieCharts
+//   → Tweedie (umbrella) → tweedie (CLI), TweedieC (C ABI)
 let package = Package(
     name: "Tweedie",
     products: [
@@ -29,25 +30,29 @@ let package = Package(
         .target(name: "TweedieOracle",
                 dependencies: ["TweedieRandom", "TweedieLinearAlgebra", "TweedieDistributions", "TweedieDiffusion"]),
         .target(name: "TweedieSamplers",
-                dependencies: ["TweedieRandom", "TweedieLinearAlgebra", "TweedieDistributions", "TweedieDiffusion",
-                               "TweedieOracle"]),
+                dependencies: ["TweedieRandom", "TweedieLinearAlgebra", "TweedieDistributions", "TweedieDiffusion"]),
         .target(name: "TweedieInverse",
                 dependencies: ["TweedieLinearAlgebra", "TweedieDistributions", "TweedieDiffusion", "TweedieOracle",
                                "TweedieSamplers"]),
-        // Runs and studies: the sampling request every door builds.
-        .target(name: "TweedieRuns",
-                dependencies: ["TweedieRandom", "TweedieLinearAlgebra", "TweedieDistributions", "TweedieDiffusion",
-                               "TweedieOracle", "TweedieSamplers", "TweedieInverse"]),
         .target(name: "TweedieEvaluation",
                 dependencies: ["TweedieRandom", "TweedieLinearAlgebra", "TweedieDistributions", "TweedieDiffusion",
                                "TweedieOracle", "TweedieSamplers", "TweedieInverse"]),
+        // Runs and studies: the sampling request every door builds, sampler studies and their reports,
+        // inverse-problem studies.
+        .target(name: "TweedieRuns",
+                dependencies: ["TweedieRandom", "TweedieLinearAlgebra", "TweedieDistributions", "TweedieDiffusion",
+                               "TweedieOracle", "TweedieSamplers", "TweedieInverse", "TweedieEvaluation"]),
         .target(name: "TweedieIO",
                 dependencies: ["TweedieLinearAlgebra", "TweedieDistributions",
                                .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+        // Charts: SVG plots of samples over exact densities, and the charts of studies.
+        .target(name: "TweedieCharts",
+                dependencies: ["TweedieLinearAlgebra", "TweedieDistributions", "TweedieDiffusion", "TweedieOracle",
+                               "TweedieEvaluation", "TweedieRuns", "TweedieIO"]),
         .target(name: "Tweedie",
                 dependencies: ["TweedieRandom", "TweedieLinearAlgebra", "TweedieDistributions",
                                "TweedieDiffusion", "TweedieOracle", "TweedieSamplers", "TweedieInverse", "TweedieEvaluation",
-                               "TweedieRuns", "TweedieIO"]),
+                               "TweedieRuns", "TweedieIO", "TweedieCharts"]),
         .executableTarget(name: "TweedieCLI",
                           dependencies: ["Tweedie",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),

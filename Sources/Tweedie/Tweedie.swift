@@ -1,4 +1,5 @@
 // The umbrella module: `import Tweedie` brings in the whole library.
+@_exported import TweedieCharts
 @_exported import TweedieDiffusion
 @_exported import TweedieDistributions
 @_exported import TweedieEvaluation

@@ -253,7 +253,10 @@ struct SampleCommand: ParsableCommand {
             if let plot {
                 let guided = guidance.map { " guided by \($0.rawValue), over p(x_0 | y)" } ?? ""
                 let title = "\(name): \(plan.sampler.name)\(guided), \(schedule), \(plan.stepsText), \(count) samples"
-                try writeSamplePlot(model: plan.reference, oracle: plan.oracle, samples: run.samples, title: title, to: URL(fileURLWithPath: plot))
+                do {
+                    try writeSamplePlot(model: plan.reference, oracle: plan.oracle, samples: run.samples, title: title,
+                                        to: URL(fileURLWithPath: plot))
+                } catch let error as ArgumentError { throw CommandFailure("--\(error.argument): \(error.reason)") }
             }
         }
     }

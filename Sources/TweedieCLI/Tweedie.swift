@@ -7,7 +7,7 @@ struct TweedieCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tweedie",
         abstract: "Diffusion models with an exact oracle: Gaussian-mixture data, linear-Gaussian noise.",
-        subcommands: [ModelCommand.self, OracleCommand.self, NoiseCommand.self, SampleCommand.self, PosteriorCommand.self, BenchmarkCommand.self, EvaluateCommand.self, CompareCommand.self, LikelihoodCommand.self])
+        subcommands: [ModelCommand.self, OracleCommand.self, NoiseCommand.self, SampleCommand.self, PosteriorCommand.self, StudyCommand.self, EvaluateCommand.self, CompareCommand.self, LikelihoodCommand.self])
 
     /// Runs a command; any failure is one line on stderr and a non-zero exit (help and
     /// version requests print as usual).
@@ -68,14 +68,3 @@ func printable(_ text: String) -> String {
     return result
 }
 
-func format(_ value: Double, _ digits: Int = 4) -> String {
-    if value == 0 { return "0" }
-    let magnitude = abs(value)
-    if magnitude >= 1e5 || magnitude < 1e-3 { return String(format: "%.\(digits - 1)e", value) }
-    return String(format: "%.\(digits)g", value)
-}
-
-func format(_ values: [Double], _ digits: Int = 4, limit: Int = 6) -> String {
-    let shown = values.prefix(limit).map { format($0, digits) }.joined(separator: ", ")
-    return "[" + shown + (values.count > limit ? ", … (\(values.count))" : "") + "]"
-}

@@ -1,26 +1,6 @@
 import TweedieDiffusion
 import TweedieDistributions
 import TweedieLinearAlgebra
-import TweedieOracle
-
-/// A model of the data at noise level t, as samplers see it: an estimate of E[x_0 | x_t].
-///
-/// Every sampler in Tweedie calls only this. The exact ``Oracle`` conforms; a network plugs in
-/// through ``PredictionModel`` whatever it predicts (x_0, ε, v, score or flow velocity); any other
-/// Swift type or closure conforms by implementing ``denoise(_:at:)``.
-public protocol DenoisingModel: Sendable {
-    /// D, the number of coordinates of a point.
-    var dimension: Int { get }
-    /// Σ of the forward noise q(x_t | x_0) = N(α_t x_0, σ_t² Σ); stochastic samplers draw R z with it.
-    var noiseCovariance: NoiseCovariance { get }
-    /// x̂_0(x_t) for each row of `x` (B×D).
-    func denoise(_ x: Matrix, at level: NoiseLevel) throws -> Matrix
-}
-
-/// The exact oracle is a denoising model through its fast path ``Oracle/denoise(_:at:)``.
-extension Oracle: DenoisingModel {
-    public var noiseCovariance: NoiseCovariance { model.noise }
-}
 
 /// What a network outputs, in the conventions of the diffusion literature, all valid with a
 /// correlated Σ = L Lᵀ (y = L⁻¹x are whitened coordinates, z ~ N(0, I) the standardized noise,

@@ -2,25 +2,12 @@ import TweedieDiffusion
 import Foundation
 import TweedieDistributions
 import TweedieLinearAlgebra
-import TweedieOracle
 import TweedieRandom
 
 /// `exact`: ancestral sampling through the exact reverse transitions p(x_s | x_t) of the
 /// mixture prior (``Oracle/sampleReverseTransition(from:at:to:uniforms:normals:)``),
 /// ending with an exact draw from p(x_0 | x_{t_min}). No discretization error: started from
 /// x ~ p_{t_0} its output is distributed exactly as p_0. Oracle only.
-/// A model that can draw from its exact reverse transitions p(x_s | x_t): the exact oracle of a
-/// mixture (``Oracle/sampleReverseTransition(from:at:to:uniforms:normals:)``). The `exact` sampler
-/// needs one.
-public protocol ExactTransitionModel: DenoisingModel {
-    /// x_s ~ p(x_s | x_t) for each row of `x`, from caller-supplied uniforms (one per row, to
-    /// choose a component) and normals (B × 2D).
-    func sampleReverseTransition(from x: Matrix, at level: NoiseLevel, to target: NoiseLevel,
-                                 uniforms: [Double], normals: Matrix) throws(ArgumentError) -> Matrix
-}
-
-extension Oracle: ExactTransitionModel {}
-
 public struct ExactSampler: Sampler {
     public let name = "exact"
     public init() {}

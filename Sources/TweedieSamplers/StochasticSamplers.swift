@@ -2,7 +2,6 @@ import Foundation
 import TweedieDiffusion
 import TweedieDistributions
 import TweedieLinearAlgebra
-import TweedieOracle
 import TweedieRandom
 
 /// A sampler whose every interval but the last is a Gaussian step x_{i+1} ~ N(m(x_i, x̂_0(x_i)), s_i² Σ)

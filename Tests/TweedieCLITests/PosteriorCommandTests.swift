@@ -111,12 +111,12 @@ import Tweedie
     }
 }
 
-/// `tweedie benchmark inverse` on a small grid.
-@Suite struct InverseBenchmarkCommandTests {
+/// `tweedie study inverse` on a small grid.
+@Suite struct InverseProblemStudyCommandTests {
     @Test func smallBenchmarkWritesItsFiles() throws {
         let dir = try CLI.scratch()
         let out = dir.appendingPathComponent("bench")
-        let run = try CLI.run(["benchmark", "inverse", "--dimensions", "4", "--observed", "1", "--operators", "2", "--count", "60",
+        let run = try CLI.run(["study", "inverse", "--dimensions", "4", "--observed", "1", "--operators", "2", "--count", "60",
                                "--steps", "8", "--guidance", "exact,mmps", "--out", out.path])
         #expect(run.status == 0, "\(run.stderr)")
         let csv = try String(contentsOf: out.appendingPathComponent("results.csv"), encoding: .utf8)
@@ -125,7 +125,7 @@ import Tweedie
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("sliced_w2_vs_dimension.svg").path))
         // The same seed gives the same problems and samples: rerunning reproduces every figure but the wall time.
         let again = dir.appendingPathComponent("again")
-        #expect(try CLI.run(["benchmark", "inverse", "--dimensions", "4", "--observed", "1", "--operators", "2", "--count", "60",
+        #expect(try CLI.run(["study", "inverse", "--dimensions", "4", "--observed", "1", "--operators", "2", "--count", "60",
                              "--steps", "8", "--guidance", "exact,mmps", "--out", again.path]).status == 0)
         func withoutTime(_ url: URL) throws -> [String] {
             try String(contentsOf: url.appendingPathComponent("results.csv"), encoding: .utf8).split(separator: "\n")
@@ -144,7 +144,7 @@ import Tweedie
     func badOptionsFailCleanly(arguments: [String], named: String) throws {
         let dir = try CLI.scratch()
         let out = dir.appendingPathComponent("never")
-        let run = try CLI.run(["benchmark", "inverse"] + arguments + ["--out", out.path])
+        let run = try CLI.run(["study", "inverse"] + arguments + ["--out", out.path])
         #expect(run.status != 0)
         #expect(run.stderr.split(separator: "\n").count == 1 && run.stderr.contains(named), "\(run.stderr)")
         #expect(!FileManager.default.fileExists(atPath: out.path))

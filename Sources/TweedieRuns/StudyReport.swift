@@ -1,4 +1,12 @@
 import Foundation
+import TweedieEvaluation
+import TweedieLinearAlgebra
+import TweedieDistributions
+import TweedieDiffusion
+import TweedieOracle
+import TweedieSamplers
+import TweedieInverse
+import TweedieRandom
 
 /// The Markdown report of a sampler study (`report.md`): a table of the key figures of every
 /// row, each beside its noise floor, and the fitted order of convergence of each sampler.

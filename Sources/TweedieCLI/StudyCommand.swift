@@ -5,14 +5,14 @@ import Tweedie
 import Glibc
 #endif
 
-struct BenchmarkCommand: ParsableCommand {
+struct StudyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "benchmark",
-        abstract: "Built-in studies measured against exact answers.",
-        subcommands: [InverseBenchmarkCommand.self])
+        commandName: "study",
+        abstract: "Built-in studies measured against exact answers (sampler studies are `tweedie compare`).",
+        subcommands: [InverseProblemStudyCommand.self])
 }
 
-struct InverseBenchmarkCommand: ParsableCommand {
+struct InverseProblemStudyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inverse",
         abstract: "Guidance methods on the Gaussian-mixture inverse problems of the posterior-sampling literature, against the exact posterior.",
@@ -45,8 +45,8 @@ struct InverseBenchmarkCommand: ParsableCommand {
         }
     }
 
-    private func benchmarkConfiguration() throws -> InverseBenchmark.Configuration {
-        var c = InverseBenchmark.Configuration()
+    private func studyConfiguration() throws -> InverseProblemStudy.Configuration {
+        var c = InverseProblemStudy.Configuration()
         c.dimensions = try integers(dimensions, "--dimensions")
         c.observedDimensions = try integers(observed, "--observed")
         c.operators = operators
@@ -62,7 +62,7 @@ struct InverseBenchmarkCommand: ParsableCommand {
     }
 
     func validate() throws {
-        let c = try benchmarkConfiguration()
+        let c = try studyConfiguration()
         for (value, option) in [(operators, "--operators"), (steps, "--steps"), (batchSize, "--batch-size")] where value < 1 {
             throw ValidationError("\(option) must be at least 1, got \(value)")
         }
@@ -70,7 +70,7 @@ struct InverseBenchmarkCommand: ParsableCommand {
         guard (1...SlicedWasserstein.maximumProjections).contains(projections) else {
             throw ValidationError("--projections must lie in 1...\(SlicedWasserstein.maximumProjections), got \(projections)")
         }
-        do { _ = try InverseBenchmark(c) } catch let error as ArgumentError {
+        do { _ = try InverseProblemStudy(c) } catch let error as ArgumentError {
             let option = ["dimensions": "--dimensions", "observed": "--observed", "steps": "--steps", "sampler": "--sampler"][error.argument]
             throw ValidationError("\(option ?? "--\(error.argument)"): \(error.reason)")
         } catch {
@@ -84,16 +84,16 @@ struct InverseBenchmarkCommand: ParsableCommand {
         if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw CommandFailure("--out: \(directory.path) is a file, not a directory")
         }
-        let benchmark = try InverseBenchmark(try benchmarkConfiguration())
+        let study = try InverseProblemStudy(try studyConfiguration())
         let bar = isatty(2) != 0 ? ProgressBar(total: 1000) : nil
-        let rows = try benchmark.run { bar?.update(Int($0 * 1000)) }
+        let rows = try study.run { bar?.update(Int($0 * 1000)) }
         bar?.finish()
-        let report = benchmark.markdown(rows)
+        let report = study.markdown(rows)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try AtomicFile.writingTogether {
-            try AtomicFile.write(Data(InverseBenchmark.csv(rows).utf8), to: directory.appendingPathComponent("results.csv"))
+            try AtomicFile.write(Data(InverseProblemStudy.csv(rows).utf8), to: directory.appendingPathComponent("results.csv"))
             try AtomicFile.write(Data(report.utf8), to: directory.appendingPathComponent("report.md"))
-            try inverseChart(benchmark.configuration, rows: rows).write(to: directory.appendingPathComponent("sliced_w2_vs_dimension.svg"))
+            try inverseChart(study.configuration, rows: rows).write(to: directory.appendingPathComponent("sliced_w2_vs_dimension.svg"))
         }
         print(report, terminator: "")
         print("\nwrote \(["results.csv", "report.md", "sliced_w2_vs_dimension.svg"].map { directory.appendingPathComponent($0).path }.joined(separator: ", "))")
@@ -102,14 +102,14 @@ struct InverseBenchmarkCommand: ParsableCommand {
 
 /// Sliced W2 to exact posterior samples against D, one line per method (mean over d_y and operators,
 /// relative to the noise floor), on log-log axes.
-func inverseChart(_ c: InverseBenchmark.Configuration, rows: [InverseBenchmark.Row]) -> SVGLineChart {
+func inverseChart(_ c: InverseProblemStudy.Configuration, rows: [InverseProblemStudy.Row]) -> SVGLineChart {
     var chart = SVGLineChart(title: "Guidance on the 25-mode grid mixture: \(c.sampler), \(c.schedule), \(c.count) samples",
                              xLabel: "dimension D", yLabel: "sliced W2 to exact posterior samples")
     for (index, method) in c.methods.enumerated() {
         let points = c.dimensions.compactMap { d -> SIMD2<Double>? in
             let own = rows.filter { $0.dimension == d && $0.method == method && $0.slicedWasserstein.isFinite }
             guard !own.isEmpty else { return nil }
-            return SIMD2(Double(d), InverseBenchmark.summary(own.map(\.slicedWasserstein)).mean)
+            return SIMD2(Double(d), InverseProblemStudy.summary(own.map(\.slicedWasserstein)).mean)
         }
         chart.series.append(.init(label: method.rawValue, points: points,
                                   color: SVGLineChart.palette[index % SVGLineChart.palette.count], isDashed: method == .exact))

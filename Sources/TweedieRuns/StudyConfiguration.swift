@@ -1,4 +1,12 @@
 import Foundation
+import TweedieEvaluation
+import TweedieLinearAlgebra
+import TweedieDistributions
+import TweedieDiffusion
+import TweedieOracle
+import TweedieSamplers
+import TweedieInverse
+import TweedieRandom
 
 /// Everything that determines the rows of a sampler study (`config.json`): two directories can
 /// be merged only when these agree (``isSameStudy(as:)``).

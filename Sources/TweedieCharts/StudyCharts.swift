@@ -1,11 +1,17 @@
 import Foundation
-import Tweedie
+import TweedieDiffusion
+import TweedieDistributions
+import TweedieEvaluation
+import TweedieIO
+import TweedieLinearAlgebra
+import TweedieOracle
+import TweedieRuns
 
 /// error_vs_nfe.svg: for each sampler, its distribution metric (sliced W2 to exact samples)
 /// against model calls per sample as a solid line, and for a deterministic sampler its path
 /// error as a dashed line of the same colour; the metric's noise floor as a band (a line when
 /// every row has the same floor). Both errors are distances in data units.
-func studyChart(_ configuration: StudyConfiguration, rows: [StudyRow]) -> SVGLineChart {
+public func studyChart(_ configuration: StudyConfiguration, rows: [StudyRow]) -> SVGLineChart {
     let c = configuration
     let names = StudyTable(rows: rows).measurementNames
     let metric = StudyOrder.distributionMetric(among: names)
@@ -43,7 +49,7 @@ func studyChart(_ configuration: StudyConfiguration, rows: [StudyRow]) -> SVGLin
 /// kl_vs_nfe.svg: KL(q_N ‖ p_0) of each deterministic linear sampler (solid) and the path KL of each
 /// stochastic sampler with Gaussian steps (dashed) against model calls, with ± 1 standard error
 /// bars; nil when no row has either.
-func klChart(_ configuration: StudyConfiguration, rows: [StudyRow]) -> SVGLineChart? {
+public func klChart(_ configuration: StudyConfiguration, rows: [StudyRow]) -> SVGLineChart? {
     let c = configuration
     let names = ["kl", "path_kl"]
     guard rows.contains(where: { row in names.contains { row.measurement($0) != nil } }) else { return nil }

@@ -1,3 +1,11 @@
+import TweedieEvaluation
+import TweedieLinearAlgebra
+import TweedieDistributions
+import TweedieDiffusion
+import TweedieOracle
+import TweedieSamplers
+import TweedieInverse
+import TweedieRandom
 /// Merging the parts of a sharded sampler study into one.
 public enum StudyMerge {
     /// One directory's part: its name (for errors), configuration and rows.

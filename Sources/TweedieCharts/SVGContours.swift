@@ -1,4 +1,5 @@
 import Foundation
+import TweedieIO
 import TweedieDistributions
 import TweedieLinearAlgebra
 

@@ -1,5 +1,11 @@
 import Foundation
-import Tweedie
+import TweedieDiffusion
+import TweedieDistributions
+import TweedieEvaluation
+import TweedieIO
+import TweedieLinearAlgebra
+import TweedieOracle
+import TweedieRuns
 
 /// Contour levels: the grid's maximum of the log density minus `levelStep` × 1…`levelCount`.
 private let levelCount = 8
@@ -8,18 +14,19 @@ private let gridSize = 160
 /// When p_0 has no density, p_t at α = 1 and σ = this × the data scale is drawn instead.
 private let smoothingFraction = 0.02
 
-/// `tweedie sample --plot`: the samples as dots over contours of the model's log density, as SVG.
+/// The samples (`tweedie sample --plot`) as dots over contours of the model's log density, as SVG.
 ///
 /// D = 2: the plane itself. D > 2: the first two principal axes of the model (the leading
 /// eigenvectors of p_0's covariance), centred on p_0's mean; the projected density is exact
 /// because the image of a Gaussian mixture under a linear map is a Gaussian mixture. When the
 /// (projected) p_0 has no density — Dirac components or singular covariances — the contours
-/// are those of p_t at α = 1 and a small σ, i.e. p_0 convolved with N(0, σ²Σ).
-func writeSamplePlot(model: MixtureModel, oracle: Oracle, samples: Matrix, title: String, to url: URL) throws {
+/// are those of p_t at α = 1 and a small σ, i.e. p_0 convolved with N(0, σ²Σ). Throws an
+/// ``ArgumentError`` about `plot` for a model or samples it cannot draw.
+public func writeSamplePlot(model: MixtureModel, oracle: Oracle, samples: Matrix, title: String, to url: URL) throws {
     let d = model.dimension, mixture = model.prior
-    guard d >= 2 else { throw CommandFailure("--plot: needs a model of dimension 2 or more (this one has D = 1)") }
+    guard d >= 2 else { throw ArgumentError("plot", "needs a model of dimension 2 or more (this one has D = 1)") }
     guard samples.columns == d else {
-        throw CommandFailure("--plot: samples have \(samples.columns) coordinates, the model has \(d)")
+        throw ArgumentError("plot", "samples have \(samples.columns) coordinates, the model has \(d)")
     }
 
     // The plane: x ↦ P(x − origin).
@@ -33,7 +40,7 @@ func writeSamplePlot(model: MixtureModel, oracle: Oracle, samples: Matrix, title
     } else {
         let principal: (axes: Matrix, variances: [Double], mean: [Double], totalVariance: Double)
         do { principal = try PlanarMixture.principalAxes(of: mixture) } catch {
-            throw CommandFailure("--plot: cannot find the principal axes of the model (\(error))")
+            throw ArgumentError("plot", "cannot find the principal axes of the model (\(error))")
         }
         (axes, origin, totalVariance) = (principal.axes, principal.mean, principal.totalVariance)
         let share = principal.variances.map { totalVariance > 0 ? 100 * $0 / totalVariance : 0 }

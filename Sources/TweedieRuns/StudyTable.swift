@@ -1,4 +1,15 @@
 import Foundation
+import TweedieEvaluation
+import TweedieLinearAlgebra
+import TweedieDistributions
+import TweedieDiffusion
+import TweedieOracle
+import TweedieSamplers
+import TweedieInverse
+import TweedieRandom
+
+/// The study's figures are the evaluation module's measurements (not Foundation's units).
+public typealias Measurement = TweedieEvaluation.Measurement
 
 /// A sampler study that cannot be read, merged or fitted, described on one line.
 public struct StudyError: Error, Equatable, Sendable, CustomStringConvertible {

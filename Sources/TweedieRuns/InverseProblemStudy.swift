@@ -6,6 +6,7 @@ import TweedieLinearAlgebra
 import TweedieOracle
 import TweedieRandom
 import TweedieSamplers
+import TweedieEvaluation
 
 /// The Gaussian-mixture inverse problems of the posterior-sampling literature (MCGdiff, Cardoso et
 /// al. 2024; TMPD, Boys et al.), generated from a seed (docs/math.md §11.5).
@@ -56,11 +57,11 @@ public enum InverseProblemSetup {
     }
 }
 
-/// The inverse-problem benchmark: for each dimension D and observed dimension d_y, several random
+/// The inverse-problem study: for each dimension D and observed dimension d_y, several random
 /// operators (``InverseProblemSetup``), each guidance method sampled with one sampler from the same
 /// noise, and measured against exact posterior samples: sliced W2 with its noise floor (two exact
 /// sets) and the TV distance of the posterior mode weights.
-public struct InverseBenchmark {
+public struct InverseProblemStudy {
     public struct Configuration: Sendable {
         public var dimensions: [Int] = [8, 80, 800]
         public var observedDimensions: [Int] = [1, 2, 4]
@@ -189,7 +190,7 @@ public struct InverseBenchmark {
     /// the operators, beside their noise floors.
     public func markdown(_ rows: [Row]) -> String {
         let c = configuration
-        var lines = ["# Inverse-problem benchmark: 25-mode grid mixture, random operators", ""]
+        var lines = ["# Inverse-problem study: 25-mode grid mixture, random operators", ""]
         lines.append("- prior: 25 components N(μ_ij, I), μ_ij = (8i, 8j, 8i, 8j, …), i, j ∈ {−2, …, 2}, weights ∝ z², seeded")
         lines.append("- operators: A = U diag(s) Vᵀ with Haar singular vectors and s sorted uniforms on (0, 1); σ_y = u · max s; "
                      + "y = A x_0 + σ_y n, x_0 ~ p_0; \(c.operators) operator\(c.operators == 1 ? "" : "s") per cell")

@@ -1,4 +1,5 @@
 import Foundation
+import TweedieIO
 
 /// A line chart on log-log axes, written as standalone SVG 1.1: one polyline with markers per
 /// series, an optional shaded band or dashed horizontal line (a noise floor), decade ticks, and a

@@ -6,6 +6,7 @@ import TweedieLinearAlgebra
 import TweedieOracle
 import TweedieRandom
 import TweedieSamplers
+import TweedieEvaluation
 
 /// A row of a sampler study that failed, with what went wrong.
 public struct StudyRowFailure: Error, CustomStringConvertible {

@@ -1,4 +1,5 @@
 import Foundation
+import TweedieIO
 
 /// A 2-D scatter plot over the contours of a scalar field, written as standalone SVG 1.1.
 ///

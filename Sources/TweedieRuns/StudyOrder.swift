@@ -1,4 +1,12 @@
 import Foundation
+import TweedieEvaluation
+import TweedieLinearAlgebra
+import TweedieDistributions
+import TweedieDiffusion
+import TweedieOracle
+import TweedieSamplers
+import TweedieInverse
+import TweedieRandom
 
 /// The empirical order of convergence of one sampler: error ∝ h^p for the step h ∝ 1/(N − 1),
 /// with p the negated least-squares slope of log(error) against log(N − 1) over the usable
