@@ -68,6 +68,7 @@ _signatures = {
     "tweedie_likelihood": ([_p, _s, _d, _n, _n, _s, _n, ctypes.c_uint64, ctypes.c_double, ctypes.c_double,
                             ctypes.c_double, ctypes.c_double, _d, _d, _d], _i),
     "tweedie_evaluate": ([_p, _d, _n, _n, ctypes.c_uint64, _n, ctypes.POINTER(_p)], _i),
+    "tweedie_plot_samples": ([_p, _d, _n, _n, _s, _s], _i),
 }
 for _name, (_args, _result) in _signatures.items():
     _function = getattr(lib, _name)
@@ -92,6 +93,6 @@ def pointer(array: Optional[np.ndarray]) -> Optional[int]:
 def take_string(handle: ctypes.c_void_p) -> str:
     """The text of a string the library returned, freed afterwards."""
     try:
-        return ctypes.cast(handle, ctypes.c_char_p).value.decode("utf-8")
+        return (ctypes.cast(handle, ctypes.c_char_p).value or b"").decode("utf-8")
     finally:
         lib.tweedie_string_free(handle)

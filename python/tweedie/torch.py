@@ -17,8 +17,10 @@ import sys
 import types
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 
 from . import Model, Oracle, TweedieError
@@ -26,10 +28,22 @@ from . import Model, Oracle, TweedieError
 __all__ = ["KDiffusionDenoiser", "DiffusersModel", "k_diffusion_sampling"]
 
 
-def k_diffusion_sampling():
-    """``k_diffusion.sampling`` without running the package's ``__init__``, which imports its
-    training stack (wandb, clip, …): the samplers need only torch, scipy, torchdiffeq, torchsde
-    and tqdm (and torchvision for ``k_diffusion.utils``)."""
+def k_diffusion_sampling() -> types.ModuleType:
+    """``k_diffusion.sampling``, imported without running the package's ``__init__``.
+
+    k-diffusion's ``__init__`` imports its training stack (wandb, clip, ...); the samplers need
+    only torch, scipy, torchdiffeq, torchsde and tqdm (and torchvision for ``k_diffusion.utils``).
+
+    Returns
+    -------
+    module
+        ``k_diffusion.sampling``, with ``sample_euler``, ``sample_heun``, ``get_sigmas_karras``, ...
+
+    Raises
+    ------
+    ImportError
+        If k-diffusion is not installed.
+    """
     if "k_diffusion.sampling" in sys.modules:
         return sys.modules["k_diffusion.sampling"]
     spec = importlib.util.find_spec("k_diffusion")
@@ -45,11 +59,13 @@ def k_diffusion_sampling():
     return importlib.import_module("k_diffusion.sampling")
 
 
-def _numpy(tensor: torch.Tensor) -> np.ndarray:
+def _numpy(tensor: torch.Tensor) -> npt.NDArray[np.float64]:
+    """A tensor as a float64 numpy array on the CPU."""
     return tensor.detach().to("cpu", torch.float64).numpy()
 
 
-def _rows(x: torch.Tensor, dimension: int) -> np.ndarray:
+def _rows(x: torch.Tensor, dimension: int) -> npt.NDArray[np.float64]:
+    """A batch of points as (B, D) float64 rows; the model's D is required."""
     flat = _numpy(x).reshape(x.shape[0], -1)
     if flat.shape[1] != dimension:
         raise TweedieError(f"x: points have {flat.shape[1]} coordinates, the model has {dimension}")
@@ -57,13 +73,53 @@ def _rows(x: torch.Tensor, dimension: int) -> np.ndarray:
 
 
 class KDiffusionDenoiser(torch.nn.Module):
-    """E[x_0 | x_σ] for x_σ = x_0 + σ R z (α = 1): k-diffusion's ``model(x, sigma)``."""
+    """The exact denoiser E[x_0 | x_σ] with k-diffusion's signature ``model(x, sigma)``.
 
-    def __init__(self, model: Model):
+    For x_σ = x_0 + σ R z (α = 1, the EDM/VE convention), so every
+    ``k_diffusion.sampling.sample_*`` runs on the exact denoiser.
+
+    Parameters
+    ----------
+    model : Model
+        The model whose exact oracle denoises.
+
+    Attributes
+    ----------
+    oracle : Oracle
+        The model's oracle.
+
+    Raises
+    ------
+    TweedieTypeError
+        If ``model`` is not a :class:`~tweedie.Model`.
+    """
+
+    def __init__(self, model: Model) -> None:
         super().__init__()
         self.oracle = Oracle(model)
 
-    def forward(self, x: torch.Tensor, sigma, **_extra_args) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, sigma: Any, **_extra_args: Any) -> torch.Tensor:
+        """E[x_0 | x_σ] for a batch.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (B, ...)
+            The noisy points; each row holds D numbers.
+        sigma : torch.Tensor or float
+            σ, one value or one per row.
+        **_extra_args
+            Ignored (k-diffusion passes ``extra_args`` through to the model).
+
+        Returns
+        -------
+        torch.Tensor
+            The denoised points, in the shape, dtype and device of ``x``.
+
+        Raises
+        ------
+        TweedieError
+            If the rows do not hold D numbers, or ``sigma`` is neither one value nor one per row.
+        """
         rows = _rows(x, self.oracle.dimension)
         sigmas = _numpy(torch.as_tensor(sigma)).reshape(-1)
         if sigmas.size == 1:
@@ -78,22 +134,78 @@ class KDiffusionDenoiser(torch.nn.Module):
 
 @dataclass
 class UNetOutput:
-    """What a diffusers UNet returns: the prediction in ``.sample``."""
+    """What a diffusers UNet returns: the prediction in ``.sample``.
+
+    Attributes
+    ----------
+    sample : torch.Tensor
+        The prediction: ε, or v for a ``v_prediction`` scheduler.
+    """
+
     sample: torch.Tensor
 
 
 class DiffusersModel:
-    """The exact ε (or v) prediction at a diffusers timestep, with α_t = √ᾱ_t and σ_t = √(1 − ᾱ_t)
-    from ``scheduler.alphas_cumprod``; called as ``model(x, t).sample`` like a UNet."""
+    """The exact ε (or v) prediction at a diffusers timestep, called as ``model(x, t).sample``
+    like a UNet.
 
-    def __init__(self, model: Model, scheduler):
+    The level of timestep t is α_t = √ᾱ_t and σ_t = √(1 − ᾱ_t), from the scheduler's own
+    ``alphas_cumprod``.
+
+    Parameters
+    ----------
+    model : Model
+        The model whose exact oracle predicts.
+    scheduler : diffusers scheduler
+        A scheduler with ``alphas_cumprod`` and ``config.prediction_type`` (``epsilon`` or
+        ``v_prediction``).
+
+    Attributes
+    ----------
+    oracle : Oracle
+        The model's oracle.
+    alphas_cumprod : torch.Tensor
+        ᾱ_t by timestep, float64.
+    prediction_type : str
+        ``epsilon`` or ``v_prediction``.
+
+    Raises
+    ------
+    TweedieTypeError
+        If ``model`` is not a :class:`~tweedie.Model`.
+    TweedieError
+        If the scheduler predicts something other than ε or v.
+    """
+
+    def __init__(self, model: Model, scheduler: Any) -> None:
         self.oracle = Oracle(model)
         self.alphas_cumprod = torch.as_tensor(scheduler.alphas_cumprod).to(torch.float64)
         self.prediction_type = getattr(scheduler.config, "prediction_type", "epsilon")
         if self.prediction_type not in ("epsilon", "v_prediction"):
             raise TweedieError(f"DiffusersModel: prediction_type '{self.prediction_type}' is not epsilon or v_prediction")
 
-    def __call__(self, x: torch.Tensor, timestep, *args, **kwargs) -> UNetOutput:
+    def __call__(self, x: torch.Tensor, timestep: Any, *args: Any, **kwargs: Any) -> UNetOutput:
+        """The prediction at ``timestep``, as a UNet's output.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (B, ...)
+            The noisy points; each row holds D numbers.
+        timestep : torch.Tensor or int
+            The diffusers timestep, one or one per row.
+        *args, **kwargs
+            Ignored (a UNet's conditioning arguments).
+
+        Returns
+        -------
+        UNetOutput
+            ``.sample`` holds ε (or v), in the shape, dtype and device of ``x``.
+
+        Raises
+        ------
+        TweedieError
+            If the rows do not hold D numbers.
+        """
         rows = _rows(x, self.oracle.dimension)
         t = torch.as_tensor(timestep).reshape(-1).to(torch.long).cpu()
         alpha_bar = self.alphas_cumprod[t].numpy()

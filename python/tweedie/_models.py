@@ -1,0 +1,394 @@
+"""Models: a Gaussian-mixture prior p_0 with the covariance Σ of the forward noise."""
+from __future__ import annotations
+
+import ctypes
+import io
+import json
+import os
+from typing import Any, Mapping, Optional, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from ._arguments import path as _path
+from ._arguments import points, text
+from ._errors import TweedieError, TweedieTypeError
+from ._native import check, lib, pointer, take_string
+
+__all__ = ["Model"]
+
+_NPZ_NUMBERS = 1 << 20
+_JSON_FIELDS = {"name", "weights", "means", "covariance_type", "covariances", "noise", "shape"}
+_NOISE_FIELDS = {"type", "covariance", "block_size"}
+_SKLEARN_ATTRIBUTES = ("weights_", "means_", "covariances_", "covariance_type")
+
+
+def _npz_noise(noise: Any, out: dict[str, Any]) -> bool:
+    """Adds the noise fields of the .npz format to ``out``: noise.type, noise.covariance and
+    noise.block_size become noise_type, noise_covariance and block_size. False for a noise the
+    format does not hold (left to the JSON route and its messages)."""
+    if not isinstance(noise, Mapping) or set(noise) - _NOISE_FIELDS:
+        return False
+    if noise.get("type") is not None:
+        out["noise_type"] = np.array(str(noise["type"]))
+    if noise.get("covariance") is not None:
+        out["noise_covariance"] = np.asarray(noise["covariance"], dtype=np.float64)
+    if noise.get("block_size") is not None:
+        out["block_size"] = np.array([noise["block_size"]], dtype=np.int64)
+    return True
+
+
+def _npz_archive(fields: Mapping[str, Any]) -> Optional[bytes]:
+    """The model as the bytes of an .npz model file, for models given as numpy arrays of at least
+    2^20 numbers (a data set): a text round trip of millions of numbers would cost gigabytes. None
+    for anything else (the JSON route, whose messages name the JSON fields)."""
+    arrays = [fields.get("means"), fields.get("covariances")]
+    if set(fields) - _JSON_FIELDS or sum(a.size for a in arrays if isinstance(a, np.ndarray)) < _NPZ_NUMBERS:
+        return None
+    out: dict[str, Any] = {}
+    for key in ("weights", "means", "covariances"):
+        if fields.get(key) is not None:
+            out[key] = np.asarray(fields[key], dtype=np.float64)
+    for key in ("covariance_type", "name"):
+        if fields.get(key) is not None:
+            out[key] = np.array(str(fields[key]))
+    if fields.get("shape") is not None:
+        out["shape"] = np.asarray(fields["shape"], dtype=np.int64)
+    if fields.get("noise") is not None and not _npz_noise(fields["noise"], out):
+        return None
+    buffer = io.BytesIO()
+    np.savez(buffer, **out)
+    return buffer.getvalue()
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with numpy arrays and scalars as Python lists and numbers, for ``json.dumps``."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _model_json(fields: Mapping[str, Any]) -> bytes:
+    """The fields of the JSON model format as JSON text."""
+    try:
+        return json.dumps(_plain(dict(fields)), allow_nan=False).encode()
+    except TypeError as error:
+        raise TweedieTypeError(f"model: {error}") from None
+    except ValueError as error:
+        raise TweedieError(f"model: {error}") from None
+
+
+def _sklearn_fields(gm: Any) -> dict[str, Any]:
+    """The JSON model fields of a fitted ``sklearn.mixture.GaussianMixture``."""
+    for attribute in _SKLEARN_ATTRIBUTES:
+        if not hasattr(gm, attribute):
+            raise TweedieTypeError(f"from_sklearn: {type(gm).__name__} has no {attribute} (is it a fitted GaussianMixture?)")
+    weights = np.asarray(gm.weights_, dtype=np.float64)
+    # scikit-learn's weights sum to one only to rounding; the library checks within 1e-9.
+    return {"weights": weights / weights.sum(), "means": np.asarray(gm.means_, dtype=np.float64),
+            "covariance_type": gm.covariance_type, "covariances": np.asarray(gm.covariances_, dtype=np.float64)}
+
+
+class Model:
+    """A Gaussian-mixture prior p_0 with the covariance Σ of the forward noise.
+
+    Build a model with :meth:`builtin`, :meth:`load`, :meth:`from_dict` or :meth:`from_sklearn`
+    (or get the exact posterior of one from :func:`~tweedie.posterior`); the constructor only wraps
+    a handle of the C ABI.
+
+    Parameters
+    ----------
+    handle : ctypes.c_void_p
+        A model handle returned by the C ABI. The model owns it and frees it when collected.
+
+    Attributes
+    ----------
+    dimension : int
+        D, the number of coordinates of a point.
+    components : int
+        K, the number of mixture components.
+    shape : tuple of int
+        The shape of one point, ``(D,)`` unless the model sets one.
+
+    See Also
+    --------
+    Oracle : the exact oracle of a model.
+    sample : samples from a model with one of Tweedie's samplers.
+
+    Examples
+    --------
+    >>> import tweedie
+    >>> model = tweedie.Model.builtin("ring8")
+    >>> model.dimension, model.components
+    (2, 8)
+    >>> model.log_density([[4.0, 0.0]]).shape
+    (1,)
+    """
+
+    def __init__(self, handle: ctypes.c_void_p) -> None:
+        self._handle: Optional[ctypes.c_void_p] = handle
+        self._description: Optional[dict[str, Any]] = None
+        dimension, components, rank = ctypes.c_ssize_t(), ctypes.c_ssize_t(), ctypes.c_ssize_t()
+        shape = (ctypes.c_ssize_t * 16)()
+        check(lib.tweedie_model_sizes(handle, ctypes.byref(dimension), ctypes.byref(components), shape, 16,
+                                      ctypes.byref(rank)))
+        self._dimension, self._components = dimension.value, components.value
+        self._shape = tuple(shape[i] for i in range(min(rank.value, 16))) if rank.value else (dimension.value,)
+
+    def __del__(self) -> None:
+        handle = getattr(self, "_handle", None)
+        if handle:
+            lib.tweedie_model_free(handle)
+            self._handle = None
+
+    @classmethod
+    def builtin(cls, name: str) -> Model:
+        """A built-in model.
+
+        Parameters
+        ----------
+        name : str
+            ``"ring8"`` (eight Gaussians on a ring, D = 2), ``"chain16"`` (points of shape
+            (16, 3)) or ``"spiral-dirac"`` (a data set: Dirac components).
+
+        Returns
+        -------
+        Model
+
+        Raises
+        ------
+        TweedieTypeError
+            If ``name`` is not a string.
+        TweedieError
+            If no built-in model has that name.
+
+        Examples
+        --------
+        >>> import tweedie
+        >>> tweedie.Model.builtin("chain16").shape
+        (16, 3)
+        """
+        handle = ctypes.c_void_p()
+        check(lib.tweedie_model_builtin(text(name, "name"), ctypes.byref(handle)))
+        return cls(handle)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Model:
+        """A model read from a file.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            A ``.json`` or ``.npz`` model file (the formats of ``tweedie model convert`` and
+            :meth:`save`).
+
+        Returns
+        -------
+        Model
+
+        Raises
+        ------
+        TweedieTypeError
+            If ``path`` is not a path.
+        TweedieError
+            If the file cannot be read or does not hold a valid model.
+        """
+        handle = ctypes.c_void_p()
+        check(lib.tweedie_model_load(_path(path), ctypes.byref(handle)))
+        return cls(handle)
+
+    @classmethod
+    def from_dict(cls, description: Mapping[str, Any]) -> Model:
+        """A model from the fields of the JSON model format.
+
+        Numpy arrays and scalars are accepted wherever the format has numbers; models of at least
+        2^20 numbers given as numpy arrays (a data set) go to the library as an in-memory ``.npz``
+        file, without a text round trip.
+
+        Parameters
+        ----------
+        description : mapping
+            The fields ``weights`` (K,), ``means`` (K, D), ``covariance_type`` (``full``,
+            ``tied``, ``diag``, ``spherical`` or ``dirac``), ``covariances``, and optionally
+            ``noise`` (``{"type", "covariance", "block_size"}``), ``shape`` and ``name``.
+
+        Returns
+        -------
+        Model
+
+        Raises
+        ------
+        TweedieTypeError
+            If ``description`` is not a mapping or holds values that are not numbers, lists or
+            strings.
+        TweedieError
+            If the fields do not describe a valid model (the library's message names the field).
+
+        Examples
+        --------
+        >>> import tweedie
+        >>> model = tweedie.Model.from_dict({"weights": [1.0], "means": [[0.0, 1.0]],
+        ...                                  "covariance_type": "full", "covariances": [[[1.0, 0.0], [0.0, 2.0]]]})
+        >>> model.dimension, model.components
+        (2, 1)
+        """
+        try:
+            fields = dict(description)
+        except (TypeError, ValueError):
+            raise TweedieTypeError(f"model: expected a mapping of the model's fields, got {type(description).__name__}") from None
+        handle = ctypes.c_void_p()
+        archive = _npz_archive(fields)
+        if archive is not None:
+            check(lib.tweedie_model_from_npz(archive, len(archive), ctypes.byref(handle)))
+            return cls(handle)
+        encoded = _model_json(fields)
+        check(lib.tweedie_model_from_json(encoded, len(encoded), ctypes.byref(handle)))
+        return cls(handle)
+
+    @classmethod
+    def from_sklearn(cls, gm: Any, noise: Optional[npt.ArrayLike] = None, shape: Optional[Sequence[int]] = None,
+                     name: Optional[str] = None) -> Model:
+        """A fitted scikit-learn Gaussian mixture as the prior.
+
+        Parameters
+        ----------
+        gm : sklearn.mixture.GaussianMixture
+            A fitted mixture, of any covariance type.
+        noise : array_like, optional
+            The noise covariance Σ: None (the identity), a (D,) diagonal or a (D, D) matrix.
+        shape : sequence of int, optional
+            The shape of one point (its product is D).
+        name : str, optional
+            The model's name.
+
+        Returns
+        -------
+        Model
+            A model whose :meth:`log_density` equals ``gm.score_samples``.
+
+        Raises
+        ------
+        TweedieTypeError
+            If ``gm`` is not a fitted ``GaussianMixture``.
+        TweedieError
+            If the mixture or the noise is not a valid model.
+        """
+        description = _sklearn_fields(gm)
+        if noise is not None:
+            sigma = np.asarray(noise, dtype=np.float64)
+            description["noise"] = {"type": "diagonal" if sigma.ndim == 1 else "full", "covariance": sigma}
+        if shape is not None:
+            description["shape"] = list(shape)
+        if name is not None:
+            description["name"] = name
+        return cls.from_dict(description)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The model's fields, as in the JSON model format.
+
+        Returns
+        -------
+        dict
+            ``weights``, ``means``, ``covariance_type``, ``covariances`` and, where set, ``noise``,
+            ``shape`` and ``name``, as lists and numbers. The dict is cached: do not modify it.
+        """
+        if self._description is None:
+            out = ctypes.c_void_p()
+            check(lib.tweedie_model_to_json(self._handle, ctypes.byref(out)))
+            self._description = json.loads(take_string(out))
+        return self._description
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Writes the model to a file, atomically.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write; its extension, ``.json`` or ``.npz``, chooses the format.
+
+        Raises
+        ------
+        TweedieTypeError
+            If ``path`` is not a path.
+        TweedieError
+            If the extension is neither ``.json`` nor ``.npz`` or the file cannot be written.
+        """
+        check(lib.tweedie_model_save(self._handle, _path(path)))
+
+    @property
+    def dimension(self) -> int:
+        """D, the number of coordinates of a point."""
+        return self._dimension
+
+    @property
+    def components(self) -> int:
+        """K, the number of mixture components."""
+        return self._components
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of one point, e.g. (16, 3); (D,) when none is set."""
+        return self._shape
+
+    @property
+    def weights(self) -> npt.NDArray[np.float64]:
+        """The mixture weights, shape (K,)."""
+        return np.array(self.to_dict()["weights"], dtype=np.float64)
+
+    @property
+    def means(self) -> npt.NDArray[np.float64]:
+        """The component means, shape (K, D)."""
+        return np.array(self.to_dict()["means"], dtype=np.float64)
+
+    @property
+    def covariance_type(self) -> str:
+        """``full``, ``tied``, ``diag``, ``spherical`` or ``dirac``."""
+        return str(self.to_dict()["covariance_type"])
+
+    @property
+    def name(self) -> Optional[str]:
+        """The model's name, or None."""
+        return self.to_dict().get("name")
+
+    def log_density(self, x: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """log p_0(x) for each point, exactly.
+
+        Parameters
+        ----------
+        x : array_like, shape (B, D) or (D,)
+            The points (a point of shape :attr:`shape` may be given as it is: (B, 16, 3) for
+            ``chain16``).
+
+        Returns
+        -------
+        ndarray of float64, shape (B,)
+            The log-density of each point.
+
+        Raises
+        ------
+        TweedieTypeError
+            If ``x`` is not an array of numbers.
+        TweedieError
+            If the points do not have D coordinates, or p_0 has no density (Dirac or singular
+            components).
+        """
+        array = points(x, self.dimension)
+        out = np.empty(array.shape[0])
+        check(lib.tweedie_model_log_density(self._handle, pointer(array), array.shape[0], array.shape[1], pointer(out)))
+        return out
+
+    def __repr__(self) -> str:
+        return f"Model({self.name!r}, D={self.dimension}, K={self.components}, {self.covariance_type})"
+
+
+def require_model(model: Any, caller: str) -> Model:
+    """``model`` if it is a :class:`Model`; else a :class:`~tweedie.TweedieTypeError` naming ``caller``."""
+    if not isinstance(model, Model):
+        raise TweedieTypeError(f"{caller}: expected a tweedie.Model, got {type(model).__name__}")
+    return model
