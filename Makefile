@@ -5,11 +5,13 @@
 #   make test-slurm  runs tweedie compare --slurm against a local single-node Slurm it starts and stops
 #   make test-python installs the Python package (python/) in a virtual environment and runs its tests
 #   make test-python-torch  the same with PyTorch, k-diffusion and diffusers (a 6 GB environment)
+#   make test-docs   runs every `$ tweedie …` command shown in README.md and docs/*.md
+#   make lint        checks Sources/ against the project's style (lines ≤ 120 characters; .editorconfig)
 SWIFT ?= swift
 APT_PACKAGES = libopenblas-dev liblapacke-dev pkg-config
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test build deps bench bench-python bench-peers clean fuzz test-slurm test-python test-python-torch
+.PHONY: demo test build deps bench bench-python bench-peers clean fuzz test-slurm test-python test-python-torch test-docs lint
 
 deps:
 	@if ! pkg-config --exists openblas 2>/dev/null || [ ! -f /usr/include/lapacke.h ]; then \
@@ -34,6 +36,17 @@ demo: build
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# The commands the README and the docs pages show, run in a scratch directory with the debug CLI:
+# each must still run (or fail with the one-line error the page shows).
+test-docs: deps
+	$(SWIFT) build --product tweedie
+	TWEEDIE_CLI=$$($(SWIFT) build --show-bin-path)/tweedie python3 scripts/check_docs.py
+
+# The style Sources/ follows (scripts/lint.sh, .editorconfig): lines of at most 120 characters, no
+# tabs, no trailing white space, a final newline.
+lint:
+	bash scripts/lint.sh
 
 # libFuzzer targets (fuzz/Package.swift), built with ASan and coverage; each runs for FUZZ_SECONDS
 # over its corpus in fuzz/corpus/<target>, which grows as it finds new paths. A crash, a trap, an

@@ -77,7 +77,8 @@ let rates = [64, 256].map { rows -> (Int, Double, Double) in
     return (rows, one, both)
 }
 for (rows, one, both) in rates {
-    print("GEMM rate, \(rows)×192 · 192×192: one core \(String(format: "%.1f", one)) GFLOP/s, \(threads) cores \(String(format: "%.1f", both)) GFLOP/s")
+    print("GEMM rate, \(rows)×192 · 192×192: one core \(String(format: "%.1f", one)) GFLOP/s, "
+          + "\(threads) cores \(String(format: "%.1f", both)) GFLOP/s")
 }
 let tileRate192 = rates.map(\.2).max()!
 print("reference (best, all cores): \(String(format: "%.1f", tileRate192)) GFLOP/s")
@@ -179,7 +180,8 @@ func expRate() -> Double {
                               bounds: gemm(4096, k, denoise: 4 * Double(d * d), evaluate: 6 * Double(d * d))))
     let variances = Matrix(rows: 64, columns: 64, elements: (0..<4096).map { _ in 0.6 + rng.next() })
     let diagonal = try MixtureModel(prior: GaussianMixture(weights: [Double](repeating: 1.0 / 64, count: 64),
-                                                            means: rng.matrix(64, 64), covariances: .diagonal(variances)))
+                                                            means: rng.matrix(64, 64),
+                                                            covariances: .diagonal(variances)))
     // Shared basis (U = I): element-wise work per pair, at least 4D flops (6D with the score's sums),
     // bounded by the machine's FMA rate (the GEMM rate).
     let elementwise = gemm(4096, 64, denoise: 4 * 64, evaluate: 6 * 64)
@@ -215,7 +217,9 @@ func expRate() -> Double {
 try evaluateAgainstDenoise(gemmRate: tileRate192 * 1e9)
 if CommandLine.arguments.contains("--evaluate") { exit(0) }
 
-struct Row { let name: String; let b: Int; let k: Int; let d: Int; let flops: Double; let t: (median: Double, best: Double) }
+struct Row {
+    let name: String; let b: Int; let k: Int; let d: Int; let flops: Double; let t: (median: Double, best: Double)
+}
 var rows: [Row] = []
 
 // 2. Full-covariance mixture, D = 192, K = 32, full Σ. Per (point, component): a D×D product
@@ -254,7 +258,9 @@ print("|---|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows {
     let pairs = Double(r.b * r.k)
     let gflops = pairs * r.flops / r.t.median / 1e9
-    print("| \(r.name) | \(r.b) | \(r.k) | \(r.d) | \(String(format: "%.2f ms", r.t.median * 1e3)) (best \(String(format: "%.2f", r.t.best * 1e3))) | \(String(format: "%.3g", pairs / r.t.median)) | \(String(format: "%.1f", gflops)) | \(String(format: "%.0f%%", 100 * gflops / tileRate192)) |")
+    print("| \(r.name) | \(r.b) | \(r.k) | \(r.d) | \(String(format: "%.2f ms", r.t.median * 1e3)) "
+          + "(best \(String(format: "%.2f", r.t.best * 1e3))) | \(String(format: "%.3g", pairs / r.t.median)) | "
+          + "\(String(format: "%.1f", gflops)) | \(String(format: "%.0f%%", 100 * gflops / tileRate192)) |")
 }
 
 // 4. The cost of carrying Jacobians (docs/math.md §12.1): heun, 16 steps (31 model calls), 256
@@ -274,9 +280,15 @@ for d in quick ? [2, 16] : [2, 8, 16, 32, 64] {
     let oracle = try Oracle(model)
     let path = try SamplingPath.make(.karras, schedule: .edm(), steps: 16)
     let calls = 31.0 * Double(count)
-    let plain = time { _ = try! HeunSampler().run(count: count, model: oracle, path: path, noise: NoiseStream(seed: 1)) }
-    let carried = time { _ = try! SamplerOutputDensity(model: model, sampler: HeunSampler(), path: path, count: count, seed: 1) }
-    print("| \(d) | \(String(format: "%.2f µs", plain.median / calls * 1e6)) | \(String(format: "%.2f µs", carried.median / calls * 1e6)) | \(String(format: "%.1f×", carried.median / plain.median)) |")
+    let plain = time {
+        _ = try! HeunSampler().run(count: count, model: oracle, path: path, noise: NoiseStream(seed: 1))
+    }
+    let carried = time {
+        _ = try! SamplerOutputDensity(model: model, sampler: HeunSampler(), path: path, count: count, seed: 1)
+    }
+    print("| \(d) | \(String(format: "%.2f µs", plain.median / calls * 1e6)) | "
+          + "\(String(format: "%.2f µs", carried.median / calls * 1e6)) | "
+          + "\(String(format: "%.1f×", carried.median / plain.median)) |")
 }
 
 // 5. Small calls, where per-call overhead and not arithmetic is the cost (issue: small D): the
@@ -289,11 +301,16 @@ do {
     let calls = 2000
     let small = time { for _ in 0..<calls { _ = try! oracle.denoise(x, at: level) } }
     print("")
-    print("oracle.denoise, B = 16, D = 2, K = 8: \(String(format: "%.2f µs", small.median / Double(calls) * 1e6)) per call (best \(String(format: "%.2f", small.best / Double(calls) * 1e6)))")
+    print("oracle.denoise, B = 16, D = 2, K = 8: \(String(format: "%.2f µs", small.median / Double(calls) * 1e6)) "
+          + "per call (best \(String(format: "%.2f", small.best / Double(calls) * 1e6)))")
     let path = try SamplingPath.make(.karras, schedule: .edm(), steps: 18)
     for batch in [256, 4096] {
-        let run = time { _ = try! HeunSampler().run(count: 200_000, model: oracle, path: path, noise: NoiseStream(seed: 1), batchSize: batch) }
-        print("heun, 18 steps, 200000 samples of ring8, batch \(batch): \(String(format: "%.3f s", run.median)) (best \(String(format: "%.3f", run.best)))")
+        let run = time {
+            _ = try! HeunSampler().run(count: 200_000, model: oracle, path: path, noise: NoiseStream(seed: 1),
+                                       batchSize: batch)
+        }
+        print("heun, 18 steps, 200000 samples of ring8, batch \(batch): \(String(format: "%.3f s", run.median)) "
+              + "(best \(String(format: "%.3f", run.best)))")
     }
 }
 
@@ -339,7 +356,8 @@ if !quick {
     }
     series.append(("D (B = 512, K = 8), against (D/64)²", points))
     var chart = SVGLineChart(title: "Tweedie's denoiser: time against the size of the work",
-                             xLabel: "work relative to B = 512, K = 8, D = 64 (B, K, D² ratios)", yLabel: "time per call (s)")
+                             xLabel: "work relative to B = 512, K = 8, D = 64 (B, K, D² ratios)",
+                             yLabel: "time per call (s)")
     for (label, p) in series { chart.series.append(.init(label: label, points: p)) }
     let start = series[0].1[0].y
     chart.series.append(.init(label: "linear scaling (slope 1)", points: [SIMD2(1, start), SIMD2(16, 16 * start)],

@@ -29,7 +29,9 @@ private let errorKey: pthread_key_t = {
 }()
 
 private func errorSlot() -> ErrorSlot {
-    if let pointer = pthread_getspecific(errorKey) { return Unmanaged<ErrorSlot>.fromOpaque(pointer).takeUnretainedValue() }
+    if let pointer = pthread_getspecific(errorKey) {
+        return Unmanaged<ErrorSlot>.fromOpaque(pointer).takeUnretainedValue()
+    }
     let slot = ErrorSlot()
     pthread_setspecific(errorKey, Unmanaged.passRetained(slot).toOpaque())
     return slot
@@ -110,7 +112,9 @@ private func returnString(_ text: String, _ out: UnsafeMutablePointer<UnsafeMuta
 // MARK: Models
 
 @_cdecl("tweedie_model_builtin")
-public func tweedie_model_builtin(_ name: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
+public func tweedie_model_builtin(
+    _ name: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+) -> Int32 {
     call {
         let name = try string(name, "name")
         guard let m = BuiltinModels.named(name) else {
@@ -122,7 +126,9 @@ public func tweedie_model_builtin(_ name: UnsafePointer<CChar>?, _ out: UnsafeMu
 }
 
 @_cdecl("tweedie_model_load")
-public func tweedie_model_load(_ path: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
+public func tweedie_model_load(
+    _ path: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+) -> Int32 {
     call {
         let url = URL(fileURLWithPath: try string(path, "path"))
         var m = try ModelFile.read(url)
@@ -216,7 +222,8 @@ public func tweedie_model_free(_ handle: UnsafeMutableRawPointer?) {
 private func parsePrecision(_ precision: UnsafePointer<CChar>?) throws -> Precision {
     let name = precision.map { String(cString: $0) } ?? Precision.float64.rawValue
     guard let parsed = Precision(rawValue: name) else {
-        throw CallError("precision: unknown '\(name)' (known: \(Precision.allCases.map(\.rawValue).joined(separator: ", ")))")
+        throw CallError("precision: unknown '\(name)' "
+                        + "(known: \(Precision.allCases.map(\.rawValue).joined(separator: ", ")))")
     }
     return parsed
 }
@@ -272,7 +279,8 @@ private func gather(_ x: Matrix, _ rows: [Int]) -> Matrix {
     return out
 }
 
-private func scatter(_ values: [Double], width: Int, rows: [Int], total: Int, into pointer: UnsafeMutablePointer<Double>?) {
+private func scatter(_ values: [Double], width: Int, rows: [Int], total: Int,
+                     into pointer: UnsafeMutablePointer<Double>?) {
     guard let pointer else { return }
     if rows.count == total { write(values, to: pointer); return }
     for (i, r) in rows.enumerated() {
@@ -309,7 +317,8 @@ public func tweedie_oracle_evaluate(
             scatter(r.score.elements, width: d, rows: group.rows, total: rows, into: score)
             scatter(r.divergence, width: 1, rows: group.rows, total: rows, into: divergence)
             if let covariances = r.posteriorCovariance {
-                scatter(covariances.flatMap(\.elements), width: d * d, rows: group.rows, total: rows, into: posteriorCovariance)
+                scatter(covariances.flatMap(\.elements), width: d * d, rows: group.rows, total: rows,
+                        into: posteriorCovariance)
             }
             if let means = r.componentMeans {
                 scatter(means.flatMap(\.elements), width: k * d, rows: group.rows, total: rows, into: componentMeans)
@@ -404,7 +413,8 @@ private final class ObservationBox {
 @_cdecl("tweedie_observation_new")
 public func tweedie_observation_new(
     _ a: UnsafePointer<Double>?, _ observed: Int, _ dimension: Int, _ y: UnsafePointer<Double>?,
-    _ noiseCovariance: UnsafePointer<Double>?, _ noiseStd: Double, _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+    _ noiseCovariance: UnsafePointer<Double>?, _ noiseStd: Double,
+    _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
 ) -> Int32 {
     call {
         guard let out else { throw CallError("out: null pointer") }
@@ -450,8 +460,12 @@ public func tweedie_sample(
 ) -> Int32 {
     call {
         var parsed = try SampleRequest(json: Data(try string(request, "request").utf8))
-        parsed.observation = observation.map { Unmanaged<ObservationBox>.fromOpaque($0).takeUnretainedValue().observation }
-        if parsed.network != nil, callback == nil { throw CallError("callback: the request names a network, but the callback is null") }
+        parsed.observation = observation.map {
+            Unmanaged<ObservationBox>.fromOpaque($0).takeUnretainedValue().observation
+        }
+        if parsed.network != nil, callback == nil {
+            throw CallError("callback: the request names a network, but the callback is null")
+        }
         let network = parsed.network == nil ? nil : callback.map { networkFunction($0, context: context) }
         let setup = try parsed.prepare(model: try handle.map(model), network: network)
         let d = setup.dimension, count = parsed.count
@@ -460,8 +474,27 @@ public func tweedie_sample(
         guard let out else { throw CallError("out: null buffer") }
         try MemoryBudget.require("count", "\(count) samples × D = \(d)", elements: [count, d])
         _ = try setup.run(standardNormals: z, keepsSamples: false, onBatch: { range, batch in
-            batch.elements.withUnsafeBufferPointer { out.advanced(by: range.lowerBound * d).update(from: $0.baseAddress!, count: $0.count) }
+            batch.elements.withUnsafeBufferPointer {
+                out.advanced(by: range.lowerBound * d).update(from: $0.baseAddress!, count: $0.count)
+            }
         })
+    }
+}
+
+/// Draws `samples` (rows × columns, columns = D) over contours of the model's density to the SVG
+/// file `path` (written atomically), titled `title`: the picture of `tweedie sample --plot`, the
+/// first two principal axes of the model when D > 2.
+@_cdecl("tweedie_plot_samples")
+public func tweedie_plot_samples(
+    _ handle: UnsafeMutableRawPointer?, _ samples: UnsafePointer<Double>?, _ rows: Int, _ columns: Int,
+    _ title: UnsafePointer<CChar>?, _ path: UnsafePointer<CChar>?
+) -> Int32 {
+    call {
+        let m = try model(handle)
+        let x = try matrix(samples, rows: rows, columns: columns, "samples")
+        try requirePoints(x, "samples")
+        try writeSamplePlot(model: m, oracle: try Oracle(m), samples: x, title: try string(title, "title"),
+                            to: URL(fileURLWithPath: try string(path, "path")))
     }
 }
 
@@ -492,8 +525,8 @@ public func tweedie_posterior(
 ) -> Int32 {
     call {
         let prior = try model(handle)
-        let given = try observation(a, observed: observed, dimension: prior.dimension, y, noiseCovariance: noiseCovariance,
-                                    noiseStd: noiseStd)
+        let given = try observation(a, observed: observed, dimension: prior.dimension, y,
+                                    noiseCovariance: noiseCovariance, noiseStd: noiseStd)
         let posterior = try ExactPosterior(prior: prior, observation: given)
         guard let out, let logEvidence, let componentEvidence else { throw CallError("out: null pointer") }
         logEvidence.pointee = posterior.logEvidence
@@ -516,7 +549,8 @@ public func tweedie_sampler_kl(
     call {
         let m = try model(handle)
         let configuration = try SamplerConfiguration(parsing: try string(sampler, "sampler"))
-        let path = try configuration.path(schedule: try Schedule.named(try string(schedule, "schedule")), steps: steps < 0 ? nil : steps)
+        let path = try configuration.path(schedule: try Schedule.named(try string(schedule, "schedule")),
+                                          steps: steps < 0 ? nil : steps)
         let startText = try string(start, "start")
         guard let law = SamplerOutputDensity.StartingLaw(rawValue: startText) else {
             throw CallError("start: unknown '\(startText)' (known: gaussian, marginal)")
@@ -524,17 +558,20 @@ public func tweedie_sampler_kl(
         guard count >= 2 else { throw CallError("count: KL needs at least 2 samples, got \(count)") }
         let sampler = configuration.makeSampler()
         guard SamplerOutputDensity.isSupported(sampler) else {
-            throw CallError("sampler: \(sampler.name) with these options is not a deterministic linear sampler (euler, heun without churn, dpmpp-2m, ddim with eta = 0)")
+            throw CallError("sampler: \(sampler.name) with these options is not a deterministic linear sampler "
+                            + "(euler, heun without churn, dpmpp-2m, ddim with eta = 0)")
         }
         do { _ = try PriorDensity(m.prior) } catch {
             throw CallError("model: p_0 has no density (\(error)); KL(q_N ‖ p_0) is undefined")
         }
-        guard let kl = try SamplerKL(model: m, sampler: sampler, path: path, count: count, seed: seed, start: law) else {
+        guard let kl = try SamplerKL(model: m, sampler: sampler, path: path, count: count, seed: seed,
+                                     start: law) else {
             throw CallError("sampler: a sample's Jacobian is singular: q_N has no density")
         }
         guard let out else { throw CallError("out: null buffer") }
-        write([kl.controlVariateKL, kl.controlVariateStandardError, kl.plainKL, kl.plainStandardError, kl.effectiveSampleSize,
-               Double(kl.count), kl.reverseKL ?? .nan, kl.reverseStandardError ?? .nan], to: out)
+        write([kl.controlVariateKL, kl.controlVariateStandardError, kl.plainKL, kl.plainStandardError,
+               kl.effectiveSampleSize, Double(kl.count), kl.reverseKL ?? .nan, kl.reverseStandardError ?? .nan],
+              to: out)
     }
 }
 
@@ -550,10 +587,12 @@ public func tweedie_sampler_path_kl(
     call {
         let m = try model(handle)
         let configuration = try SamplerConfiguration(parsing: try string(sampler, "sampler"))
-        let path = try configuration.path(schedule: try Schedule.named(try string(schedule, "schedule")), steps: steps < 0 ? nil : steps)
+        let path = try configuration.path(schedule: try Schedule.named(try string(schedule, "schedule")),
+                                          steps: steps < 0 ? nil : steps)
         let made = configuration.makeSampler()
         guard let stepper = made as? any GaussianStepSampler, !made.isDeterministic else {
-            throw CallError("sampler: \(made.name) with these options does not take Gaussian random steps (ddpm, ddim with eta > 0, euler-maruyama)")
+            throw CallError("sampler: \(made.name) with these options does not take Gaussian random steps "
+                            + "(ddpm, ddim with eta > 0, euler-maruyama)")
         }
         let kl = try SamplerPathKL(model: m, sampler: stepper, path: path, count: count, seed: seed)
         guard let out else { throw CallError("out: null buffer") }
@@ -577,7 +616,8 @@ public func tweedie_likelihood(
     call {
         let o = try Oracle(model(handle))
         let priorText = try string(prior, "prior")
-        guard let priorKind = ["marginal": ProbabilityFlowLikelihood.Prior.exactMarginal, "gaussian": .gaussian][priorText] else {
+        guard let priorKind = ["marginal": ProbabilityFlowLikelihood.Prior.exactMarginal,
+                               "gaussian": .gaussian][priorText] else {
             throw CallError("prior: must be marginal or gaussian, got '\(priorText)'")
         }
         let likelihood = try ProbabilityFlowLikelihood(

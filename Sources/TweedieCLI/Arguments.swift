@@ -27,6 +27,7 @@ func commaSeparated<T: Equatable>(_ text: String, option: String, invalid: (Stri
 /// ``commaSeparated(_:option:invalid:_:)`` for guidance methods.
 func guidanceMethods(_ text: String) throws -> [GuidanceMethod] {
     try commaSeparated(text, option: "--guidance",
-                       invalid: { "unknown method '\($0)' (known: \(GuidanceMethod.allCases.map(\.rawValue).joined(separator: ", ")))" },
+                       invalid: { "unknown method '\($0)' "
+                                  + "(known: \(GuidanceMethod.allCases.map(\.rawValue).joined(separator: ", ")))" },
                        GuidanceMethod.init(rawValue:))
 }

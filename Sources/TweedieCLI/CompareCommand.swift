@@ -5,7 +5,8 @@ import Tweedie
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
-        abstract: "Run a grid of samplers × step counts from the same noise, measure each against p_0, and fit orders of convergence.",
+        abstract: "Run a grid of samplers × step counts from the same noise, measure each against p_0, "
+            + "and fit orders of convergence.",
         discussion: """
         Every (sampler, steps) pair runs --count samples with the same --seed: sample i starts from \
         the noise of (seed, i) in every run, so rows differ only by the sampler. Each row is measured \
@@ -37,14 +38,20 @@ struct CompareCommand: ParsableCommand {
     var shard: String?
     @Option(parsing: .upToNextOption, help: "Merge these result directories (shards of one study) instead of running.")
     var merge: [String] = []
-    @Option(help: "Guidance methods, comma-separated (dps, pigdm, tmpd, mmps, exact), crossed with the samplers; needs the observation options. Rows are named sampler+method and measured against the exact posterior p(x_0 | y).")
+    @Option(help: """
+        Guidance methods, comma-separated (dps, pigdm, tmpd, mmps, exact), crossed with the samplers; needs the \
+        observation options. Rows are named sampler+method and measured against the exact posterior p(x_0 | y).
+        """)
     var guidance: String?
     @OptionGroup var observation: ObservationOptions
     @Option(help: "Output directory (created if missing).") var out: String
     @Option(help: "Submit the study to Slurm as a job array of this many shards and a merge job.") var slurm: Int?
-    @Option(parsing: .unconditional, help: "With --slurm: extra sbatch arguments, e.g. \"--partition=cpu --time=1:00:00\".")
+    @Option(parsing: .unconditional,
+            help: "With --slurm: extra sbatch arguments, e.g. \"--partition=cpu --time=1:00:00\".")
     var sbatch: String?
-    @Flag(help: "With --slurm: wait for the merge job; a failed shard is named with its log, and the exit status is non-zero.")
+    @Flag(help: """
+        With --slurm: wait for the merge job; a failed shard is named with its log, and the exit status is non-zero.
+        """)
     var wait = false
     @Flag(name: .shortAndLong, help: "Print nothing on success.") var quiet = false
 
@@ -57,7 +64,8 @@ struct CompareCommand: ParsableCommand {
         }
         if let slurm {
             guard merge.isEmpty, shard == nil else {
-                throw ValidationError("--slurm makes its own shards and merge; it does not go with \(merge.isEmpty ? "--shard" : "--merge")")
+                throw ValidationError("--slurm makes its own shards and merge; "
+                                      + "it does not go with \(merge.isEmpty ? "--shard" : "--merge")")
             }
             guard slurm >= 1 else { throw ValidationError("--slurm must be at least 1, got \(slurm)") }
             let rows = try samplerTexts().count * max(guidanceMethods()?.count ?? 1, 1) * stepCounts().count
@@ -68,14 +76,16 @@ struct CompareCommand: ParsableCommand {
         if !merge.isEmpty {
             let given: [(String, Bool)] = [("--model", model != nil), ("--schedule", schedule != nil),
                                            ("--samplers", samplers != nil), ("--steps", steps != nil),
-                                           ("--count", count != nil), ("--grid", grid != nil), ("--shard", shard != nil),
+                                           ("--count", count != nil), ("--grid", grid != nil),
+                                           ("--shard", shard != nil),
                                            ("--guidance", guidance != nil), ("--operator", observation.isGiven)]
             if let flag = given.first(where: \.1)?.0 {
                 throw ValidationError("--merge reads its configuration from the directories; \(flag) belongs to a run")
             }
             return
         }
-        for (flag, value) in [("--model", model), ("--schedule", schedule), ("--samplers", samplers), ("--steps", steps)]
+        for (flag, value) in [("--model", model), ("--schedule", schedule), ("--samplers", samplers),
+                              ("--steps", steps)]
         where value == nil {
             throw ValidationError("missing \(flag) (or merge shards with --merge DIR ...)")
         }
@@ -84,10 +94,12 @@ struct CompareCommand: ParsableCommand {
         _ = try stepCounts()
         let methods = try guidanceMethods()
         if methods != nil, !observation.isGiven {
-            throw ValidationError("--guidance needs an observation: --operator A.npy, --y Y.npy and --noise-std S or --noise-covariance SY.npy")
+            throw ValidationError("--guidance needs an observation: --operator A.npy, --y Y.npy "
+                                  + "and --noise-std S or --noise-covariance SY.npy")
         }
         if methods == nil, observation.isGiven {
-            throw ValidationError("--operator, --y and the observation noise need --guidance (dps, pigdm, tmpd, mmps, exact)")
+            throw ValidationError("--operator, --y and the observation noise need --guidance "
+                                  + "(dps, pigdm, tmpd, mmps, exact)")
         }
         if let count, count < 1 { throw ValidationError("--count must be at least 1, got \(count)") }
         _ = try parsedShard()
@@ -103,14 +115,17 @@ struct CompareCommand: ParsableCommand {
         }
         for text in texts {
             do throws(ArgumentError) { _ = try SamplerConfiguration(parsing: text) } catch {
-                throw ValidationError(error.argument == "sampler" ? "--samplers: \(error.reason)" : "--samplers: '\(text)': --\(error.argument) \(error.reason)")
+                throw ValidationError(error.argument == "sampler"
+                                      ? "--samplers: \(error.reason)"
+                                      : "--samplers: '\(text)': --\(error.argument) \(error.reason)")
             }
         }
     }
 
     /// The --samplers entries as written (their names in results).
     func samplerTexts() throws -> [String] {
-        (samplers ?? "").split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        (samplers ?? "").split(separator: ",", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
     /// The --guidance entries, checked (nil without --guidance).
@@ -120,7 +135,9 @@ struct CompareCommand: ParsableCommand {
 
     func stepCounts() throws -> [Int] {
         try commaSeparated(steps ?? "", option: "--steps",
-                           invalid: { "'\($0)' is not a positive integer (expected e.g. 5,10,20)" }) { Int($0).flatMap { $0 >= 1 ? $0 : nil } }
+                           invalid: { "'\($0)' is not a positive integer (expected e.g. 5,10,20)" }) {
+            Int($0).flatMap { $0 >= 1 ? $0 : nil }
+        }
     }
 
     func parsedShard() throws -> StudyShard? {
@@ -150,18 +167,23 @@ struct CompareCommand: ParsableCommand {
         var lines: [String] = []
         if merge.isEmpty {
             let part = configuration.shard.map { ", shard \($0)" } ?? ""
-            let guided = configuration.guidance.map { " × \($0.count) guidance method\($0.count == 1 ? "" : "s")" } ?? ""
-            lines.append("compared \(configuration.samplers.count) sampler\(configuration.samplers.count == 1 ? "" : "s")\(guided) × "
-                         + "\(configuration.steps.count) step count\(configuration.steps.count == 1 ? "" : "s") on \(configuration.model): "
+            let guided = configuration.guidance.map { " × \($0.count) guidance method\($0.count == 1 ? "" : "s")" }
+                ?? ""
+            lines.append("compared \(configuration.samplers.count) "
+                         + "sampler\(configuration.samplers.count == 1 ? "" : "s")\(guided) × "
+                         + "\(configuration.steps.count) step count\(configuration.steps.count == 1 ? "" : "s") "
+                         + "on \(configuration.model): "
                          + "\(rows.count) rows\(part), \(configuration.count) samples each, seed \(configuration.seed)")
         } else {
-            lines.append("merged \(merge.count) director\(merge.count == 1 ? "y" : "ies"): \(rows.count) of \(configuration.gridSize) rows")
+            lines.append("merged \(merge.count) director\(merge.count == 1 ? "y" : "ies"): "
+                         + "\(rows.count) of \(configuration.gridSize) rows")
         }
         let fits = StudyOrder.fits(rows, pathErrorResolution: StudyReport.pathErrorResolution(configuration))
         if !fits.isEmpty {
             lines.append("")
             lines.append(tableText(["sampler", "error", "points", "order p", "slope vs NFE"], fits.map { fit in
-                [fit.sampler, fit.isFloorCorrected ? "\(fit.metric) (floor-corrected)" : fit.metric, "\(fit.points.count)",
+                [fit.sampler, fit.isFloorCorrected ? "\(fit.metric) (floor-corrected)" : fit.metric,
+                 "\(fit.points.count)",
                  fit.order.map { String(format: "%.2f", $0) } ?? "n/a",
                  fit.slopeVersusModelCalls.map { String(format: "%.2f", $0) } ?? "n/a"]
             }))
@@ -172,7 +194,8 @@ struct CompareCommand: ParsableCommand {
     }
 
     /// The study these options describe, for `modelName` (as given, or made absolute for Slurm).
-    private func studyConfiguration(_ m: MixtureModel, modelName: String, shard: StudyShard?) throws -> StudyConfiguration {
+    private func studyConfiguration(_ m: MixtureModel, modelName: String,
+                                    shard: StudyShard?) throws -> StudyConfiguration {
         let parsedSchedule = try Schedule.named(schedule!)
         var studyObservation: StudyObservation?
         if let y = try observation.observation(dimension: m.dimension) {
@@ -182,9 +205,10 @@ struct CompareCommand: ParsableCommand {
         }
         return StudyConfiguration(
             model: modelName, dimension: m.dimension, components: m.componentCount, schedule: schedule!,
-            grid: (grid ?? .default(for: parsedSchedule)).rawValue, samplers: try samplerTexts(), steps: try stepCounts(),
-            count: count!, seed: runOptions.seed, projections: runOptions.projections, referenceTolerance: Self.referenceTolerance,
-            shard: shard, batchSize: runOptions.batchSize(dimension: m.dimension), guidance: try guidanceMethods()?.map(\.rawValue),
+            grid: (grid ?? .default(for: parsedSchedule)).rawValue, samplers: try samplerTexts(),
+            steps: try stepCounts(), count: count!, seed: runOptions.seed, projections: runOptions.projections,
+            referenceTolerance: Self.referenceTolerance, shard: shard,
+            batchSize: runOptions.batchSize(dimension: m.dimension), guidance: try guidanceMethods()?.map(\.rawValue),
             observation: studyObservation)
     }
 
@@ -195,12 +219,15 @@ struct CompareCommand: ParsableCommand {
         let modelName = FileManager.default.fileExists(atPath: model!)
             ? URL(fileURLWithPath: model!).standardizedFileURL.path : model!
         var arguments = ["--model", modelName, "--schedule", schedule!, "--samplers", samplers!, "--steps", steps!,
-                         "--count", "\(count!)", "--seed", "\(runOptions.seed)", "--batch-size", "\(runOptions.batchSize(dimension: m.dimension))",
+                         "--count", "\(count!)", "--seed", "\(runOptions.seed)",
+                         "--batch-size", "\(runOptions.batchSize(dimension: m.dimension))",
                          "--projections", "\(runOptions.projections)"]
         if let grid { arguments += ["--grid", grid.rawValue] }
         if let guidance {
             arguments += ["--guidance", guidance]
-            for (option, path) in observation.inputs { arguments += [option, URL(fileURLWithPath: path).standardizedFileURL.path] }
+            for (option, path) in observation.inputs {
+                arguments += [option, URL(fileURLWithPath: path).standardizedFileURL.path]
+            }
             if let std = observation.noiseStd { arguments += ["--noise-std", "\(std)"] }
         }
         let submission = SlurmStudySubmission(
@@ -229,7 +256,8 @@ struct CompareCommand: ParsableCommand {
         for path in merge {
             let directory = URL(fileURLWithPath: path)
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory),
+                  isDirectory.boolValue else {
                 throw CommandFailure("--merge: no such directory \(path)")
             }
             parts.append(try StudyFiles.read(directory))

@@ -26,7 +26,8 @@ enum StudyFiles {
             do {
                 try manager.createDirectory(at: directory, withIntermediateDirectories: true)
             } catch {
-                throw CommandFailure("--out: cannot create directory \(directory.path) (\((error as NSError).localizedDescription))")
+                throw CommandFailure("--out: cannot create directory \(directory.path) "
+                                     + "(\((error as NSError).localizedDescription))")
             }
             created = true
         }
@@ -59,7 +60,9 @@ enum StudyFiles {
         }
         let resultsURL = directory.appendingPathComponent(results)
         let table: StudyTable
-        do { table = try StudyTable(csv: String(decoding: try contents(results), as: UTF8.self)) } catch let error as StudyError {
+        do {
+            table = try StudyTable(csv: String(decoding: try contents(results), as: UTF8.self))
+        } catch let error as StudyError {
             throw CommandFailure("--merge: \(resultsURL.path): \(error)")
         }
         return StudyMerge.Part(name: directory.path, configuration: parsed, rows: table.rows)

@@ -51,14 +51,21 @@ struct SlurmStudySubmission {
         var arrayJob: String?
         if !missing.isEmpty {
             let task = [tweedie, "compare"] + studyArguments
-                + ["--shard", "${SLURM_ARRAY_TASK_ID}/\(shardCount)", "--out", shardsDirectory.path + "/${SLURM_ARRAY_TASK_ID}", "--quiet"]
-            let job = try Self.run(sbatch, ["--parsable", "--job-name=tweedie-compare", "--array=" + Self.ranges(missing),
+                + ["--shard", "${SLURM_ARRAY_TASK_ID}/\(shardCount)",
+                   "--out", shardsDirectory.path + "/${SLURM_ARRAY_TASK_ID}", "--quiet"]
+            let job = try Self.run(sbatch, ["--parsable", "--job-name=tweedie-compare",
+                                            "--array=" + Self.ranges(missing),
                                             "--output=" + logsDirectory.path + "/shard-%a.out"] + extraArguments
                                    + ["--wrap", Self.shellCommand(task)])
             arrayJob = job
-            lines.append("submitted job array \(job): shard\(missing.count == 1 ? "" : "s") \(Self.ranges(missing)) of \(shardCount) into \(displayDirectory)/shards/<i> (logs \(displayDirectory)/logs/shard-<i>.out)")
+            lines.append("submitted job array \(job): shard\(missing.count == 1 ? "" : "s") \(Self.ranges(missing)) "
+                         + "of \(shardCount) into \(displayDirectory)/shards/<i> "
+                         + "(logs \(displayDirectory)/logs/shard-<i>.out)")
             let done = shardCount - missing.count
-            if done > 0 { lines.append("\(done) shard\(done == 1 ? "" : "s") already finished in \(displayDirectory)/shards, not resubmitted") }
+            if done > 0 {
+                lines.append("\(done) shard\(done == 1 ? "" : "s") already finished in \(displayDirectory)/shards, "
+                             + "not resubmitted")
+            }
         } else {
             lines.append("all \(shardCount) shards already finished in \(displayDirectory)/shards")
         }
@@ -67,14 +74,21 @@ struct SlurmStudySubmission {
         var mergeArguments = ["--parsable", "--job-name=tweedie-merge", "--output=" + mergeLog.path]
         if let arrayJob { mergeArguments += ["--dependency=afterok:" + arrayJob, "--kill-on-invalid-dep=yes"] }
         if wait { mergeArguments.append("--wait") }
-        let mergeResult = try Self.launch(sbatch, mergeArguments + extraArguments + ["--wrap", Self.shellCommand(merge)])
+        let mergeResult = try Self.launch(sbatch,
+                                          mergeArguments + extraArguments + ["--wrap", Self.shellCommand(merge)])
         let mergeJob = mergeResult.output.split(separator: "\n").first.map(String.init) ?? "?"
-        lines.append("submitted merge job \(mergeJob)\(arrayJob.map { " (after every task of \($0) succeeds)" } ?? ""): writes \(displayDirectory) (log \(displayDirectory)/logs/merge.out)")
+        lines.append("submitted merge job \(mergeJob)"
+                     + "\(arrayJob.map { " (after every task of \($0) succeeds)" } ?? ""): "
+                     + "writes \(displayDirectory) (log \(displayDirectory)/logs/merge.out)")
         guard wait else { return lines }
-        if mergeResult.status != 0 || !manager.fileExists(atPath: directory.appendingPathComponent(StudyFiles.configuration).path) {
+        if mergeResult.status != 0
+            || !manager.fileExists(atPath: directory.appendingPathComponent(StudyFiles.configuration).path) {
             let failed = missingShards()
             if let first = failed.first {
-                throw CommandFailure("--slurm: shard \(first) of \(shardCount) failed\(failed.count > 1 ? " (and \(failed.count - 1) more)" : ""); see \(displayDirectory)/logs/shard-\(first).out; the merge job \(mergeJob) was not run")
+                throw CommandFailure("--slurm: shard \(first) of \(shardCount) "
+                                     + "failed\(failed.count > 1 ? " (and \(failed.count - 1) more)" : ""); "
+                                     + "see \(displayDirectory)/logs/shard-\(first).out; "
+                                     + "the merge job \(mergeJob) was not run")
             }
             throw CommandFailure("--slurm: the merge job \(mergeJob) failed; see \(displayDirectory)/logs/merge.out")
         }
@@ -96,8 +110,12 @@ struct SlurmStudySubmission {
 
     /// This executable's absolute path, so that every task runs the same build.
     static func currentExecutable() throws -> String {
-        if let resolved = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return resolved }
-        guard let path = Bundle.main.executablePath else { throw CommandFailure("--slurm: cannot find this executable's path") }
+        if let resolved = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            return resolved
+        }
+        guard let path = Bundle.main.executablePath else {
+            throw CommandFailure("--slurm: cannot find this executable's path")
+        }
         return URL(fileURLWithPath: path).standardizedFileURL.path
     }
 
@@ -111,7 +129,8 @@ struct SlurmStudySubmission {
         return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    static func launch(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+    static func launch(_ executable: String,
+                       _ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -124,7 +143,8 @@ struct SlurmStudySubmission {
         let output = out.fileHandleForReading.readDataToEndOfFile()
         let errors = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self))
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self),
+                String(decoding: errors, as: UTF8.self))
     }
 
     /// `1-3,5` for [1, 2, 3, 5]: Slurm's array syntax.

@@ -25,26 +25,30 @@ struct EvaluateCommand: ParsableCommand {
 
     func validate() throws {
         guard (1...SlicedWasserstein.maximumProjections).contains(projections) else {
-            throw ValidationError("--projections must lie in 1...\(SlicedWasserstein.maximumProjections), got \(projections)")
+            throw ValidationError("--projections must lie in 1...\(SlicedWasserstein.maximumProjections), "
+                                  + "got \(projections)")
         }
         if let out, !out.hasSuffix(".json") { throw ValidationError("--out must name a .json file, got '\(out)'") }
     }
 
     func run() throws {
-        try OutputPaths.requireSafe(outputs: out.map { [("--out", $0)] } ?? [], inputs: [("--model", model), ("--samples", samples)])
+        try OutputPaths.requireSafe(outputs: out.map { [("--out", $0)] } ?? [],
+                                    inputs: [("--model", model), ("--samples", samples)])
         let m = try loadModel(model)
         let x = try ArrayFile.readMatrix(URL(fileURLWithPath: samples))
         let file = URL(fileURLWithPath: samples).lastPathComponent
         let quality: SampleQuality, measurements: [Tweedie.Measurement]
         do {
             quality = try SampleQuality(samples: x, mixture: m.prior, seed: seed, projections: projections)
-            measurements = try SampleEvaluation.measure(x, model: m, seed: seed, options: .init(projections: projections))
+            measurements = try SampleEvaluation.measure(x, model: m, seed: seed,
+                                                        options: .init(projections: projections))
         } catch let error as ArgumentError where error.argument == "samples" {
             throw CommandFailure("\(file): \(error.reason)")
         }
         if let out { try AtomicFile.write(Tweedie.Measurement.json(measurements), to: URL(fileURLWithPath: out)) }
         guard !quiet else { return }
-        var lines = ["evaluated \(x.rows) samples of \(file) against \(m.name ?? "the model") (D = \(m.dimension), K = \(m.componentCount)), seed \(seed)", ""]
+        var lines = ["evaluated \(x.rows) samples of \(file) against \(m.name ?? "the model") "
+                     + "(D = \(m.dimension), K = \(m.componentCount)), seed \(seed)", ""]
         lines += sampleReport(quality, mixture: m.prior, seed: seed)
         if let out { lines += ["", "wrote \(out): \(measurements.map { $0.name }.joined(separator: ", "))"] }
         print(lines.joined(separator: "\n"))

@@ -17,16 +17,22 @@ struct LikelihoodCommand: ParsableCommand {
         """)
 
     @Option(help: "A built-in model name or a .json/.npz model file.") var model: String
-    @Option(name: .customLong("x"), help: "Data points x_0: a .npy array of shape (B, D) or (B, N, d).") var points: String
+    @Option(name: .customLong("x"), help: "Data points x_0: a .npy array of shape (B, D) or (B, N, d).")
+    var points: String
     @Option(help: "Schedule: \(Schedule.allNames.joined(separator: ", ")) (parameters as name:key=value,...).")
     var schedule: String
     @Option(help: "Relative tolerance of the ODE solver.") var rtol: Double = 1e-6
     @Option(help: "Absolute tolerance of the ODE solver.") var atol: Double = 1e-6
-    @Option(name: .customLong("t-min"), help: "Start time (default: the schedule's lower end where σ > 0, else 1e-3 of the range).")
+    @Option(name: .customLong("t-min"),
+            help: "Start time (default: the schedule's lower end where σ > 0, else 1e-3 of the range).")
     var startTime: Double?
-    @Option(name: .customLong("t-max"), help: "End time, where the prior is evaluated (default: the schedule's upper end where α > 0, else 1e-3 of the range below).")
+    @Option(name: .customLong("t-max"), help: """
+        End time, where the prior is evaluated (default: the schedule's upper end where α > 0, else 1e-3 of the \
+        range below).
+        """)
     var endTime: Double?
-    @Option(help: "Prior at t_max: marginal (the exact p_{t_max}) or gaussian (N(0, σ²Σ)).") var prior: String = "marginal"
+    @Option(help: "Prior at t_max: marginal (the exact p_{t_max}) or gaussian (N(0, σ²Σ)).")
+    var prior: String = "marginal"
     @Option(help: "Divergence: exact (the oracle's tr(ΣH)) or hutchinson.") var divergence: String = "exact"
     @Option(help: "hutchinson: number of probes (default 16).") var probes: Int?
     @Option(help: "hutchinson: seed of the probes (default 0).") var seed: UInt64?
@@ -36,12 +42,18 @@ struct LikelihoodCommand: ParsableCommand {
     static let priors: [String: ProbabilityFlowLikelihood.Prior] = ["marginal": .exactMarginal, "gaussian": .gaussian]
 
     func validate() throws {
-        guard Self.priors[prior] != nil else { throw ValidationError("--prior must be marginal or gaussian, got '\(prior)'") }
+        guard Self.priors[prior] != nil else {
+            throw ValidationError("--prior must be marginal or gaussian, got '\(prior)'")
+        }
         switch divergence {
         case "exact":
-            if probes != nil || seed != nil { throw ValidationError("--probes and --seed apply to --divergence hutchinson only") }
+            if probes != nil || seed != nil {
+                throw ValidationError("--probes and --seed apply to --divergence hutchinson only")
+            }
         case "hutchinson":
-            if let probes, probes < 2 { throw ValidationError("--probes must be at least 2 (for a standard error), got \(probes)") }
+            if let probes, probes < 2 {
+                throw ValidationError("--probes must be at least 2 (for a standard error), got \(probes)")
+            }
         default:
             throw ValidationError("--divergence must be exact or hutchinson, got '\(divergence)'")
         }
@@ -58,15 +70,17 @@ struct LikelihoodCommand: ParsableCommand {
             ? .exact : .hutchinson(probes: probes ?? 16, seed: seed ?? 0)
         let likelihood: ProbabilityFlowLikelihood
         do {
-            likelihood = try ProbabilityFlowLikelihood(oracle: oracle, schedule: parsedSchedule, prior: Self.priors[prior]!,
-                                                       divergence: method, relativeTolerance: rtol, absoluteTolerance: atol,
+            likelihood = try ProbabilityFlowLikelihood(oracle: oracle, schedule: parsedSchedule,
+                                                       prior: Self.priors[prior]!, divergence: method,
+                                                       relativeTolerance: rtol, absoluteTolerance: atol,
                                                        startTime: startTime, endTime: endTime)
         } catch {
             throw CommandFailure("--\(error.argument.replacingOccurrences(of: "_", with: "-")): \(error.reason)")
         }
         let directory = URL(fileURLWithPath: out).deletingLastPathComponent()
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory),
+              isDirectory.boolValue else {
             throw CommandFailure("--out: no such directory \(directory.path)")
         }
         let start = Date()
@@ -89,15 +103,20 @@ struct LikelihoodCommand: ParsableCommand {
         let method = hutchinson ? "Hutchinson, \(probes ?? 16) probes, seed \(seed ?? 0)" : "exact tr(ΣH)"
         let priorText = likelihood.prior == .gaussian ? "N(0, σ²Σ)" : "exact p_{t_max}"
         var lines = [
-            "probability-flow likelihood of \(model.name ?? "model") (D = \(model.dimension)) under \(schedule): t \(format(likelihood.startTime)) → \(format(likelihood.endTime)), prior \(priorText), divergence \(method), rtol \(format(rtol)), atol \(format(atol))",
+            "probability-flow likelihood of \(model.name ?? "model") (D = \(model.dimension)) under \(schedule): "
+                + "t \(format(likelihood.startTime)) → \(format(likelihood.endTime)), prior \(priorText), "
+                + "divergence \(method), rtol \(format(rtol)), atol \(format(atol))",
         ]
-        let atStart = try likelihood.oracle.evaluate(x, at: likelihood.startTime, schedule: likelihood.schedule).logDensity
+        let atStart = try likelihood.oracle.evaluate(x, at: likelihood.startTime,
+                                                     schedule: likelihood.schedule).logDensity
         var analytic: [Double]?
         do { analytic = try PriorDensity(model.prior).logDensity(x) } catch {
             lines.append("analytic log p_0 unavailable: \(error)")
         }
         let evaluations = results.map { Double($0.functionEvaluations) }
-        lines.append("\(b) points in \(format(elapsed, 3)) s; function evaluations per point: mean \(format(evaluations.reduce(0, +) / Double(max(b, 1)))), max \(format(evaluations.max() ?? 0))")
+        lines.append("\(b) points in \(format(elapsed, 3)) s; function evaluations per point: "
+                     + "mean \(format(evaluations.reduce(0, +) / Double(max(b, 1)))), "
+                     + "max \(format(evaluations.max() ?? 0))")
         lines.append("")
         let shown = min(b, 8)
         var header = ["point", "ODE log-lik"]
@@ -108,7 +127,8 @@ struct LikelihoodCommand: ParsableCommand {
             let r = results[i]
             var row = ["\(i)", format(r.logLikelihood, 8)]
             if hutchinson { row.append(format(r.standardError, 3)) }
-            row += [analytic.map { format($0[i], 8) } ?? "–", analytic.map { format(r.logLikelihood - $0[i], 3) } ?? "–",
+            row += [analytic.map { format($0[i], 8) } ?? "–",
+                    analytic.map { format(r.logLikelihood - $0[i], 3) } ?? "–",
                     format(r.logLikelihood - atStart[i], 3), "\(r.functionEvaluations)"]
             rows.append(row)
         }
@@ -117,15 +137,20 @@ struct LikelihoodCommand: ParsableCommand {
         lines.append("")
         func summary(_ values: [Double], _ label: String) -> String {
             let differences = (0..<b).map { abs(results[$0].logLikelihood - values[$0]) }
-            return "|ODE − \(label)|: mean \(format(differences.reduce(0, +) / Double(max(b, 1)), 3)), max \(format(differences.max() ?? 0, 3)) nats"
+            return "|ODE − \(label)|: mean \(format(differences.reduce(0, +) / Double(max(b, 1)), 3)), "
+                + "max \(format(differences.max() ?? 0, 3)) nats"
         }
         if let analytic { lines.append(summary(analytic, "log p_0")) }
         lines.append(summary(atStart, "log p_t_min"))
         let (reference, name) = analytic.map { ($0, "log p_0") } ?? (atStart, "log p_t_min")
         if hutchinson {
             let standardErrors = results.map(\.standardError)
-            let within = (0..<b).filter { abs(results[$0].logLikelihood - reference[$0]) <= 2 * results[$0].standardError }.count
-            lines.append("standard error: mean \(format(standardErrors.reduce(0, +) / Double(max(b, 1)), 3)), max \(format(standardErrors.max() ?? 0, 3)); \(within) of \(b) points within 2 SE of \(name)")
+            let within = (0..<b).filter {
+                abs(results[$0].logLikelihood - reference[$0]) <= 2 * results[$0].standardError
+            }.count
+            lines.append("standard error: mean \(format(standardErrors.reduce(0, +) / Double(max(b, 1)), 3)), "
+                         + "max \(format(standardErrors.max() ?? 0, 3)); "
+                         + "\(within) of \(b) points within 2 SE of \(name)")
         }
         return lines.joined(separator: "\n")
     }

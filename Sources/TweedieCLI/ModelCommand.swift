@@ -21,7 +21,8 @@ struct ModelCommand: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Describe a model: components, weights, covariances, noise.")
+        static let configuration = CommandConfiguration(
+            abstract: "Describe a model: components, weights, covariances, noise.")
         @Argument(help: "A built-in model name or a .json/.npz model file.") var model: String
         func run() throws {
             let m = try loadModel(model)
@@ -47,7 +48,8 @@ func describe(_ m: MixtureModel) -> String {
     let prior = m.prior
     var lines: [String] = []
     lines.append("model \(m.name ?? "(unnamed)")")
-    lines.append("  dimension D = \(m.dimension)" + (m.shape.map { "  (shape \($0.map(String.init).joined(separator: "×")))" } ?? ""))
+    lines.append("  dimension D = \(m.dimension)"
+                 + (m.shape.map { "  (shape \($0.map(String.init).joined(separator: "×")))" } ?? ""))
     lines.append("  components K = \(m.componentCount), covariance type \(prior.covarianceType.rawValue)")
     lines.append("  noise covariance Σ: \(m.noise.structure.name)" + noiseDetail(m.noise))
     let entropyHint = -prior.weights.filter { $0 > 0 }.reduce(0) { $0 + $1 * log($1) }
@@ -62,7 +64,8 @@ func describe(_ m: MixtureModel) -> String {
         } else {
             let values = (try? SymmetricEigendecomposition(prior.covariance(of: k)).values) ?? []
             let lo = values.first ?? 0, hi = values.last ?? 0
-            row.append("eigenvalues \(format(lo, 3)) … \(format(hi, 3))" + (lo > 0 ? ", cond \(format(hi / lo, 3))" : ""))
+            row.append("eigenvalues \(format(lo, 3)) … \(format(hi, 3))"
+                       + (lo > 0 ? ", cond \(format(hi / lo, 3))" : ""))
         }
         rows.append(row)
     }
@@ -76,7 +79,8 @@ private func noiseDetail(_ noise: NoiseCovariance) -> String {
     case .identity: return ""
     case .diagonal(let v): return ", variances \(format(v, 3, limit: 4))"
     case .full: return ", ½ log det Σ = \(format(noise.logDeterminantOfFactor))"
-    case .kronecker(let a, let d): return " A ⊗ I_\(d), A \(a.rows)×\(a.rows), ½ log det Σ = \(format(noise.logDeterminantOfFactor))"
+    case .kronecker(let a, let d):
+        return " A ⊗ I_\(d), A \(a.rows)×\(a.rows), ½ log det Σ = \(format(noise.logDeterminantOfFactor))"
     }
 }
 

@@ -43,7 +43,8 @@ struct NoiseCommand: ParsableCommand {
             guard alsoCleanPoints.hasSuffix(".npy") else {
                 throw ValidationError("--also-x0 must name a .npy file, got '\(alsoCleanPoints)'")
             }
-            guard URL(fileURLWithPath: alsoCleanPoints).standardizedFileURL != URL(fileURLWithPath: out).standardizedFileURL else {
+            guard URL(fileURLWithPath: alsoCleanPoints).standardizedFileURL
+                    != URL(fileURLWithPath: out).standardizedFileURL else {
                 throw ValidationError("--also-x0 and --out name the same file '\(out)'")
             }
         }
@@ -51,7 +52,8 @@ struct NoiseCommand: ParsableCommand {
 
     func run() throws {
         try OutputPaths.requireSafe(outputs: [("--out", out)] + (alsoCleanPoints.map { [("--also-x0", $0)] } ?? []),
-                                    inputs: (model.map { [("--model", $0)] } ?? []) + (cleanPoints.map { [("--x0", $0)] } ?? []))
+                                    inputs: (model.map { [("--model", $0)] } ?? [])
+                                        + (cleanPoints.map { [("--x0", $0)] } ?? []))
         let m = try model.map { try loadModel($0) }
         let (a, s) = try level.resolve()
         let start = Date()

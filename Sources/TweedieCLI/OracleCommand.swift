@@ -38,7 +38,8 @@ struct OracleCommand: ParsableCommand {
         let start = Date()
         let result: OracleResult
         do { result = try oracle.evaluate(x, alpha: a, sigma: s, including: extras) } catch {
-            throw CommandFailure(error.argument == "x" ? "\(points): \(error.reason)" : "--\(error.argument): \(error.reason)")
+            throw CommandFailure(error.argument == "x" ? "\(points): \(error.reason)"
+                                     : "--\(error.argument): \(error.reason)")
         }
         let elapsed = Date().timeIntervalSince(start)
         var arrays: [(String, NDArray)] = [
@@ -67,8 +68,10 @@ struct OracleCommand: ParsableCommand {
     private func summary(_ r: OracleResult, x: Matrix, model: MixtureModel, alpha: Double, sigma: Double,
                          elapsed: TimeInterval) -> String {
         let when = level.timeDescription
-        var lines = ["oracle of \(model.name ?? "model") (D = \(model.dimension), K = \(model.componentCount)) at \(when)α = \(format(alpha)), σ = \(format(sigma))",
-                     "\(r.count) points in \(format(elapsed * 1e3, 3)) ms; mean log p_t = \(format(r.logDensity.reduce(0, +) / Double(max(r.count, 1))))",
+        var lines = ["oracle of \(model.name ?? "model") (D = \(model.dimension), K = \(model.componentCount)) "
+                        + "at \(when)α = \(format(alpha)), σ = \(format(sigma))",
+                     "\(r.count) points in \(format(elapsed * 1e3, 3)) ms; "
+                        + "mean log p_t = \(format(r.logDensity.reduce(0, +) / Double(max(r.count, 1))))",
                      ""]
         let shown = min(r.count, 8)
         var rows: [[String]] = []

@@ -10,7 +10,8 @@ import Darwin
 struct SampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sample",
-        abstract: "Draw samples of p_0 with a diffusion sampler driven by the exact oracle, and report how close they are.",
+        abstract: "Draw samples of p_0 with a diffusion sampler driven by the exact oracle, "
+            + "and report how close they are.",
         discussion: """
         The sampler starts from x = σ_{t_0} R z at the first grid time (z ~ N(0, I) from the seed, or \
         the C×D array of --init) and runs the reverse process with the model's exact denoiser. \
@@ -37,17 +38,26 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "ddpm: posterior variance beta-tilde (default) or forward variance beta.")
     var variance: DDPMSampler.Variance?
     @Option(name: .customLong("s-churn"), help: "heun: stochastic churn S_churn (default 0).") var churn: Double?
-    @Option(name: .customLong("s-tmin"), help: "heun: churn only where σ̃ = σ/α ≥ S_tmin (default 0).") var churnMinimum: Double?
-    @Option(name: .customLong("s-tmax"), help: "heun: churn only where σ̃ = σ/α ≤ S_tmax (default ∞).") var churnMaximum: Double?
-    @Option(name: .customLong("s-noise"), help: "heun, dpmpp-2m-sde: noise scale S_noise (default 1).") var noiseScale: Double?
+    @Option(name: .customLong("s-tmin"), help: "heun: churn only where σ̃ = σ/α ≥ S_tmin (default 0).")
+    var churnMinimum: Double?
+    @Option(name: .customLong("s-tmax"), help: "heun: churn only where σ̃ = σ/α ≤ S_tmax (default ∞).")
+    var churnMaximum: Double?
+    @Option(name: .customLong("s-noise"), help: "heun, dpmpp-2m-sde: noise scale S_noise (default 1).")
+    var noiseScale: Double?
     @Option(help: "pc: signal-to-noise ratio r of the Langevin corrector (default 0.16).") var snr: Double?
     @Option(help: "rk45: relative tolerance (default 1e-5).") var rtol: Double?
     @Option(help: "rk45: absolute tolerance (default 1e-5).") var atol: Double?
 
-    @Option(help: "Guide the sampler towards an observation (--operator, --y, --noise-std or --noise-covariance) and report against the exact posterior p(x_0 | y).")
+    @Option(help: """
+        Guide the sampler towards an observation (--operator, --y, --noise-std or --noise-covariance) and report \
+        against the exact posterior p(x_0 | y).
+        """)
     var guidance: GuidanceMethod?
     @Option(help: "dps: guidance strength ζ (default 1: the likelihood at the point estimate).") var zeta: Double?
-    @Option(help: "Arithmetic of the sampler's denoiser: float64 (the exact oracle) or float32 (data-set models: single-precision products, within about 1e-5 of the data's spread; the report stays in Float64).")
+    @Option(help: """
+        Arithmetic of the sampler's denoiser: float64 (the exact oracle) or float32 (data-set models: \
+        single-precision products, within about 1e-5 of the data's spread; the report stays in Float64).
+        """)
     var precision: Precision = .float64
     @OptionGroup var observation: ObservationOptions
 
@@ -92,16 +102,21 @@ struct SampleCommand: ParsableCommand {
                                                     ("--plot", plot, ".svg"), ("--xyz", xyz, ".xyz")]
         // Distinct suffixes keep the output files distinct.
         for case let (flag, path?, suffix) in outputs {
-            guard path.hasSuffix(suffix) else { throw ValidationError("\(flag) must name a \(suffix) file, got '\(path)'") }
+            guard path.hasSuffix(suffix) else {
+                throw ValidationError("\(flag) must name a \(suffix) file, got '\(path)'")
+            }
         }
     }
 
     func run() throws {
         try OutputPaths.requireSafe(outputs: outputFiles,
-                                    inputs: [("--model", model)] + (initialNoise.map { [("--init", $0)] } ?? []) + observation.inputs)
+                                    inputs: [("--model", model)] + (initialNoise.map { [("--init", $0)] } ?? [])
+                                        + observation.inputs)
         let m = try loadModel(model)
         let setup: SamplingSetup
-        do { setup = try request(dimension: m.dimension).prepare(model: m, exactPosterior: true) } catch let error as RequestError {
+        do {
+            setup = try request(dimension: m.dimension).prepare(model: m, exactPosterior: true)
+        } catch let error as RequestError {
             throw CommandFailure(error.message(spelling: Self.option))
         }
         let plan = try SamplePlan(self, setup: setup)
@@ -114,24 +129,34 @@ struct SampleCommand: ParsableCommand {
         }
         // The report is computed before anything is written: a failure leaves no files.
         let quality = quiet ? nil
-            : Result { try SampleQuality(samples: run.samples, mixture: plan.reference.prior, seed: runOptions.seed, projections: runOptions.projections) }
+            : Result {
+                try SampleQuality(samples: run.samples, mixture: plan.reference.prior, seed: runOptions.seed,
+                                  projections: runOptions.projections)
+            }
         // A deterministic linear sampler from the seed's own start: its exact output density and KL(q_N ‖ p_0).
         // (It runs the exact Float64 oracle, so it describes a --precision float32 run only approximately: skipped.)
         let kl = quiet || plan.posterior != nil || initialNoise != nil || precision == .float32
             || plan.model.dimension > SamplerStudy.maximumKLDimension ? nil
-            : try SamplerKL(model: plan.model, sampler: plan.sampler, path: plan.path, count: count, seed: runOptions.seed)
+            : try SamplerKL(model: plan.model, sampler: plan.sampler, path: plan.path, count: count,
+                            seed: runOptions.seed)
         // A stochastic sampler with Gaussian steps: the KL of its chain to the exact reverse chain.
         var pathKL: SamplerPathKL?
-        if !quiet, plan.posterior == nil, precision == .float64, !plan.sampler.isDeterministic, let stepper = plan.sampler as? any GaussianStepSampler {
-            pathKL = try SamplerPathKL(model: plan.model, sampler: stepper, path: plan.path, count: max(count, 2), seed: runOptions.seed)
+        if !quiet, plan.posterior == nil, precision == .float64, !plan.sampler.isDeterministic,
+           let stepper = plan.sampler as? any GaussianStepSampler {
+            pathKL = try SamplerPathKL(model: plan.model, sampler: stepper, path: plan.path, count: max(count, 2),
+                                       seed: runOptions.seed)
         }
         try writeOutputs(plan, run: run)
         if let quality {
             var lines = summary(plan, run: run, elapsed: elapsed, quality: quality, kl: kl)
             if let pathKL {
                 let at = lines.lastIndex(where: { $0.hasPrefix("wrote ") }).map { $0 - 1 } ?? lines.count
-                lines.insert(contentsOf: ["", "  path KL to the exact reverse chain on the grid = \(format(pathKL.total.mean)) ± \(format(pathKL.total.standardError)) nats "
-                                          + "(starting mismatch \(format(pathKL.start.mean)); \(pathKL.intervals.count) intervals, the final denoising step not included; "
+                lines.insert(contentsOf: ["",
+                                          "  path KL to the exact reverse chain on the grid = "
+                                          + "\(format(pathKL.total.mean)) ± \(format(pathKL.total.standardError)) nats "
+                                          + "(starting mismatch \(format(pathKL.start.mean)); "
+                                          + "\(pathKL.intervals.count) intervals, "
+                                          + "the final denoising step not included; "
                                           + "\(count) exact paths)"], at: at)
             }
             print(lines.joined(separator: "\n"))
@@ -174,7 +199,9 @@ struct SampleCommand: ParsableCommand {
             let streams = command.quiet && command.trajectory == nil && command.plot == nil && command.xyz == nil
             if !streams {
                 do { try MemoryBudget.require("count", "\(count) samples × D = \(d)", elements: [count, d]) } catch {
-                    throw CommandFailure("--count: \(error.reason); with --quiet (and no --trajectory, --plot or --xyz) the samples are written batch by batch, bounded by disk space only")
+                    throw CommandFailure("--count: \(error.reason); "
+                                         + "with --quiet (and no --trajectory, --plot or --xyz) "
+                                         + "the samples are written batch by batch, bounded by disk space only")
                 }
             }
             stepsText = setup.request.sampler.kind.isAdaptive ? "adaptive steps"
@@ -182,7 +209,8 @@ struct SampleCommand: ParsableCommand {
             if command.xyz != nil {
                 guard let shape = m.shape, shape.count == 2, shape[1] == 3 else {
                     let shapeText = m.shape.map { $0.map(String.init).joined(separator: "×") } ?? "\(d)"
-                    throw CommandFailure("--xyz needs a model whose points are N×3 atoms; \(m.name ?? "the model") has point shape \(shapeText)")
+                    throw CommandFailure("--xyz needs a model whose points are N×3 atoms; "
+                                         + "\(m.name ?? "the model") has point shape \(shapeText)")
                 }
                 atoms = shape[0]
             } else {
@@ -191,7 +219,8 @@ struct SampleCommand: ParsableCommand {
             for (flag, path) in command.outputFiles {
                 let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
                 var isDirectory: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory),
+                      isDirectory.boolValue else {
                     throw CommandFailure("\(flag): no such directory \(directory.path)")
                 }
             }
@@ -199,13 +228,21 @@ struct SampleCommand: ParsableCommand {
                 let url = URL(fileURLWithPath: file)
                 let z = try ArrayFile.readMatrix(url)
                 guard z.rows == count, z.columns == d else {
-                    throw CommandFailure("--init: \(url.lastPathComponent) holds \(z.rows)×\(z.columns) numbers; expected \(count)×\(d) standard normals (--count × D)")
+                    throw CommandFailure("--init: \(url.lastPathComponent) holds \(z.rows)×\(z.columns) numbers; "
+                                         + "expected \(count)×\(d) standard normals (--count × D)")
                 }
-                do { try requirePoints(z, "--init: \(url.lastPathComponent)") } catch { throw CommandFailure("\(error)") }
+                do {
+                    try requirePoints(z, "--init: \(url.lastPathComponent)")
+                } catch {
+                    throw CommandFailure("\(error)")
+                }
                 return z
             }
             if streams {
-                do { writer = try ArrayFile.RowWriter(URL(fileURLWithPath: command.out), rows: count, pointShape: m.shape ?? [d]) } catch {
+                do {
+                    writer = try ArrayFile.RowWriter(URL(fileURLWithPath: command.out), rows: count,
+                                                     pointShape: m.shape ?? [d])
+                } catch {
                     throw CommandFailure("--count \(count): \(error)")
                 }
             } else {
@@ -230,8 +267,10 @@ struct SampleCommand: ParsableCommand {
             return try plan.setup.run(standardNormals: plan.standardNormals, recordsTrajectory: trajectory != nil,
                                       keepsSamples: plan.writer == nil, onBatch: onBatch, progress: progress)
         } catch let error as SamplerDivergence {
-            let given = samplerOptions.sorted { $0.key.rawValue < $1.key.rawValue }.map { "--\($0.key.rawValue) \($0.value)" }
-            throw CommandFailure("--sampler \(plan.sampler.name): \(error)\(given.isEmpty ? "" : " (given \(given.joined(separator: " ")))")")
+            let given = samplerOptions.sorted { $0.key.rawValue < $1.key.rawValue }
+                .map { "--\($0.key.rawValue) \($0.value)" }
+            throw CommandFailure("--sampler \(plan.sampler.name): \(error)"
+                                 + "\(given.isEmpty ? "" : " (given \(given.joined(separator: " ")))")")
         }
     }
 
@@ -244,11 +283,13 @@ struct SampleCommand: ParsableCommand {
                 // rk45 records only the start and the end: times then holds t_0 alone.
                 let times = Array(plan.path.times.prefix(max(run.trajectory.count - 1, 0)))
                 try ArrayFile.writeArchive([("times", NDArray(times)),
-                                            ("x", NDArray(stacking: run.trajectory, rows: count, columns: m.dimension))],
+                                            ("x", NDArray(stacking: run.trajectory, rows: count,
+                                                          columns: m.dimension))],
                                            to: URL(fileURLWithPath: trajectory))
             }
             if let xyz, let atoms = plan.atoms {
-                try XYZFile.write(run.samples, atoms: atoms, comment: { "sample \($0) of \(name)" }, to: URL(fileURLWithPath: xyz))
+                try XYZFile.write(run.samples, atoms: atoms, comment: { "sample \($0) of \(name)" },
+                                  to: URL(fileURLWithPath: xyz))
             }
             if let plot {
                 let guided = guidance.map { " guided by \($0.rawValue), over p(x_0 | y)" } ?? ""
@@ -267,13 +308,19 @@ struct SampleCommand: ParsableCommand {
         let m = plan.model, d = m.dimension, path = plan.path
         let batchSize = min(runOptions.batchSize(dimension: d), count)
         var lines: [String] = []
-        lines.append("sampled \(count) points of \(m.name ?? "model") (D = \(d), K = \(m.componentCount)) with \(plan.sampler.name): "
-                     + "schedule \(schedule), \(plan.stepsText) (t = \(format(path.times.first!)) → \(format(path.times.last!)) → 0), seed \(runOptions.seed)")
-        lines.append("model calls \(format(run.modelCallsPerSample)) per sample (\(run.batchedModelCalls) batched calls, \(run.batchCount) batch\(run.batchCount == 1 ? "" : "es") of ≤ \(batchSize)); "
+        lines.append("sampled \(count) points of \(m.name ?? "model") (D = \(d), K = \(m.componentCount)) "
+                     + "with \(plan.sampler.name): "
+                     + "schedule \(schedule), \(plan.stepsText) "
+                     + "(t = \(format(path.times.first!)) → \(format(path.times.last!)) → 0), seed \(runOptions.seed)")
+        lines.append("model calls \(format(run.modelCallsPerSample)) per sample "
+                     + "(\(run.batchedModelCalls) batched calls, "
+                     + "\(run.batchCount) batch\(run.batchCount == 1 ? "" : "es") of ≤ \(batchSize)); "
                      + "wall time \(format(elapsed, 3)) s")
         if let posterior = plan.posterior, let method = guidance {
-            lines.append("guidance \(method.rawValue)\(method == .dps ? " (ζ = \(format(zeta ?? 1)))" : ""): y of d_y = \(posterior.observation.observedDimension), "
-                         + "log p(y) = \(format(posterior.logEvidence)); measured against the exact posterior p(x_0 | y)")
+            lines.append("guidance \(method.rawValue)\(method == .dps ? " (ζ = \(format(zeta ?? 1)))" : ""): "
+                         + "y of d_y = \(posterior.observation.observedDimension), "
+                         + "log p(y) = \(format(posterior.logEvidence)); "
+                         + "measured against the exact posterior p(x_0 | y)")
         }
         lines.append("")
         switch quality {
@@ -284,17 +331,25 @@ struct SampleCommand: ParsableCommand {
         }
         if let kl {
             lines.append("")
-            lines.append("  KL(q_N ‖ p_0) = \(format(kl.kl)) ± \(format(kl.standardError)) nats, from the exact density of each sample "
+            lines.append("  KL(q_N ‖ p_0) = \(format(kl.kl)) ± \(format(kl.standardError)) nats, "
+                         + "from the exact density of each sample "
                          + "(its Jacobian carried through \(plan.sampler.name)); "
                          + (kl.isTrustworthy
-                            ? "control-variate estimate (the plain mean of log q_N − log p_0 is \(format(kl.plainKL)) ± \(format(kl.plainStandardError)))"
-                            : "the plain mean of log q_N − log p_0, as p_0/q_N is heavy-tailed (control-variate form \(format(kl.controlVariateKL)) ± \(format(kl.controlVariateStandardError)))")
+                            ? "control-variate estimate (the plain mean of log q_N − log p_0 is "
+                                + "\(format(kl.plainKL)) ± \(format(kl.plainStandardError)))"
+                            : "the plain mean of log q_N − log p_0, as p_0/q_N is heavy-tailed (control-variate form "
+                                + "\(format(kl.controlVariateKL)) ± \(format(kl.controlVariateStandardError)))")
                          + "; effective sample size \(format(kl.effectiveSampleSize)) of \(kl.count)"
-                         + (kl.reverseKL.map { "; the other direction, KL(p_0 ‖ q_N) = \(format($0)) ± \(format(kl.reverseStandardError ?? .nan)) by importance weights" } ?? ""))
+                         + (kl.reverseKL.map {
+                             "; the other direction, KL(p_0 ‖ q_N) = \(format($0)) "
+                                 + "± \(format(kl.reverseStandardError ?? .nan)) by importance weights"
+                         } ?? ""))
         }
         let frameCount = run.trajectory.count
         var outputs = ["\(out) \(pythonShape([count] + (m.shape ?? [d])))"]
-        if let trajectory { outputs.append("\(trajectory) (times (\(max(frameCount - 1, 0)),), x (\(frameCount), \(count), \(d)))") }
+        if let trajectory {
+            outputs.append("\(trajectory) (times (\(max(frameCount - 1, 0)),), x (\(frameCount), \(count), \(d)))")
+        }
         if let xyz { outputs.append("\(xyz) (\(count) frames)") }
         if let plot { outputs.append(plot) }
         lines.append("")

@@ -9,12 +9,14 @@ func sampleReport(_ q: SampleQuality, mixture: GaussianMixture, seed: UInt64, ta
     if let samples = q.negativeLogDensity, let entropy = q.entropy, let excess = q.excessNegativeLogDensity {
         rows.append(["mean −log \(target) (nats)", "\(fixed(samples.mean, 3)) ± \(fixed(samples.standardError, 3))",
                      "\(fixed(entropy.mean, 3)) ± \(fixed(entropy.standardError, 3))",
-                     "entropy estimate; difference \(excess.mean >= 0 ? "+" : "")\(fixed(excess.mean, 3)) ± \(fixed(excess.standardError, 3))"])
+                     "entropy estimate; difference \(excess.mean >= 0 ? "+" : "")\(fixed(excess.mean, 3)) "
+                        + "± \(fixed(excess.standardError, 3))"])
     } else {
         rows.append(["mean −log \(target)", "unavailable", "", q.densityUnavailable.map { "\($0)" } ?? ""])
     }
     rows.append(["TV distance of mode weights", fixed(q.modeWeights.totalVariation, 4),
-                 fixed(q.referenceModeWeights.totalVariation, 4), target == "p_0" ? "noise floor: exact samples vs π" : "noise floor: exact samples vs p(k | y)"])
+                 fixed(q.referenceModeWeights.totalVariation, 4),
+                 target == "p_0" ? "noise floor: exact samples vs π" : "noise floor: exact samples vs p(k | y)"])
     rows.append(["sliced W2 to exact samples", fixed(q.slicedWasserstein, 4), fixed(q.slicedWassersteinFloor, 4),
                  "noise floor: two exact sets (\(q.projections) projections)"])
     lines.append(tableText(["figure", "samples", "exact \(target)", ""], rows))

@@ -15,7 +15,8 @@ struct StudyCommand: ParsableCommand {
 struct InverseProblemStudyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inverse",
-        abstract: "Guidance methods on the Gaussian-mixture inverse problems of the posterior-sampling literature, against the exact posterior.",
+        abstract: "Guidance methods on the Gaussian-mixture inverse problems of the posterior-sampling literature, "
+            + "against the exact posterior.",
         discussion: """
         The setup of MCGdiff (Cardoso et al.) and TMPD (Boys et al.): a 25-mode grid mixture with unit \
         covariances in dimension D, random operators A (d_y×D) with uniform singular values, and a \
@@ -34,9 +35,12 @@ struct InverseProblemStudyCommand: ParsableCommand {
     @Option(help: "The sampler, with options as name:option=value.") var sampler = "heun"
     @Option(help: "Schedule.") var schedule = "vp-linear"
     @Option(help: "Steps of the sampler.") var steps = 50
-    @Option(help: "Guidance methods, comma-separated.") var guidance = GuidanceMethod.allCases.map(\.rawValue).joined(separator: ",")
-    @Option(help: "Random directions of the sliced Wasserstein distance.") var projections = SlicedWasserstein.defaultProjections
-    @Option(name: .customLong("batch-size"), help: "Samples per batch (the samples do not depend on it).") var batchSize = 256
+    @Option(help: "Guidance methods, comma-separated.")
+    var guidance = GuidanceMethod.allCases.map(\.rawValue).joined(separator: ",")
+    @Option(help: "Random directions of the sliced Wasserstein distance.")
+    var projections = SlicedWasserstein.defaultProjections
+    @Option(name: .customLong("batch-size"), help: "Samples per batch (the samples do not depend on it).")
+    var batchSize = 256
     @Option(help: "Output directory (created if missing).") var out: String
 
     private func integers(_ text: String, _ option: String) throws -> [Int] {
@@ -63,15 +67,18 @@ struct InverseProblemStudyCommand: ParsableCommand {
 
     func validate() throws {
         let c = try studyConfiguration()
-        for (value, option) in [(operators, "--operators"), (steps, "--steps"), (batchSize, "--batch-size")] where value < 1 {
+        for (value, option) in [(operators, "--operators"), (steps, "--steps"), (batchSize, "--batch-size")]
+        where value < 1 {
             throw ValidationError("\(option) must be at least 1, got \(value)")
         }
         guard count >= 2 else { throw ValidationError("--count must be at least 2, got \(count)") }
         guard (1...SlicedWasserstein.maximumProjections).contains(projections) else {
-            throw ValidationError("--projections must lie in 1...\(SlicedWasserstein.maximumProjections), got \(projections)")
+            throw ValidationError("--projections must lie in 1...\(SlicedWasserstein.maximumProjections), "
+                                  + "got \(projections)")
         }
         do { _ = try InverseProblemStudy(c) } catch let error as ArgumentError {
-            let option = ["dimensions": "--dimensions", "observed": "--observed", "steps": "--steps", "sampler": "--sampler"][error.argument]
+            let option = ["dimensions": "--dimensions", "observed": "--observed", "steps": "--steps",
+                          "sampler": "--sampler"][error.argument]
             throw ValidationError("\(option ?? "--\(error.argument)"): \(error.reason)")
         } catch {
             throw ValidationError("\(error)")
@@ -91,19 +98,24 @@ struct InverseProblemStudyCommand: ParsableCommand {
         let report = study.markdown(rows)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try AtomicFile.writingTogether {
-            try AtomicFile.write(Data(InverseProblemStudy.csv(rows).utf8), to: directory.appendingPathComponent("results.csv"))
+            try AtomicFile.write(Data(InverseProblemStudy.csv(rows).utf8),
+                                 to: directory.appendingPathComponent("results.csv"))
             try AtomicFile.write(Data(report.utf8), to: directory.appendingPathComponent("report.md"))
-            try inverseChart(study.configuration, rows: rows).write(to: directory.appendingPathComponent("sliced_w2_vs_dimension.svg"))
+            try inverseChart(study.configuration, rows: rows)
+                .write(to: directory.appendingPathComponent("sliced_w2_vs_dimension.svg"))
         }
         print(report, terminator: "")
-        print("\nwrote \(["results.csv", "report.md", "sliced_w2_vs_dimension.svg"].map { directory.appendingPathComponent($0).path }.joined(separator: ", "))")
+        print("\nwrote "
+              + ["results.csv", "report.md", "sliced_w2_vs_dimension.svg"]
+                  .map { directory.appendingPathComponent($0).path }.joined(separator: ", "))
     }
 }
 
 /// Sliced W2 to exact posterior samples against D, one line per method (mean over d_y and operators,
 /// relative to the noise floor), on log-log axes.
 func inverseChart(_ c: InverseProblemStudy.Configuration, rows: [InverseProblemStudy.Row]) -> SVGLineChart {
-    var chart = SVGLineChart(title: "Guidance on the 25-mode grid mixture: \(c.sampler), \(c.schedule), \(c.count) samples",
+    var chart = SVGLineChart(title: "Guidance on the 25-mode grid mixture: \(c.sampler), \(c.schedule), "
+                                 + "\(c.count) samples",
                              xLabel: "dimension D", yLabel: "sliced W2 to exact posterior samples")
     for (index, method) in c.methods.enumerated() {
         let points = c.dimensions.compactMap { d -> SIMD2<Double>? in
@@ -112,14 +124,16 @@ func inverseChart(_ c: InverseProblemStudy.Configuration, rows: [InverseProblemS
             return SIMD2(Double(d), InverseProblemStudy.summary(own.map(\.slicedWasserstein)).mean)
         }
         chart.series.append(.init(label: method.rawValue, points: points,
-                                  color: SVGLineChart.palette[index % SVGLineChart.palette.count], isDashed: method == .exact))
+                                  color: SVGLineChart.palette[index % SVGLineChart.palette.count],
+                                  isDashed: method == .exact))
     }
     let floors = rows.map(\.slicedWassersteinFloor).filter { $0 > 0 && $0.isFinite }
     if let low = floors.min(), let high = floors.max() {
         chart.floor = low...high
         chart.floorLabel = "noise floor (two exact sets)"
     }
-    chart.caption = ["Mean over d_y ∈ {\(c.observedDimensions.map(String.init).joined(separator: ", "))} and \(c.operators) operators per cell. "
+    chart.caption = ["Mean over d_y ∈ {\(c.observedDimensions.map(String.init).joined(separator: ", "))} "
+                     + "and \(c.operators) operators per cell. "
                      + "Dashed: exact guidance, the sampler's own error. Log-log axes."]
     return chart
 }

@@ -7,7 +7,9 @@ struct TweedieCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tweedie",
         abstract: "Diffusion models with an exact oracle: Gaussian-mixture data, linear-Gaussian noise.",
-        subcommands: [ModelCommand.self, OracleCommand.self, NoiseCommand.self, SampleCommand.self, PosteriorCommand.self, StudyCommand.self, EvaluateCommand.self, CompareCommand.self, LikelihoodCommand.self])
+        subcommands: [ModelCommand.self, OracleCommand.self, NoiseCommand.self, SampleCommand.self,
+                      PosteriorCommand.self, StudyCommand.self, EvaluateCommand.self, CompareCommand.self,
+                      LikelihoodCommand.self])
 
     /// Runs a command; any failure is one line on stderr and a non-zero exit (help and
     /// version requests print as usual).
@@ -47,7 +49,8 @@ func loadModel(_ specification: String, forDisplay: Bool = true) throws -> Mixtu
     if let model = BuiltinModels.named(specification) { return model }
     let url = URL(fileURLWithPath: specification)
     guard FileManager.default.fileExists(atPath: url.path) else {
-        throw CommandFailure("model '\(specification)': not a built-in model (\(BuiltinModels.names.joined(separator: ", "))) and no such file")
+        throw CommandFailure("model '\(specification)': "
+                             + "not a built-in model (\(BuiltinModels.names.joined(separator: ", "))) and no such file")
     }
     var model = try ModelFile.read(url)
     if model.name == nil { model.name = url.deletingPathExtension().lastPathComponent }

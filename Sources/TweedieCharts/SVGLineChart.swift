@@ -136,9 +136,11 @@ public struct SVGLineChart: Sendable {
                     // A bar reaching zero or below runs off the bottom of the log axis.
                     let low = p.y - e > 0 ? py(p.y - e) : Self.top + plotHeight
                     let x = n(px(p.x))
-                    s += "<line x1=\"\(x)\" y1=\"\(n(high))\" x2=\"\(x)\" y2=\"\(n(low))\" stroke=\"\(color)\" stroke-width=\"1.2\"/>\n"
+                    s += "<line x1=\"\(x)\" y1=\"\(n(high))\" x2=\"\(x)\" y2=\"\(n(low))\" stroke=\"\(color)\" "
+                        + "stroke-width=\"1.2\"/>\n"
                     for y in [high, low] where y < Self.top + plotHeight {
-                        s += "<line x1=\"\(n(px(p.x) - 3))\" y1=\"\(n(y))\" x2=\"\(n(px(p.x) + 3))\" y2=\"\(n(y))\" stroke=\"\(color)\" stroke-width=\"1.2\"/>\n"
+                        s += "<line x1=\"\(n(px(p.x) - 3))\" y1=\"\(n(y))\" x2=\"\(n(px(p.x) + 3))\" y2=\"\(n(y))\" "
+                            + "stroke=\"\(color)\" stroke-width=\"1.2\"/>\n"
                     }
                 }
             }
@@ -156,16 +158,18 @@ public struct SVGLineChart: Sendable {
         for (k, line) in series.enumerated() {
             let color = line.color ?? Self.palette[k % Self.palette.count]
             let y = Self.top + 10 + Double(k) * 20
-            s += "<line x1=\"\(n(legendX))\" y1=\"\(n(y))\" x2=\"\(n(legendX + 30))\" y2=\"\(n(y))\" stroke=\"\(color)\" "
+            s += "<line x1=\"\(n(legendX))\" y1=\"\(n(y))\" x2=\"\(n(legendX + 30))\" y2=\"\(n(y))\" "
+                + "stroke=\"\(color)\" "
                 + "stroke-width=\"1.8\"" + (line.isDashed ? " stroke-dasharray=\"5 3\"" : "") + "/>\n"
             s += marker(legendX + 15, y, color: color, hollow: line.isDashed)
             s += "<text x=\"\(n(legendX + 38))\" y=\"\(n(y + 4))\">\(SVGPlot.escape(line.label))</text>\n"
         }
         if floor != nil {
             let y = Self.top + 10 + Double(series.count) * 20
-            s += "<rect x=\"\(n(legendX))\" y=\"\(n(y - 5))\" width=\"30\" height=\"10\" fill=\"#888888\" fill-opacity=\"0.15\"/>\n"
-            s += "<line x1=\"\(n(legendX))\" y1=\"\(n(y))\" x2=\"\(n(legendX + 30))\" y2=\"\(n(y))\" stroke=\"#555555\" "
-                + "stroke-width=\"1.2\" stroke-dasharray=\"6 4\"/>\n"
+            s += "<rect x=\"\(n(legendX))\" y=\"\(n(y - 5))\" width=\"30\" height=\"10\" fill=\"#888888\" "
+                + "fill-opacity=\"0.15\"/>\n"
+            s += "<line x1=\"\(n(legendX))\" y1=\"\(n(y))\" x2=\"\(n(legendX + 30))\" y2=\"\(n(y))\" "
+                + "stroke=\"#555555\" stroke-width=\"1.2\" stroke-dasharray=\"6 4\"/>\n"
             s += "<text x=\"\(n(legendX + 38))\" y=\"\(n(y + 4))\">\(SVGPlot.escape(floorLabel))</text>\n"
         }
         for (k, line) in captionLines.enumerated() {
@@ -178,8 +182,8 @@ public struct SVGLineChart: Sendable {
 
     private func marker(_ x: Double, _ y: Double, color: String, hollow: Bool) -> String {
         let n = SVGPlot.number
-        return "<circle cx=\"\(n(x))\" cy=\"\(n(y))\" r=\"3.2\" fill=\"\(hollow ? "#ffffff" : color)\" stroke=\"\(color)\" "
-            + "stroke-width=\"1.4\"/>\n"
+        return "<circle cx=\"\(n(x))\" cy=\"\(n(y))\" r=\"3.2\" fill=\"\(hollow ? "#ffffff" : color)\" "
+            + "stroke=\"\(color)\" stroke-width=\"1.4\"/>\n"
     }
 
     /// Light grid lines at the ticks.
@@ -204,18 +208,24 @@ public struct SVGLineChart: Sendable {
         let py = { (v: Double) in Self.top + (yr.upperBound - log10(v)) / (yr.upperBound - yr.lowerBound) * plotHeight }
         let xTicks = Self.logTicks(xr), yTicks = Self.logTicks(yr)
         var s = "<g stroke=\"#333333\" stroke-width=\"1\">\n"
-        for t in xTicks { s += "<line x1=\"\(n(px(t)))\" y1=\"\(n(bottom))\" x2=\"\(n(px(t)))\" y2=\"\(n(bottom + 5))\"/>\n" }
-        for t in yTicks { s += "<line x1=\"\(n(Self.left - 5))\" y1=\"\(n(py(t)))\" x2=\"\(n(Self.left))\" y2=\"\(n(py(t)))\"/>\n" }
+        for t in xTicks {
+            s += "<line x1=\"\(n(px(t)))\" y1=\"\(n(bottom))\" x2=\"\(n(px(t)))\" y2=\"\(n(bottom + 5))\"/>\n"
+        }
+        for t in yTicks {
+            s += "<line x1=\"\(n(Self.left - 5))\" y1=\"\(n(py(t)))\" x2=\"\(n(Self.left))\" y2=\"\(n(py(t)))\"/>\n"
+        }
         s += "</g>\n<g font-size=\"11\" fill=\"#333333\">\n"
         for t in xTicks {
             s += "<text x=\"\(n(px(t)))\" y=\"\(n(bottom + 18))\" text-anchor=\"middle\">\(Self.tickLabel(t))</text>\n"
         }
         for t in yTicks {
-            s += "<text x=\"\(n(Self.left - 8))\" y=\"\(n(py(t) + 4))\" text-anchor=\"end\">\(Self.tickLabel(t))</text>\n"
+            s += "<text x=\"\(n(Self.left - 8))\" y=\"\(n(py(t) + 4))\" text-anchor=\"end\">"
+                + "\(Self.tickLabel(t))</text>\n"
         }
         s += "</g>\n"
         let cx = Self.left + plotWidth / 2, cy = Self.top + plotHeight / 2
-        s += "<text x=\"\(n(cx))\" y=\"\(n(bottom + 40))\" text-anchor=\"middle\" font-size=\"13\">\(SVGPlot.escape(xLabel))</text>\n"
+        s += "<text x=\"\(n(cx))\" y=\"\(n(bottom + 40))\" text-anchor=\"middle\" font-size=\"13\">"
+            + "\(SVGPlot.escape(xLabel))</text>\n"
         s += "<text x=\"18\" y=\"\(n(cy))\" text-anchor=\"middle\" font-size=\"13\" "
             + "transform=\"rotate(-90 18 \(n(cy)))\">\(SVGPlot.escape(yLabel))</text>\n"
         return s

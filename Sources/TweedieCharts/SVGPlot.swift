@@ -119,8 +119,10 @@ public struct SVGPlot: Sendable {
             x += 28 + Self.textWidth(fieldLabel) + 24
         }
         if !points.isEmpty {
-            let label = pointLabel + (shown < points.count ? " (\(shown) of \(points.count) shown)" : " (\(points.count))")
-            s += "<circle cx=\"\(n(x + 6))\" cy=\"\(n(legendY - 4))\" r=\"3\" fill=\"\(Self.pointColor)\" fill-opacity=\"0.7\"/>\n"
+            let label = pointLabel
+                + (shown < points.count ? " (\(shown) of \(points.count) shown)" : " (\(points.count))")
+            s += "<circle cx=\"\(n(x + 6))\" cy=\"\(n(legendY - 4))\" r=\"3\" fill=\"\(Self.pointColor)\" "
+                + "fill-opacity=\"0.7\"/>\n"
             s += "<text x=\"\(n(x + 16))\" y=\"\(n(legendY))\">\(Self.escape(label))</text>\n"
         }
         for (k, line) in captionLines.enumerated() {
@@ -174,18 +176,25 @@ public struct SVGPlot: Sendable {
         let bottom = Self.top + plotHeight
         var s = "<g stroke=\"#333333\" stroke-width=\"1\">\n"
         let xTicks = Self.ticks(xr), yTicks = Self.ticks(yr)
-        for t in xTicks.values { s += "<line x1=\"\(n(px(t)))\" y1=\"\(n(bottom))\" x2=\"\(n(px(t)))\" y2=\"\(n(bottom + 5))\"/>\n" }
-        for t in yTicks.values { s += "<line x1=\"\(n(Self.left - 5))\" y1=\"\(n(py(t)))\" x2=\"\(n(Self.left))\" y2=\"\(n(py(t)))\"/>\n" }
-        s += "</g>\n<g font-size=\"11\" fill=\"#333333\">\n"
         for t in xTicks.values {
-            s += "<text x=\"\(n(px(t)))\" y=\"\(n(bottom + 18))\" text-anchor=\"middle\">\(Self.escape(Self.tickLabel(t, xTicks.step)))</text>\n"
+            s += "<line x1=\"\(n(px(t)))\" y1=\"\(n(bottom))\" x2=\"\(n(px(t)))\" y2=\"\(n(bottom + 5))\"/>\n"
         }
         for t in yTicks.values {
-            s += "<text x=\"\(n(Self.left - 8))\" y=\"\(n(py(t) + 4))\" text-anchor=\"end\">\(Self.escape(Self.tickLabel(t, yTicks.step)))</text>\n"
+            s += "<line x1=\"\(n(Self.left - 5))\" y1=\"\(n(py(t)))\" x2=\"\(n(Self.left))\" y2=\"\(n(py(t)))\"/>\n"
+        }
+        s += "</g>\n<g font-size=\"11\" fill=\"#333333\">\n"
+        for t in xTicks.values {
+            s += "<text x=\"\(n(px(t)))\" y=\"\(n(bottom + 18))\" text-anchor=\"middle\">"
+                + "\(Self.escape(Self.tickLabel(t, xTicks.step)))</text>\n"
+        }
+        for t in yTicks.values {
+            s += "<text x=\"\(n(Self.left - 8))\" y=\"\(n(py(t) + 4))\" text-anchor=\"end\">"
+                + "\(Self.escape(Self.tickLabel(t, yTicks.step)))</text>\n"
         }
         s += "</g>\n"
         let cx = Self.left + plotWidth / 2, cy = Self.top + plotHeight / 2
-        s += "<text x=\"\(n(cx))\" y=\"\(n(bottom + 38))\" text-anchor=\"middle\" font-size=\"13\">\(Self.escape(xLabel))</text>\n"
+        s += "<text x=\"\(n(cx))\" y=\"\(n(bottom + 38))\" text-anchor=\"middle\" font-size=\"13\">"
+            + "\(Self.escape(xLabel))</text>\n"
         s += "<text x=\"18\" y=\"\(n(cy))\" text-anchor=\"middle\" font-size=\"13\" "
             + "transform=\"rotate(-90 18 \(n(cy)))\">\(Self.escape(yLabel))</text>\n"
         return s

@@ -95,7 +95,8 @@ public func writeSamplePlot(model: MixtureModel, oracle: Oracle, samples: Matrix
     }
     if let top = grid.maximum {
         plot.levels = (1...levelCount).map { top - levelStep * Double($0) }
-        what += ", at \(levelCount) levels spaced \(format(levelStep)) nat\(levelStep == 1 ? "" : "s") down from the maximum on the grid "
+        what += ", at \(levelCount) levels spaced \(format(levelStep)) nat\(levelStep == 1 ? "" : "s") "
+            + "down from the maximum on the grid "
             + "(\(format(top, 4))), shaded between levels."
     } else {
         what += ": none on this grid."

@@ -17,18 +17,23 @@ public func studyChart(_ configuration: StudyConfiguration, rows: [StudyRow]) ->
     let metric = StudyOrder.distributionMetric(among: names)
     let pathMetric = StudyOrder.pathErrorMetrics.first(where: names.contains)
     let metricText = metric == "sliced_w2" ? "sliced W2 to exact samples" : metric ?? "no distribution metric"
-    var chart = SVGLineChart(title: "\(c.model), \(c.schedule), \(c.grid) grid: error vs model calls (\(c.count) samples, seed \(c.seed))",
+    var chart = SVGLineChart(title: "\(c.model), \(c.schedule), \(c.grid) grid: "
+                                 + "error vs model calls (\(c.count) samples, seed \(c.seed))",
                              xLabel: "model calls per sample (NFE)", yLabel: "error")
     for (sampler, color, own) in samplerLines(c, rows) {
         if let metric {
-            let points = own.compactMap { row in row.measurement(metric).map { SIMD2(row.modelCallsPerSample, $0.value) } }
+            let points = own.compactMap { row in
+                row.measurement(metric).map { SIMD2(row.modelCallsPerSample, $0.value) }
+            }
             if !points.isEmpty { chart.series.append(.init(label: sampler, points: points, color: color)) }
         }
         // Path errors of the samplers fitted as deterministic (every row deterministic).
         let paths = !own.allSatisfy(\.isDeterministic) ? [] : own.compactMap { row in
             pathMetric.flatMap(row.measurement).map { SIMD2(row.modelCallsPerSample, $0.value) }
         }
-        if !paths.isEmpty { chart.series.append(.init(label: "\(sampler): path error", points: paths, color: color, isDashed: true)) }
+        if !paths.isEmpty {
+            chart.series.append(.init(label: "\(sampler): path error", points: paths, color: color, isDashed: true))
+        }
     }
     if let metric {
         let floors = rows.compactMap { $0.measurement(metric)?.noiseFloor }.filter { $0 > 0 && $0.isFinite }
@@ -39,7 +44,8 @@ public func studyChart(_ configuration: StudyConfiguration, rows: [StudyRow]) ->
     }
     chart.caption = [
         "Solid: \(metricText), with its noise floor (the same figure for an independent set of exact samples). "
-            + "Dashed: path error of deterministic samplers, the \(pathMetric == PathError.medianName ? "median" : "RMS") "
+            + "Dashed: path error of deterministic samplers, "
+            + "the \(pathMetric == PathError.medianName ? "median" : "RMS") "
             + "distance to the probability-flow ODE solved by rk45 "
             + "(rtol = atol = \(c.referenceTolerance)) from the same starting noise. Log-log axes.",
     ]
@@ -53,7 +59,8 @@ public func klChart(_ configuration: StudyConfiguration, rows: [StudyRow]) -> SV
     let c = configuration
     let names = ["kl", "path_kl"]
     guard rows.contains(where: { row in names.contains { row.measurement($0) != nil } }) else { return nil }
-    var chart = SVGLineChart(title: "\(c.model), \(c.schedule), \(c.grid) grid: KL vs model calls (\(c.count) samples, seed \(c.seed))",
+    var chart = SVGLineChart(title: "\(c.model), \(c.schedule), \(c.grid) grid: "
+                                 + "KL vs model calls (\(c.count) samples, seed \(c.seed))",
                              xLabel: "model calls per sample (NFE)", yLabel: "KL (nats)")
     for (sampler, color, own) in samplerLines(c, rows) {
         for name in names {
@@ -80,7 +87,8 @@ private func samplerLines(_ c: StudyConfiguration, _ rows: [StudyRow]) -> [(Stri
     for row in rows where !samplers.contains(row.sampler) { samplers.append(row.sampler) }
     return samplers.map { sampler in
         let color = SVGLineChart.palette[(c.rowNames.firstIndex(of: sampler) ?? 0) % SVGLineChart.palette.count]
-        let own = rows.filter { $0.sampler == sampler }.sorted { ($0.modelCallsPerSample, $0.steps) < ($1.modelCallsPerSample, $1.steps) }
+        let own = rows.filter { $0.sampler == sampler }
+            .sorted { ($0.modelCallsPerSample, $0.steps) < ($1.modelCallsPerSample, $1.steps) }
         return (sampler, color, own)
     }
 }

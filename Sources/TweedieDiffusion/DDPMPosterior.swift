@@ -84,12 +84,14 @@ public struct DDPMPosterior: Sendable, Equatable {
         }
         let logSNRDifference = log(alphaT / sigmaT) - log(alphaS / sigmaS)
         guard logSNRDifference <= 1e-12 else {
-            throw ArgumentError("noise levels", "the target must be earlier (less noisy) than the start: λ_s − λ_t = \(-logSNRDifference)")
+            throw ArgumentError("noise levels", "the target must be earlier (less noisy) than the start: "
+                                + "λ_s − λ_t = \(-logSNRDifference)")
         }
         let noise = NoiseCovariance.identity(dimension: 1)
         let fraction = -expm1(2 * min(logSNRDifference, 0))
         try self.init(marginal: ForwardKernel(alpha: alphaS, sigma: sigmaS, noise: noise),
-                      transition: ForwardKernel(alpha: alphaT / alphaS, sigma: sigmaT * fraction.squareRoot(), noise: noise))
+                      transition: ForwardKernel(alpha: alphaT / alphaS, sigma: sigmaT * fraction.squareRoot(),
+                                                noise: noise))
     }
 
     /// The posterior mean a x_t + b x_0 for each pair of rows of `xt` and `x0` (B×D each).

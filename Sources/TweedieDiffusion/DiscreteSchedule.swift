@@ -54,7 +54,8 @@ public struct DiscreteSchedule: Sendable, Equatable, CustomStringConvertible {
             throw .invalidParameter(schedule: name, parameter: "steps", reason: "must be ≥ 1, got \(steps)")
         }
         guard steps <= MemoryBudget.maximumSteps else {
-            throw .invalidParameter(schedule: name, parameter: "steps", reason: "must be at most \(MemoryBudget.maximumSteps), got \(steps)")
+            throw .invalidParameter(schedule: name, parameter: "steps",
+                                    reason: "must be at most \(MemoryBudget.maximumSteps), got \(steps)")
         }
         let betas: [Double]
         switch recipe {
@@ -69,7 +70,8 @@ public struct DiscreteSchedule: Sendable, Equatable, CustomStringConvertible {
                 throw .invalidParameter(schedule: name, parameter: "s", reason: "must be finite and ≥ 0, got \(s)")
             }
             guard maxBeta > 0, maxBeta < 1 else {
-                throw .invalidParameter(schedule: name, parameter: "max_beta", reason: "must lie in (0, 1), got \(maxBeta)")
+                throw .invalidParameter(schedule: name, parameter: "max_beta",
+                                        reason: "must lie in (0, 1), got \(maxBeta)")
             }
             betas = Self.cosineBetas(s: s, maxBeta: maxBeta, steps: steps)
         case .custom:

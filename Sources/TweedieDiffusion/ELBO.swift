@@ -125,7 +125,8 @@ public struct DDPMVariationalBound: Sendable {
             let xi = try kernel.sample(from: repeated, seed: seed, step: i)
             let predicted = try denoiser(xi, i)
             guard predicted.rows == xi.rows, predicted.columns == d else {
-                throw ArgumentError("denoiser", "returned \(predicted.rows)×\(predicted.columns) for \(xi.rows)×\(d) points at step \(i)")
+                throw ArgumentError("denoiser", "returned \(predicted.rows)×\(predicted.columns) "
+                                    + "for \(xi.rows)×\(d) points at step \(i)")
             }
             let values: [Double]
             if i == 1 {

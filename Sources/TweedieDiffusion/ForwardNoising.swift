@@ -129,7 +129,8 @@ public struct ForwardKernel: Sendable, Equatable {
 
     static func validate(step: Int, firstSample: Int, count: Int) throws(ArgumentError) {
         guard step >= 0, step < NoiseStream.reservedSteps.lowerBound else {
-            throw ArgumentError("step", "must be in 0...\(NoiseStream.reservedSteps.lowerBound - 1) (larger steps are reserved), got \(step)")
+            throw ArgumentError("step", "must be in 0...\(NoiseStream.reservedSteps.lowerBound - 1) "
+                                + "(larger steps are reserved), got \(step)")
         }
         guard count >= 0 else { throw ArgumentError("count", "must be non-negative, got \(count)") }
         guard firstSample >= 0 else {

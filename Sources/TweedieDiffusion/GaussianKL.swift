@@ -69,7 +69,8 @@ public enum GaussianKL {
     /// KL(N(a, u²Σ) ‖ N(b, v²Σ)) for each pair of rows a of `means` and b of `referenceMeans`
     /// (docs/math.md §4), with (a − b)ᵀΣ⁻¹(a − b) = ‖L⁻¹(a − b)‖² by one triangular solve per row.
     public static func divergence(means a: Matrix, variance u2: Double, referenceMeans b: Matrix,
-                                  referenceVariance v2: Double, noise: NoiseCovariance) throws(ArgumentError) -> [Double] {
+                                  referenceVariance v2: Double,
+                                  noise: NoiseCovariance) throws(ArgumentError) -> [Double] {
         try requireColumns(a, noise.dimension, "means")
         try requireSameShape(a, b, "referenceMeans")
         guard u2 >= 0, u2.isFinite else { throw ArgumentError("variance", "must be finite and ≥ 0, got \(u2)") }

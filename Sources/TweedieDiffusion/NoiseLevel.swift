@@ -21,7 +21,8 @@ public struct NoiseLevel: Sendable, Equatable {
         self.init(t: nil, alpha: alpha, sigma: sigma)
     }
 
-    public init(t: Double?, alpha: Double, sigma: Double, alphaDerivative: Double = .nan, sigmaDerivative: Double = .nan) {
+    public init(t: Double?, alpha: Double, sigma: Double, alphaDerivative: Double = .nan,
+                sigmaDerivative: Double = .nan) {
         self.t = t
         self.alpha = alpha
         self.sigma = sigma

@@ -24,7 +24,9 @@ public typealias ScoreFunction = (_ x: Matrix, _ t: Double) throws -> Matrix
 ///
 /// ```swift
 /// let sde = DiffusionSDE(schedule: .vpLinear(), noise: model.noise)
-/// let v = try sde.probabilityFlowVelocity(x, at: 0.5, score: { x, t in try oracle.evaluate(x, at: t, schedule: s).score })
+/// let v = try sde.probabilityFlowVelocity(x, at: 0.5, score: { x, t in
+///     try oracle.evaluate(x, at: t, schedule: s).score
+/// })
 /// ```
 public struct DiffusionSDE: Sendable {
     public let schedule: Schedule
@@ -89,7 +91,8 @@ public struct DiffusionSDE: Sendable {
     /// h_t x − w g_t² Σ s: the reverse drift (w = 1) and the probability-flow velocity (w = ½).
     private func scoreCorrectedDrift(_ x: Matrix, at t: Double, score: Matrix, weight: Double) throws -> Matrix {
         try requireSameShape(x, score, "score")
-        return try scoreCorrectedDrift(x, at: t, covarianceTimesScore: noise.applyingCovariance(to: score), weight: weight)
+        return try scoreCorrectedDrift(x, at: t, covarianceTimesScore: noise.applyingCovariance(to: score),
+                                       weight: weight)
     }
 
     /// h_t x − w g_t² Σ s, given Σ s directly (as a denoiser gives it, ``TweedieFormula``).

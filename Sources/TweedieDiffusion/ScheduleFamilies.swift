@@ -237,7 +237,8 @@ func checkSigmaRange(schedule: String, sigmaMin: Double, sigmaMax: Double) throw
     }
     guard representableSigma.contains(sigmaMin) else {
         throw .invalidParameter(schedule: schedule, parameter: "sigma_min",
-                                reason: "must be at least 1e-100 (σ² must stay far inside Float64's range), got \(sigmaMin)")
+                                reason: "must be at least 1e-100 (σ² must stay far inside Float64's range), "
+                                    + "got \(sigmaMin)")
     }
     guard sigmaMax.isFinite, sigmaMax > sigmaMin else {
         throw .invalidParameter(schedule: schedule, parameter: "sigma_max",
@@ -245,6 +246,7 @@ func checkSigmaRange(schedule: String, sigmaMin: Double, sigmaMax: Double) throw
     }
     guard representableSigma.contains(sigmaMax) else {
         throw .invalidParameter(schedule: schedule, parameter: "sigma_max",
-                                reason: "must be at most 1e100 (σ² must stay far inside Float64's range), got \(sigmaMax)")
+                                reason: "must be at most 1e100 (σ² must stay far inside Float64's range), "
+                                    + "got \(sigmaMax)")
     }
 }

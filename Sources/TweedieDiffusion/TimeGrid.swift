@@ -60,7 +60,8 @@ public enum TimeGrid {
     /// mapped to t by the schedule's closed-form inverse. λ must be finite at both ends: pass an
     /// end time above 0 for VP and flow schedules, and a start time below 1 for vp-cosine and flow.
     public static func uniformLogSNR(_ schedule: Schedule, count: Int,
-                                     from start: Double? = nil, to end: Double? = nil) throws(ScheduleError) -> [Double] {
+                                     from start: Double? = nil,
+                                     to end: Double? = nil) throws(ScheduleError) -> [Double] {
         let (a, b) = try ends(schedule, count: count, start, end)
         let la = schedule.logSNR(a), lb = schedule.logSNR(b)
         for (t, l) in [(a, la), (b, lb)] where !l.isFinite {

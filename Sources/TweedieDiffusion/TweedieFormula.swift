@@ -81,8 +81,9 @@ public enum TweedieFormula {
     /// score of the *clean* density at each row y. Returns the means (B×D) and the multiple σ²
     /// of Σ in the covariance. It is first-order Tweedie at α = 1 with ∇log p_0 in place of
     /// ∇log p_σ, so it agrees with E[x_0 | y] up to O(σ⁴).
-    public static func smallNoisePosterior(_ y: Matrix, score: Matrix, sigma: Double,
-                                           noise: NoiseCovariance) throws(ArgumentError) -> (mean: Matrix, variance: Double) {
+    public static func smallNoisePosterior(
+        _ y: Matrix, score: Matrix, sigma: Double, noise: NoiseCovariance
+    ) throws(ArgumentError) -> (mean: Matrix, variance: Double) {
         (try denoised(y, score: score, alpha: 1, sigma: sigma, noise: noise), sigma * sigma)
     }
 

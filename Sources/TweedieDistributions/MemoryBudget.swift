@@ -28,8 +28,8 @@ public enum MemoryBudget {
         guard let value = getenv(environmentVariable) else { return .success(defaultLimit) }
         let text = String(cString: value)
         guard let bytes = parseSize(text) else {
-            return .failure(ArgumentError(environmentVariable,
-                                          "cannot read '\(text)' (write bytes, or a number with K, M, G or T, e.g. 20G)"))
+            return .failure(ArgumentError(environmentVariable, "cannot read '\(text)' "
+                                          + "(write bytes, or a number with K, M, G or T, e.g. 20G)"))
         }
         return .success(bytes)
     }()
@@ -64,7 +64,8 @@ public enum MemoryBudget {
         }
         guard let bytes = total, bytes <= limit else {
             let size = total.map(formatBytes) ?? "more than \(formatBytes(Int.max))"
-            throw ArgumentError(argument, "\(what) need \(size); the memory limit is \(formatBytes(limit)) (\(environmentVariable))")
+            throw ArgumentError(argument, "\(what) need \(size); "
+                                + "the memory limit is \(formatBytes(limit)) (\(environmentVariable))")
         }
     }
 
@@ -78,7 +79,8 @@ public enum MemoryBudget {
     /// `16 GB`, `512 MB`, `1.5 kB`, `12 bytes`.
     public static func formatBytes(_ bytes: Int) -> String {
         let b = Double(bytes)
-        for (unit, size) in [("EB", 1e18), ("PB", 1e15), ("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)] where b >= size {
+        for (unit, size) in [("EB", 1e18), ("PB", 1e15), ("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)]
+        where b >= size {
             let value = b / size
             return value >= 100 ? "\(Int(value.rounded())) \(unit)" : "\(String(format: "%.3g", value)) \(unit)"
         }

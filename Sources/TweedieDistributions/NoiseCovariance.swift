@@ -73,7 +73,8 @@ public struct NoiseCovariance: Sendable, Equatable {
                       logDeterminantOfFactor: l.logDeterminant)
         case .kronecker(let a, let d):
             guard d > 0, a.rows * d == dimension, a.isSquare else {
-                throw ModelError(field, "Kronecker factor \(a.rows)×\(a.columns) with block size \(d) does not fit dimension \(dimension)")
+                throw ModelError(field, "Kronecker factor \(a.rows)×\(a.columns) with block size \(d) "
+                                 + "does not fit dimension \(dimension)")
             }
             let (s, l) = try Self.factorized(a, field: field)
             self.init(structure: .kronecker(s, blockSize: d), dimension: dimension, factor: l.lower,

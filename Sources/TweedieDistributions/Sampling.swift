@@ -11,10 +11,10 @@ import TweedieRandom
 ///    u · Σπ < π_0 + … + π_k (a component of weight 0 is never chosen);
 /// 2. x_0 = μ_k + S_k z with z = `normals(sample: i, step: componentNoiseStep)` (D of them) and
 ///    S_k a square root of the component covariance, S_k S_kᵀ = Λ_k: for full and tied Λ_k the
-///    pivoted Cholesky factor S_k = P L (Pᵀ Λ_k P = L Lᵀ, LAPACK's `dpstrf`), which is the plain Cholesky factor up to a permutation when Λ_k is positive
-///    definite and stops at the numerical rank r (pivot ≤ D ε max Λ_ii) when it is only
-///    semi-definite, leaving D − r zero columns; √v elementwise for diagonal and spherical Λ_k;
-///    nothing for a Dirac component, x_0 = μ_k exactly.
+///    pivoted Cholesky factor S_k = P L (Pᵀ Λ_k P = L Lᵀ, LAPACK's `dpstrf`), which is the plain
+///    Cholesky factor up to a permutation when Λ_k is positive definite and stops at the numerical
+///    rank r (pivot ≤ D ε max Λ_ii) when it is only semi-definite, leaving D − r zero columns; √v
+///    elementwise for diagonal and spherical Λ_k; nothing for a Dirac component, x_0 = μ_k exactly.
 ///
 /// Square roots are computed once, on construction. Sample i depends only on (seed, i): a
 /// batch of 10 is bit for bit the first 10 rows of a batch of 1000, and batches compose through

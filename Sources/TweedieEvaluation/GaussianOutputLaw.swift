@@ -37,11 +37,13 @@ public struct GaussianOutputLaw: Sendable {
     public init(model: MixtureModel, sampler: any Sampler, path: SamplingPath,
                 start: SamplerOutputDensity.StartingLaw = .gaussian) throws {
         guard model.componentCount == 1 else {
-            throw ArgumentError("model", "the exact output law needs a single Gaussian component, got \(model.componentCount)")
+            throw ArgumentError("model", "the exact output law needs a single Gaussian component, "
+                                + "got \(model.componentCount)")
         }
         guard Self.isSupported(sampler) else {
             throw ArgumentError("sampler", "\(sampler.name) is neither a deterministic linear sampler "
-                                + "(euler, heun without churn, dpmpp-2m, ddim η = 0) nor one with Gaussian steps (ddpm, ddim, euler-maruyama)")
+                                + "(euler, heun without churn, dpmpp-2m, ddim η = 0) "
+                                + "nor one with Gaussian steps (ddpm, ddim, euler-maruyama)")
         }
         let d = model.dimension
         let oracle = try Oracle(model)
@@ -62,8 +64,8 @@ public struct GaussianOutputLaw: Sendable {
             let sigma = model.noise.denseMatrix
             for i in 0..<(path.levels.count - 1) {
                 let probes = Self.probes(d)
-                let (means, deviation) = try stepper.transition(probes, denoised: try oracle.denoise(probes, at: path.levels[i]),
-                                                                interval: i, path: path)
+                let (means, deviation) = try stepper.transition(
+                    probes, denoised: try oracle.denoise(probes, at: path.levels[i]), interval: i, path: path)
                 let (ai, ci) = Self.affineMap(means)
                 (m, s) = Self.affine(ai, ci, m, s)
                 s = (s + (deviation * deviation) * sigma).symmetrized
@@ -156,7 +158,8 @@ public struct GaussianErrorBudget: Sendable {
     public init(model: MixtureModel, sampler: any Sampler, path: SamplingPath) throws {
         let run = try GaussianOutputLaw(model: model, sampler: sampler, path: path)
         total = try run.wasserstein2
-        withoutInitialization = try GaussianOutputLaw(model: model, sampler: sampler, path: path, start: .marginal).wasserstein2
+        withoutInitialization = try GaussianOutputLaw(model: model, sampler: sampler, path: path,
+                                                      start: .marginal).wasserstein2
         let d = model.dimension
         let oracle = try Oracle(model)
         let mu = model.prior.means.row(0), lambda = model.prior.covariance(of: 0)
@@ -165,7 +168,8 @@ public struct GaussianErrorBudget: Sendable {
         // p_t = N(α μ̃, α² Γ + σ² I), Γ = U diag(γ) Uᵀ: each eigen-coordinate is rescaled about its
         // mean by √(v_last/v_first), v = α²γ + σ².
         let whitenedTransposed = model.noise.applying(.whiten, to: .identity(d))          // L⁻ᵀ
-        let gamma = BLAS.product(BLAS.product(whitenedTransposed, .transpose, lambda, .none), whitenedTransposed).symmetrized
+        let gamma = BLAS.product(BLAS.product(whitenedTransposed, .transpose, lambda, .none),
+                                 whitenedTransposed).symmetrized
         let eigen = try SymmetricEigendecomposition(gamma)
         var scaled = eigen.vectors
         for i in 0..<d {
@@ -175,25 +179,32 @@ public struct GaussianErrorBudget: Sendable {
             for r in 0..<d { scaled[r, i] *= ratio }
         }
         let whitenedFlow = BLAS.product(scaled, .none, eigen.vectors, .transpose)
-        let flow = BLAS.product(BLAS.product(model.noise.denseFactor, whitenedFlow), .none, whitenedTransposed, .transpose)
-        let flowOffset = (0..<d).map { i in last.alpha * mu[i] - (0..<d).reduce(0) { $0 + flow[i, $1] * first.alpha * mu[$1] } }
+        let flow = BLAS.product(BLAS.product(model.noise.denseFactor, whitenedFlow), .none,
+                                whitenedTransposed, .transpose)
+        let flowOffset = (0..<d).map { i in
+            last.alpha * mu[i] - (0..<d).reduce(0) { $0 + flow[i, $1] * first.alpha * mu[$1] }
+        }
         let (g, c) = GaussianOutputLaw.affineMap(try oracle.denoise(GaussianOutputLaw.probes(d), at: last))
         let (m0, s0) = GaussianOutputLaw.startingLaw(model, path: path, .gaussian)
         let (m1, s1) = GaussianOutputLaw.affine(flow, flowOffset, m0, s0)
         let (m2, s2) = GaussianOutputLaw.affine(g, c, m1, s1)
         withoutDiscretization = try gaussianWasserstein2(mean: m2, covariance: s2, mean: mu, covariance: lambda)
-        let exactLast = ((last.alpha * last.alpha) * lambda + (last.sigma * last.sigma) * model.noise.denseMatrix).symmetrized
+        let exactLast = ((last.alpha * last.alpha) * lambda
+                         + (last.sigma * last.sigma) * model.noise.denseMatrix).symmetrized
         let (m3, s3) = GaussianOutputLaw.affine(g, c, mu.map { last.alpha * $0 }, exactLast)
         truncation = try gaussianWasserstein2(mean: m3, covariance: s3, mean: mu, covariance: lambda)
     }
 
     /// The four figures as measurements (exact: no noise floor).
     public var measurements: [Measurement] {
-        [Measurement(name: "exact_w2_exact_start", label: "exact W2 from the exact p_{t_0} (discretization + truncation)",
+        [Measurement(name: "exact_w2_exact_start",
+                     label: "exact W2 from the exact p_{t_0} (discretization + truncation)",
                      value: withoutInitialization, noiseFloor: nil),
-         Measurement(name: "exact_w2_exact_flow", label: "exact W2 of the exact flow from the start (initialization + truncation)",
+         Measurement(name: "exact_w2_exact_flow",
+                     label: "exact W2 of the exact flow from the start (initialization + truncation)",
                      value: withoutDiscretization, noiseFloor: nil),
-         Measurement(name: "exact_w2_truncation", label: "exact W2 of x̂_0 on exact samples of the last level (truncation)",
+         Measurement(name: "exact_w2_truncation",
+                     label: "exact W2 of x̂_0 on exact samples of the last level (truncation)",
                      value: truncation, noiseFloor: nil)]
     }
 }

@@ -96,14 +96,17 @@ public struct ProbabilityFlowLikelihood: Sendable {
         let start = startTime ?? Self.defaultStartTime(for: schedule)
         let end = endTime ?? Self.defaultEndTime(for: schedule)
         for (name, t) in [("t_min", start), ("t_max", end)] where !range.contains(t) {
-            throw ArgumentError(name, "\(t) is outside the time range \(range.lowerBound)…\(range.upperBound) of \(schedule.name)")
+            throw ArgumentError(name, "\(t) is outside the time range \(range.lowerBound)…\(range.upperBound) "
+                                + "of \(schedule.name)")
         }
         guard start < end else { throw ArgumentError("t_min", "must be below t_max = \(end), got \(start)") }
         guard schedule.sigma(start) > 0 else {
-            throw ArgumentError("t_min", "σ vanishes at t = \(start) of \(schedule.name), so p_t has no density there; take a later time")
+            throw ArgumentError("t_min", "σ vanishes at t = \(start) of \(schedule.name), "
+                                + "so p_t has no density there; take a later time")
         }
         guard schedule.alpha(end) > 0, schedule.drift(end).isFinite else {
-            throw ArgumentError("t_max", "α vanishes at t = \(end) of \(schedule.name), where the drift is infinite; take an earlier time")
+            throw ArgumentError("t_max", "α vanishes at t = \(end) of \(schedule.name), "
+                                + "where the drift is infinite; take an earlier time")
         }
         if case let .hutchinson(probes, _, _) = divergence, probes < 2 {
             throw ArgumentError("probes", "a standard error needs at least 2 probes, got \(probes)")
@@ -114,7 +117,8 @@ public struct ProbabilityFlowLikelihood: Sendable {
             }
             // The augmented state holds (1 + probes) × D numbers, and the solver keeps 9 copies
             // of it for each point integrated at once (one per core).
-            try MemoryBudget.require("probes", "\(probes) probes × D = \(oracle.dimension) (solver stages, \(Parallel.maximumThreads) points at once)",
+            try MemoryBudget.require("probes", "\(probes) probes × D = \(oracle.dimension) "
+                                     + "(solver stages, \(Parallel.maximumThreads) points at once)",
                                      elements: [probes + 1, oracle.dimension, 9, Parallel.maximumThreads])
         }
         self.oracle = oracle
@@ -185,13 +189,15 @@ public struct ProbabilityFlowLikelihood: Sendable {
             for p in 0..<probes {
                 let row: [Double]
                 switch distribution {
-                case .rademacher: row = (0..<d).map { stream.uniform(sample: sample, step: p, index: $0) < 0.5 ? -1 : 1 }
+                case .rademacher:
+                    row = (0..<d).map { stream.uniform(sample: sample, step: p, index: $0) < 0.5 ? -1 : 1 }
                 case .gaussian: row = stream.normals(sample: sample, step: p, count: d)
                 }
                 z.setRow(p, to: row)
             }
             let w = oracle.model.noise.applying(.unwhiten, to: z)
-            solution = try stepper.integrate(x + [Double](repeating: 0, count: probes), from: startTime, to: endTime) { y, t in
+            solution = try stepper.integrate(x + [Double](repeating: 0, count: probes), from: startTime,
+                                             to: endTime) { y, t in
                 let c = try schedule.coefficients(at: t)
                 let delta = Self.finiteDifferenceStep * c.sigma
                 // Rows: x, then x + δw_p and x − δw_p for each probe.
@@ -205,8 +211,8 @@ public struct ProbabilityFlowLikelihood: Sendable {
                 }
                 let scores = try oracle.evaluate(points, alpha: c.alpha, sigma: c.sigma).score
                 let point = Matrix(rows: 1, columns: d, elements: Array(y[0..<d]))
-                let velocity = try sde.probabilityFlowVelocity(point, at: t,
-                                                               score: Matrix(rows: 1, columns: d, elements: scores.row(0)))
+                let velocity = try sde.probabilityFlowVelocity(
+                    point, at: t, score: Matrix(rows: 1, columns: d, elements: scores.row(0)))
                 // wᵀ H w ≈ wᵀ (s(x + δw) − s(x − δw)) / 2δ.
                 let quadraticForms = (0..<probes).map { p in
                     var sum = 0.0
@@ -216,7 +222,8 @@ public struct ProbabilityFlowLikelihood: Sendable {
                     }
                     return sum / (2 * delta)
                 }
-                return velocity.elements + (try sde.probabilityFlowDivergence(at: t, traceOfCovarianceHessian: quadraticForms))
+                return velocity.elements
+                    + (try sde.probabilityFlowDivergence(at: t, traceOfCovarianceHessian: quadraticForms))
             }
         }
         let end = Array(solution.state[0..<d])

@@ -48,6 +48,7 @@ extension Measurement {
              "noise_floor": m.noiseFloor.map { $0.isFinite ? $0 as Any : NSNull() } ?? NSNull()]
         }
         // Strings, finite numbers and nulls always serialize.
-        return (try? JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys])) ?? Data("[]".utf8)
+        return (try? JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys]))
+            ?? Data("[]".utf8)
     }
 }

@@ -47,7 +47,8 @@ public struct ModeAssigner: Sendable {
         switch mixture.covariances {
         case .full(let matrices): covariances = .full(matrices.map(raised))
         case .tied(let matrix): covariances = .tied(raised(matrix))
-        case .diagonal(let v): covariances = .diagonal(Matrix(rows: v.rows, columns: v.columns, elements: v.elements.map { $0 + delta }))
+        case .diagonal(let v):
+            covariances = .diagonal(Matrix(rows: v.rows, columns: v.columns, elements: v.elements.map { $0 + delta }))
         case .spherical(let v): covariances = .spherical(v.map { $0 + delta })
         case .dirac: covariances = .spherical(Array(repeating: delta, count: k))
         }

@@ -47,7 +47,8 @@ public enum PathError {
 
     private static func requireComparable(_ samples: Matrix, _ reference: Matrix) throws(ArgumentError) {
         guard samples.rows == reference.rows, samples.columns == reference.columns else {
-            throw ArgumentError("reference", "is \(reference.rows)×\(reference.columns), the samples \(samples.rows)×\(samples.columns)")
+            throw ArgumentError("reference", "is \(reference.rows)×\(reference.columns), "
+                                + "the samples \(samples.rows)×\(samples.columns)")
         }
         guard samples.rows > 0 else { throw ArgumentError("samples", "none to compare") }
     }

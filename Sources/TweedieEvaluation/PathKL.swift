@@ -60,11 +60,13 @@ public struct SamplerPathKL: Sendable {
         var intervals: [MeanEstimate] = []
         for i in 0..<last {
             let (xt, xs) = (states[i], states[i + 1])
-            let kernel = try ForwardKernel(from: times[i + 1], to: times[i], schedule: path.schedule, noise: model.noise)
+            let kernel = try ForwardKernel(from: times[i + 1], to: times[i], schedule: path.schedule,
+                                           noise: model.noise)
             let forward = try kernel.logDensity(of: xt, given: xs)
             let (mean, deviation) = try sampler.transition(xt, denoised: exact[i].denoised, interval: i, path: path)
             guard deviation > 0, deviation.isFinite else {
-                throw ArgumentError("sampler", "\(sampler.name) steps deterministically from level \(i): its transitions have no density")
+                throw ArgumentError("sampler", "\(sampler.name) steps deterministically from level \(i): "
+                                    + "its transitions have no density")
             }
             // q(x_s | x_t) = N(m, s² Σ): the forward kernel's density with α = 1 about m.
             let step = try ForwardKernel(alpha: 1, sigma: deviation, noise: model.noise).logDensity(of: xs, given: mean)

@@ -183,7 +183,8 @@ public struct MeanEstimate: Sendable, Equatable {
     /// The difference of two independent estimates: x̄ − ȳ ± √(se_x² + se_y²).
     public func subtracting(_ other: MeanEstimate) -> MeanEstimate {
         MeanEstimate(mean: mean - other.mean,
-                     standardError: (standardError * standardError + other.standardError * other.standardError).squareRoot(),
+                     standardError: (standardError * standardError
+                                     + other.standardError * other.standardError).squareRoot(),
                      count: min(count, other.count))
     }
 }

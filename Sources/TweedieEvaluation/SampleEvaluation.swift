@@ -77,14 +77,17 @@ public enum SampleEvaluation {
                 ? ", on a seeded subsample of \(options.bandwidthSubsample)" : ""
             out.append(Measurement(
                 name: "mmd2",
-                label: "MMD² to exact samples (unbiased; Gaussian kernel, bandwidth h = \(String(format: "%.4g", bandwidth)) "
+                label: "MMD² to exact samples (unbiased; Gaussian kernel, "
+                    + "bandwidth h = \(String(format: "%.4g", bandwidth)) "
                     + "= median pairwise distance of samples ∪ exact\(subsampled))",
                 value: mmd.combine(within: sampleSums[0], n, within: referenceSums[0], n, cross: crossSums[0]),
-                noiseFloor: mmd.combine(within: secondSums[0], n, within: referenceSums[0], n, cross: floorCrossSums[0])))
+                noiseFloor: mmd.combine(within: secondSums[0], n, within: referenceSums[0], n,
+                                        cross: floorCrossSums[0])))
             out.append(Measurement(
                 name: "energy_distance",
                 label: "energy distance 2E‖X−Y‖ − E‖X−X'‖ − E‖Y−Y'‖ to exact samples (unbiased)",
-                value: EnergyDistance.combine(within: sampleSums[1], n, within: referenceSums[1], n, cross: crossSums[1]),
+                value: EnergyDistance.combine(within: sampleSums[1], n, within: referenceSums[1], n,
+                                              cross: crossSums[1]),
                 noiseFloor: EnergyDistance.combine(within: secondSums[1], n, within: referenceSums[1], n,
                                                    cross: floorCrossSums[1])))
         }
@@ -95,10 +98,12 @@ public enum SampleEvaluation {
             let memorization = try Memorization(samples: samples, mixture: prior, radius: radius)
             let floor = try Memorization(samples: reference, mixture: prior, radius: radius)
             let tau = String(format: "%.4g", radius)
-            let defaulted = options.memorizationRadius == nil ? " = ⅓ median nearest-neighbour distance of training points" : ""
+            let defaulted = options.memorizationRadius == nil
+                ? " = ⅓ median nearest-neighbour distance of training points" : ""
             out.append(Measurement(
                 name: "memorized_fraction",
-                label: "fraction of samples within τ = \(tau)\(defaulted) of a training point (exact samples: 1, fully memorized)",
+                label: "fraction of samples within τ = \(tau)\(defaulted) of a training point "
+                    + "(exact samples: 1, fully memorized)",
                 value: memorization.fractionWithinRadius, noiseFloor: floor.fractionWithinRadius))
             out.append(Measurement(
                 name: "nn_distance_ratio",
@@ -120,12 +125,14 @@ public enum SampleEvaluation {
         var out: [Measurement] = []
         if let floor = exact.meanError {
             out.append(Measurement(name: "mode_mean_error",
-                                   label: "π-weighted mean of ‖sample mean − μ_k‖ over modes with ≥ \(minimum) assigned samples",
+                                   label: "π-weighted mean of ‖sample mean − μ_k‖ over modes "
+                                       + "with ≥ \(minimum) assigned samples",
                                    value: moments.meanError ?? .nan, noiseFloor: floor))
         }
         if let floor = exact.covarianceError {
             out.append(Measurement(name: "mode_covariance_error",
-                                   label: "π-weighted mean of ‖Ŝ_k − Λ_k‖_F/‖Λ_k‖_F over modes with ≥ \(minimum) assigned samples",
+                                   label: "π-weighted mean of ‖Ŝ_k − Λ_k‖_F/‖Λ_k‖_F over modes "
+                                       + "with ≥ \(minimum) assigned samples",
                                    value: moments.covarianceError ?? .nan, noiseFloor: floor))
         }
         return out

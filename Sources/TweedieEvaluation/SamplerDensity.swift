@@ -42,15 +42,16 @@ public struct SamplerOutputDensity: Sendable {
     /// and denoiser outputs (euler, heun without churn, dpmpp-2m, ddim with η = 0).
     public static func isSupported(_ sampler: any Sampler) -> Bool { sampler.isDeterministic && sampler.isAffine }
 
-    /// Runs `sampler` on `path` for `count` samples from `seed` (sample i from the noise of (seed, i),
-    /// as ``Sampler/run(count:model:path:noise:batchSize:standardNormals:recordsTrajectory:keepsSamples:onBatch:progress:)``),
+    /// Runs `sampler` on `path` for `count` samples from `seed` (sample i from the noise of (seed, i), as ``Sampler``'s
+    /// `run(count:model:path:noise:batchSize:standardNormals:recordsTrajectory:keepsSamples:onBatch:progress:)`),
     /// carrying each sample's Jacobian. Costs D + 1 rows per sample and a D×D×D product per sample
     /// and model call; `batchSize` samples at a time.
     public init(model: MixtureModel, sampler: any Sampler, path: SamplingPath, count: Int, seed: UInt64,
                 start: StartingLaw = .gaussian, batchSize: Int = 64) throws {
         guard Self.isSupported(sampler) else {
             throw ArgumentError("sampler", "\(sampler.name) with these options is not a deterministic linear sampler "
-                                + "(euler, heun without churn, dpmpp-2m, ddim with η = 0): its output has no Jacobian to carry")
+                                + "(euler, heun without churn, dpmpp-2m, ddim with η = 0): "
+                                + "its output has no Jacobian to carry")
         }
         guard count >= 1 else { throw ArgumentError("count", "must be at least 1, got \(count)") }
         guard batchSize >= 1 else { throw ArgumentError("batch-size", "must be at least 1, got \(batchSize)") }
@@ -67,7 +68,8 @@ public struct SamplerOutputDensity: Sendable {
             let x: Matrix
             switch start {
             case .gaussian:
-                x = try initialState(count: b, model: oracle, path: path, noise: NoiseStream(seed: seed), firstSample: done)
+                x = try initialState(count: b, model: oracle, path: path, noise: NoiseStream(seed: seed),
+                                     firstSample: done)
                 // log N(x; 0, σ_0² Σ): the forward kernel's density about 0.
                 let density = try ForwardKernel(alpha: 1, sigma: first.sigma, noise: model.noise)
                     .logDensity(of: x, given: Matrix(rows: b, columns: d))
@@ -91,7 +93,8 @@ public struct SamplerOutputDensity: Sendable {
                     starts[done + r, i] = x[r, i]
                 }
                 // The block's rows are the columns of J: det Jᵀ = det J.
-                let block = Matrix(rows: d, columns: d, elements: Array(end.elements[((b + r * d) * d)..<((b + (r + 1) * d) * d)]))
+                let block = Matrix(rows: d, columns: d,
+                                   elements: Array(end.elements[((b + r * d) * d)..<((b + (r + 1) * d) * d)]))
                 logDeterminant[done + r] = LUFactor(block).logAbsoluteDeterminant
             }
             done += b
@@ -173,11 +176,13 @@ public struct SamplerKL: Sendable, Equatable {
     /// From log q_N and log p at the same n ≥ 2 samples of q_N (finite values).
     public init(logSamplerDensity logQ: [Double], logTargetDensity logP: [Double]) throws(ArgumentError) {
         guard logQ.count == logP.count, logQ.count >= 2 else {
-            throw ArgumentError("samples", "need at least two samples with both densities, got \(logQ.count) and \(logP.count)")
+            throw ArgumentError("samples",
+                                "need at least two samples with both densities, got \(logQ.count) and \(logP.count)")
         }
         let l = zip(logQ, logP).map { $0 - $1 }
         guard l.allSatisfy(\.isFinite) else {
-            throw ArgumentError("samples", "a log-density ratio is not finite (a sample outside the support, or a singular Jacobian)")
+            throw ArgumentError("samples", "a log-density ratio is not finite "
+                                + "(a sample outside the support, or a singular Jacobian)")
         }
         let n = Double(l.count)
         let plain = MeanEstimate(l)
@@ -225,9 +230,12 @@ public struct SamplerKL: Sendable, Equatable {
     /// singular components), or a singular Jacobian.
     public init?(model: MixtureModel, sampler: any Sampler, path: SamplingPath, count: Int, seed: UInt64,
                  start: SamplerOutputDensity.StartingLaw = .gaussian) throws {
-        guard SamplerOutputDensity.isSupported(sampler), count >= 2, let density = try? PriorDensity(model.prior) else { return nil }
-        let run = try SamplerOutputDensity(model: model, sampler: sampler, path: path, count: count, seed: seed, start: start)
-        guard let kl = try? SamplerKL(logSamplerDensity: run.logDensity, logTargetDensity: density.logDensity(run.samples)) else {
+        guard SamplerOutputDensity.isSupported(sampler), count >= 2,
+              let density = try? PriorDensity(model.prior) else { return nil }
+        let run = try SamplerOutputDensity(model: model, sampler: sampler, path: path, count: count, seed: seed,
+                                           start: start)
+        guard let kl = try? SamplerKL(logSamplerDensity: run.logDensity,
+                                      logTargetDensity: density.logDensity(run.samples)) else {
             return nil
         }
         self = kl

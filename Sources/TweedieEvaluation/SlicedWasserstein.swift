@@ -32,7 +32,8 @@ public struct SlicedWasserstein: Sendable {
         guard (1...Self.maximumProjections).contains(projections) else {
             throw ArgumentError("projections", "must lie in 1...\(Self.maximumProjections), got \(projections)")
         }
-        try MemoryBudget.require("projections", "\(projections) directions × D = \(dimension)", elements: [projections, dimension])
+        try MemoryBudget.require("projections", "\(projections) directions × D = \(dimension)",
+                                 elements: [projections, dimension])
         let stream = NoiseStream(seed: seed)
         var directions = Matrix(rows: projections, columns: dimension)
         for j in 0..<projections {
@@ -63,8 +64,9 @@ public struct SlicedWasserstein: Sendable {
         // Row j of P = U Xᵀ holds the projections onto u_j; groups of directions run in parallel.
         let group = 8
         let sums = Parallel.array(count: m, chunk: group) { rows in
-            let u = Matrix(rows: rows.count, columns: dimension,
-                           elements: Array(directions.elements[(rows.lowerBound * dimension)..<(rows.upperBound * dimension)]))
+            let u = Matrix(
+                rows: rows.count, columns: dimension,
+                elements: Array(directions.elements[(rows.lowerBound * dimension)..<(rows.upperBound * dimension)]))
             let pa = BLAS.product(u, .none, a, .transpose), pb = BLAS.product(u, .none, b, .transpose)
             return (0..<rows.count).map { j in
                 var sa = pa.row(j), sb = pb.row(j)

@@ -66,12 +66,15 @@ public enum ArrayFile {
         /// Appends the next rows (a B×D batch).
         public func append(_ batch: Matrix) throws(FileError) {
             guard batch.columns == columns, batch.rows <= rows - written else {
-                throw FileError(file: url.displayName, "a batch of \(batch.rows)×\(batch.columns) does not fit \(rows - written) more rows of \(columns)")
+                throw FileError(file: url.displayName, "a batch of \(batch.rows)×\(batch.columns) "
+                                + "does not fit \(rows - written) more rows of \(columns)")
             }
             #if _endian(little)
             try stream.write(batch.elements.withUnsafeBytes { Data($0) })
             #else
-            try stream.write(Data(batch.elements.flatMap { v in withUnsafeBytes(of: v.bitPattern.littleEndian, Array.init) }))
+            try stream.write(Data(batch.elements.flatMap { v in
+                withUnsafeBytes(of: v.bitPattern.littleEndian, Array.init)
+            }))
             #endif
             written += batch.rows
         }

@@ -158,7 +158,8 @@ public enum AtomicFile {
         if statvfs(directory.path, &space) == 0 {
             let (free, overflow) = Int(space.f_bavail).multipliedReportingOverflow(by: Int(space.f_frsize))
             if !overflow, free < bytes {
-                throw FileError(file: name, "needs \(MemoryBudget.formatBytes(bytes)) on disk, \(directory.path) has \(MemoryBudget.formatBytes(free)) free")
+                throw FileError(file: name, "needs \(MemoryBudget.formatBytes(bytes)) on disk, "
+                                + "\(directory.path) has \(MemoryBudget.formatBytes(free)) free")
             }
         }
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")

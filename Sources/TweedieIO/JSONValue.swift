@@ -73,7 +73,8 @@ struct JSONField {
             throw failure("unknown field '\(unknown)' (known: \(allowed.joined(separator: ", ")))")
         }
         return fields.reduce(into: [:]) { result, member in
-            result[member.key] = JSONField(value: member.value, path: path.isEmpty ? member.key : "\(path).\(member.key)")
+            result[member.key] = JSONField(value: member.value,
+                                           path: path.isEmpty ? member.key : "\(path).\(member.key)")
         }
     }
 
@@ -168,11 +169,17 @@ struct JSONParser {
         var members: [String: JSONValue] = [:]
         try elements(closing: UInt8(ascii: "}"), in: "an object") { (parser: inout JSONParser) throws(FileError) in
             parser.skipWhitespace()
-            guard parser.position < parser.bytes.count else { throw parser.failure("unexpected end of input in an object") }
+            guard parser.position < parser.bytes.count else {
+                throw parser.failure("unexpected end of input in an object")
+            }
             let keyStart = parser.position
-            guard parser.bytes[parser.position] == UInt8(ascii: "\"") else { throw parser.failure("expected a string key") }
+            guard parser.bytes[parser.position] == UInt8(ascii: "\"") else {
+                throw parser.failure("expected a string key")
+            }
             let key = try parser.string()
-            guard members[key] == nil else { throw parser.failure("key '\(key)' appears twice in one object", at: keyStart) }
+            guard members[key] == nil else {
+                throw parser.failure("key '\(key)' appears twice in one object", at: keyStart)
+            }
             parser.skipWhitespace()
             guard parser.position < parser.bytes.count, parser.bytes[parser.position] == UInt8(ascii: ":") else {
                 throw parser.failure("expected ':' after a key")
@@ -214,7 +221,9 @@ struct JSONParser {
         let start = position
         func digits() -> Int {
             let first = position
-            while position < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[position]) { position += 1 }
+            while position < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[position]) {
+                position += 1
+            }
             return position - first
         }
         if bytes[position] == UInt8(ascii: "-") { position += 1 }
@@ -229,7 +238,9 @@ struct JSONParser {
         }
         if position < bytes.count, bytes[position] == UInt8(ascii: "e") || bytes[position] == UInt8(ascii: "E") {
             position += 1
-            if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") { position += 1 }
+            if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") {
+                position += 1
+            }
             guard digits() > 0 else { throw failure("malformed number", at: start) }
         }
         let text = String(decoding: bytes[start..<position], as: UTF8.self)
@@ -277,7 +288,8 @@ struct JSONParser {
             case UInt8(ascii: "u"):
                 var code = try hex4()
                 if (0xD800..<0xDC00).contains(code) {
-                    guard bytes.count - position >= 6, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u") else {
+                    guard bytes.count - position >= 6, bytes[position] == UInt8(ascii: "\\"),
+                          bytes[position + 1] == UInt8(ascii: "u") else {
                         throw failure("unpaired surrogate in a string")
                     }
                     position += 2

@@ -37,7 +37,8 @@ enum ModelJSON {
 
     static func covarianceType(_ text: String, field: JSONField) throws(FileError) -> CovarianceType {
         guard let type = CovarianceType(rawValue: text) else {
-            throw field.failure("unknown type '\(text)' (expected \(CovarianceType.allCases.map(\.rawValue).joined(separator: ", ")))")
+            throw field.failure("unknown type '\(text)' "
+                                + "(expected \(CovarianceType.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         return type
     }
@@ -91,7 +92,11 @@ enum ModelJSON {
         default:
             throw typeField.failure("unknown noise type '\(type)' (expected identity, diagonal, full, kronecker)")
         }
-        do { return try NoiseCovariance(structure, dimension: d, field: path) } catch { throw FileError(file: "", error) }
+        do {
+            return try NoiseCovariance(structure, dimension: d, field: path)
+        } catch {
+            throw FileError(file: "", error)
+        }
     }
 
     static func encode(_ model: MixtureModel) -> Data {
@@ -156,7 +161,8 @@ enum ModelJSON {
 func kroneckerBlockSize(_ given: Int?, factor: Matrix, dimension d: Int, field: String) throws(FileError) -> Int {
     if let given { return given }
     guard factor.rows > 0, d % factor.rows == 0 else {
-        throw FileError(field: field, "a \(factor.rows)×\(factor.columns) Kronecker factor does not divide the dimension \(d)")
+        throw FileError(field: field,
+                        "a \(factor.rows)×\(factor.columns) Kronecker factor does not divide the dimension \(d)")
     }
     return d / factor.rows
 }

@@ -50,7 +50,8 @@ enum ModelNPZ {
         let type = try reader.covarianceType()
         let covariances = try decodeCovariances(reader, type: type, components: k, dimension: d)
         let noise = try decodeNoise(reader, dimension: d)
-        let shape = try reader.optionalNumbers("shape", dimensions: 1, expected: "(n,)").map { (array) throws(FileError) in
+        let shape = try reader.optionalNumbers("shape", dimensions: 1,
+                                               expected: "(n,)").map { (array) throws(FileError) in
             try array.values.map { (x) throws(FileError) in try integer(x, field: "shape") }
         }
         let name = try reader.optionalString("name")
@@ -78,11 +79,14 @@ enum ModelNPZ {
         }
         guard array.shape == expected else {
             throw FileError(field: "covariances",
-                            "covariance_type '\(type.rawValue)' needs shape \(pythonTuple(expected)), got \(array.shapeText)")
+                            "covariance_type '\(type.rawValue)' needs shape \(pythonTuple(expected)), "
+                            + "got \(array.shapeText)")
         }
         switch type {
         case .full:
-            return .full((0..<k).map { Matrix(rows: d, columns: d, elements: Array(array.values[($0 * d * d)..<(($0 + 1) * d * d)])) })
+            return .full((0..<k).map {
+                Matrix(rows: d, columns: d, elements: Array(array.values[($0 * d * d)..<(($0 + 1) * d * d)]))
+            })
         case .tied: return .tied(Matrix(rows: d, columns: d, elements: array.values))
         case .diag: return .diagonal(Matrix(rows: k, columns: d, elements: array.values))
         default: return .spherical(array.values)
@@ -98,7 +102,9 @@ enum ModelNPZ {
             type = covariance.dimensionCount == 1 ? "diagonal" : covariance.shape == [d, d] ? "full" : "kronecker"
         }
         let blockSize = try reader.optionalNumbers("block_size").map { (array) throws(FileError) in
-            guard array.count == 1 else { throw FileError(field: "block_size", "expected one number, got shape \(array.shapeText)") }
+            guard array.count == 1 else {
+                throw FileError(field: "block_size", "expected one number, got shape \(array.shapeText)")
+            }
             return try integer(array.values[0], field: "block_size")
         }
         if blockSize != nil, type != "kronecker" {
@@ -111,7 +117,8 @@ enum ModelNPZ {
         guard let covariance else { throw FileError(field: field, "missing (needed for noise_type '\(type)')") }
         func expect(_ shape: [Int]) throws(FileError) {
             guard covariance.shape == shape else {
-                throw FileError(field: field, "noise_type '\(type)' needs shape \(pythonTuple(shape)), got \(covariance.shapeText)")
+                throw FileError(field: field,
+                                "noise_type '\(type)' needs shape \(pythonTuple(shape)), got \(covariance.shapeText)")
             }
         }
         let structure: NoiseCovariance.Structure
@@ -129,9 +136,14 @@ enum ModelNPZ {
             structure = .kronecker(factor, blockSize: try kroneckerBlockSize(blockSize, factor: factor, dimension: d,
                                                                            field: field))
         default:
-            throw FileError(field: "noise_type", "unknown noise type '\(type)' (expected identity, diagonal, full, kronecker)")
+            throw FileError(field: "noise_type",
+                            "unknown noise type '\(type)' (expected identity, diagonal, full, kronecker)")
         }
-        do { return try NoiseCovariance(structure, dimension: d, field: field) } catch { throw FileError(file: "", error) }
+        do {
+            return try NoiseCovariance(structure, dimension: d, field: field)
+        } catch {
+            throw FileError(file: "", error)
+        }
     }
 
     private static func integer(_ x: Double, field: String) throws(FileError) -> Int {
@@ -148,7 +160,8 @@ enum ModelNPZ {
         add("weights", .numbers(NDArray(prior.weights)))
         add("means", .numbers(NDArray(matrix: prior.means)))
         switch prior.covariances {
-        case .full(let m): add("covariances", .numbers(NDArray(stacking: m, rows: prior.dimension, columns: prior.dimension)))
+        case .full(let m):
+            add("covariances", .numbers(NDArray(stacking: m, rows: prior.dimension, columns: prior.dimension)))
         case .tied(let m), .diagonal(let m): add("covariances", .numbers(NDArray(matrix: m)))
         case .spherical(let v): add("covariances", .numbers(NDArray(v)))
         case .dirac: break
@@ -193,7 +206,9 @@ private struct Reader {
     func optionalString(_ key: String) throws(FileError) -> String? {
         guard let value = archive[key] else { return nil }
         guard let string = value.singleString, value.shape.count <= 1 else {
-            throw FileError(field: key, "expected a string array of shape () or (1,), got \(value.numbers == nil ? "strings" : "numbers") of shape \(pythonTuple(value.shape))")
+            throw FileError(field: key, "expected a string array of shape () or (1,), "
+                            + "got \(value.numbers == nil ? "strings" : "numbers") "
+                            + "of shape \(pythonTuple(value.shape))")
         }
         return string
     }

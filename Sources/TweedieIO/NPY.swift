@@ -56,7 +56,8 @@ public enum NPY {
                 let range = try headerRange(bytes)
                 guard range.upperBound <= bytes.count else { return nil }
                 let header = try NPYHeader(parsing: Array(bytes[range]))
-                let (data, overflow) = try elementCount(header.shape).multipliedReportingOverflow(by: header.elementType.size)
+                let (data, overflow) = try elementCount(header.shape)
+                    .multipliedReportingOverflow(by: header.elementType.size)
                 guard !overflow, data <= Int.max - range.upperBound else {
                     throw FileError(field: "header", "shape \(pythonTuple(header.shape)) is too large")
                 }
@@ -70,7 +71,8 @@ public enum NPY {
         let headerStart = range.lowerBound, headerLength = range.count
         let dataStart = range.upperBound
         guard dataStart <= bytes.count else {
-            throw FileError(field: "header", "truncated: needs \(headerLength) bytes, the file has \(bytes.count - headerStart)")
+            throw FileError(field: "header",
+                            "truncated: needs \(headerLength) bytes, the file has \(bytes.count - headerStart)")
         }
         let header = try NPYHeader(parsing: Array(bytes[headerStart..<dataStart]))
         if header.fortranOrder && header.shape.count > 1 {
@@ -81,17 +83,21 @@ public enum NPY {
         let type = header.elementType
         do {
             // Strings cost far more than their bytes once decoded.
-            try MemoryBudget.require("shape", "\(count) elements", elements: [count], bytesEach: type.isString ? 16 + type.size : 8)
+            try MemoryBudget.require("shape", "\(count) elements", elements: [count],
+                                     bytesEach: type.isString ? 16 + type.size : 8)
         } catch {
             throw FileError(field: "header", "shape \(pythonTuple(header.shape)) is too large: \(error.reason)")
         }
         let (needed, overflow) = count.multipliedReportingOverflow(by: type.size)
         let available = bytes.count - dataStart
         guard !overflow, needed <= available else {
-            throw FileError("truncated data: shape \(pythonTuple(header.shape)) of \(type.descr) needs \(overflow ? "more than \(Int.max)" : String(needed)) bytes, the file has \(available)")
+            throw FileError("truncated data: shape \(pythonTuple(header.shape)) of \(type.descr) "
+                            + "needs \(overflow ? "more than \(Int.max)" : String(needed)) bytes, "
+                            + "the file has \(available)")
         }
         guard needed == available else {
-            throw FileError("too much data: shape \(pythonTuple(header.shape)) of \(type.descr) needs \(needed) bytes, the file has \(available)")
+            throw FileError("too much data: shape \(pythonTuple(header.shape)) of \(type.descr) "
+                            + "needs \(needed) bytes, the file has \(available)")
         }
         let raw = UnsafeRawBufferPointer(rebasing: bytes[dataStart...])
         guard type.isString else {
@@ -151,7 +157,8 @@ public enum NPY {
         func load<T: FixedWidthInteger>(_: T.Type, _ convert: (T) -> Double) -> [Double] {
             [Double](unsafeUninitializedCapacity: count) { buffer, initialized in
                 for i in 0..<count {
-                    buffer[i] = convert(T(littleEndian: raw.loadUnaligned(fromByteOffset: i * T.bitWidth / 8, as: T.self)))
+                    buffer[i] = convert(T(littleEndian: raw.loadUnaligned(fromByteOffset: i * T.bitWidth / 8,
+                                                                          as: T.self)))
                 }
                 initialized = count
             }

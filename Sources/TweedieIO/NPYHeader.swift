@@ -44,7 +44,8 @@ extension NPYElementType {
         case ("i", 1), ("i", 2), ("i", 4), ("i", 8): self.init(kind: .signedInteger, size: width)
         case ("u", 1), ("u", 2), ("u", 4), ("u", 8): self.init(kind: .unsignedInteger, size: width)
         case ("b", 1):
-            throw FileError(field: "header", "boolean arrays ('\(descr)') are not numbers; save arr.astype(float) instead")
+            throw FileError(field: "header",
+                            "boolean arrays ('\(descr)') are not numbers; save arr.astype(float) instead")
         case ("U", 0), ("S", 0):
             throw FileError(field: "header", "zero-width strings ('\(descr)') are not supported")
         case ("U", _):
@@ -56,7 +57,8 @@ extension NPYElementType {
         }
         if order == ">" && size > 1 && kind != .bytes {
             throw FileError(field: "header",
-                            "big-endian dtype '\(descr)' is not supported; save it with arr.astype('<\(descr.dropFirst())')")
+                            "big-endian dtype '\(descr)' is not supported; "
+                            + "save it with arr.astype('<\(descr.dropFirst())')")
         }
     }
 
@@ -117,6 +119,7 @@ struct NPYHeader: Equatable {
 
     /// The header dictionary as NumPy writes it.
     var text: String {
-        "{'descr': '\(elementType.descr)', 'fortran_order': \(fortranOrder ? "True" : "False"), 'shape': \(pythonTuple(shape)), }"
+        "{'descr': '\(elementType.descr)', 'fortran_order': \(fortranOrder ? "True" : "False"), "
+            + "'shape': \(pythonTuple(shape)), }"
     }
 }

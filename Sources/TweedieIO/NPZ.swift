@@ -117,7 +117,8 @@ public struct NPZArchive: Sendable, Equatable {
             // .npy header against its declared size, and what it inflates to against both.
             let declared = Int(clamping: entry.uncompressedSize)
             if let limit = limits[String(path.dropLast(4))], declared > limit.bytes {
-                throw FileError(field: String(path.dropLast(4)), "declares \(declared) bytes, more than \(limit.reason) (at most \(limit.bytes))")
+                throw FileError(field: String(path.dropLast(4)),
+                                "declares \(declared) bytes, more than \(limit.reason) (at most \(limit.bytes))")
             }
             do {
                 try MemoryBudget.require("entry", "\(declared) bytes", elements: [declared], bytesEach: 1)
@@ -130,14 +131,17 @@ public struct NPZArchive: Sendable, Equatable {
                 let checksum = try archive.extract(entry, skipCRC32: false) { chunk in
                     contents.append(chunk)
                     guard contents.count <= declared else {
-                        throw FileError(field: path, "inflates to more than the \(declared) bytes it declares (the archive is corrupt)")
+                        throw FileError(field: path, "inflates to more than the \(declared) bytes it declares "
+                                        + "(the archive is corrupt)")
                     }
                     // A header that does not parse is reported after the CRC check, by the decoder.
                     if !headerChecked, let size = try? NPY.declaredFileSize(prefix: contents) {
                         headerChecked = true
                         guard size == declared else {
                             throw FileError(field: String(path.dropLast(4)),
-                                            "\(size > declared ? "truncated" : "too much data"): its .npy header declares \(size) bytes, the archive entry holds \(declared)")
+                                            "\(size > declared ? "truncated" : "too much data"): "
+                                            + "its .npy header declares \(size) bytes, "
+                                            + "the archive entry holds \(declared)")
                         }
                     }
                 }

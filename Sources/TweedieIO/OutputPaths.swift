@@ -24,8 +24,10 @@ public enum OutputPaths {
             try AtomicFile.requireWritableDestination(URL(fileURLWithPath: output.path))
             guard let identity = FileIdentity(output.path) else { continue }
             if let clash = seen.first(where: { $0.identity == identity }) {
-                let role = seen.firstIndex(where: { $0.identity == identity })! < inputCount ? "the input" : "the output"
-                throw FileError(file: output.path, "\(output.option) names the same file as \(role) \(clash.option); refusing to overwrite it")
+                let role = seen.firstIndex(where: { $0.identity == identity })! < inputCount
+                    ? "the input" : "the output"
+                throw FileError(file: output.path, "\(output.option) names the same file as \(role) \(clash.option); "
+                                + "refusing to overwrite it")
             }
             seen.append((output.option, identity))
         }

@@ -22,7 +22,9 @@ struct PythonLiteralParser {
         var parser = PythonLiteralParser(bytes: text)
         let value = try parser.value()
         parser.skipWhitespace()
-        guard parser.position == parser.bytes.count else { throw parser.failure("unexpected text after the dictionary") }
+        guard parser.position == parser.bytes.count else {
+            throw parser.failure("unexpected text after the dictionary")
+        }
         return value
     }
 

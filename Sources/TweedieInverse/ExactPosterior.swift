@@ -66,14 +66,16 @@ public struct ExactPosterior: Sendable {
         var means = Matrix(rows: k, columns: d)
         var evidence = [Double](repeating: 0, count: k)
         for c in 0..<k {
-            let (mean, logEvidence) = conditioned[groups[c]].condition(mean: mixture.means.row(c), observation: observation)
+            let (mean, logEvidence) = conditioned[groups[c]].condition(mean: mixture.means.row(c),
+                                                                       observation: observation)
             means.setRow(c, to: mean)
             evidence[c] = logEvidence
         }
         let joint = (0..<k).map { mixture.weights[$0] > 0 ? log(mixture.weights[$0]) + evidence[$0] : -Double.infinity }
         let total = logSumExp(joint)
         guard total.isFinite else {
-            throw ModelError("y", "has zero likelihood under every component of the prior in Float64 (log p(y) = \(total)): y is implausibly far from A μ_k")
+            throw ModelError("y", "has zero likelihood under every component of the prior in Float64 "
+                             + "(log p(y) = \(total)): y is implausibly far from A μ_k")
         }
         let weights = joint.map { $0 == -.infinity ? 0 : exp($0 - total) }
 
@@ -121,7 +123,8 @@ struct ConditionedCovariance {
         let s = (BLAS.product(aLambda, .none, a, .transpose) + observation.noiseMatrix).symmetrized
         let cholesky: CholeskyFactor
         do { cholesky = try CholeskyFactor(s) } catch {
-            throw ModelError(field, "A Λ Aᵀ + Σ_y is not numerically positive definite (\(error)); the observation noise is too small for this operator")
+            throw ModelError(field, "A Λ Aᵀ + Σ_y is not numerically positive definite (\(error)); "
+                             + "the observation noise is too small for this operator")
         }
         let l = cholesky.lower
         l.elements.withUnsafeBufferPointer { lp in

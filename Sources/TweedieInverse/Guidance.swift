@@ -12,7 +12,8 @@ import TweedieSamplers
 /// ``FiniteDifferenceCovariance``, and a model with its own Jacobian products may conform directly.
 public protocol PosteriorCovarianceModel: DenoisingModel {
     /// x̂_0(x_t) for each row of `x` (B×D) and, per row, Cov[x_0 | x_t] V (D×m) for the D×m `v`.
-    func denoise(_ x: Matrix, at level: NoiseLevel, covarianceTimes v: Matrix) throws -> (denoised: Matrix, products: [Matrix])
+    func denoise(_ x: Matrix, at level: NoiseLevel,
+                 covarianceTimes v: Matrix) throws -> (denoised: Matrix, products: [Matrix])
 }
 
 extension Oracle: PosteriorCovarianceModel {}
@@ -36,15 +37,18 @@ public struct FiniteDifferenceCovariance: PosteriorCovarianceModel {
 
     public func denoise(_ x: Matrix, at level: NoiseLevel) throws -> Matrix { try base.denoise(x, at: level) }
 
-    public func denoise(_ x: Matrix, at level: NoiseLevel, covarianceTimes v: Matrix) throws -> (denoised: Matrix, products: [Matrix]) {
+    public func denoise(_ x: Matrix, at level: NoiseLevel,
+                        covarianceTimes v: Matrix) throws -> (denoised: Matrix, products: [Matrix]) {
         let d = dimension, m = v.columns, n = x.rows
         guard v.rows == d, m >= 1 else {
             throw ArgumentError("directions", "must be D×m with D = \(d) and m ≥ 1, got \(v.rows)×\(v.columns)")
         }
         guard level.alpha > 0 else {
-            throw ArgumentError("alpha", "finite-difference covariances need α > 0 (Cov = (σ²/α) J Σ), got \(level.alpha)")
+            throw ArgumentError("alpha",
+                                "finite-difference covariances need α > 0 (Cov = (σ²/α) J Σ), got \(level.alpha)")
         }
-        try MemoryBudget.require("x", "\(2 * m + 1) × \(n) finite-difference points (D = \(d))", elements: [2 * m + 1, n, d])
+        try MemoryBudget.require("x", "\(2 * m + 1) × \(n) finite-difference points (D = \(d))",
+                                 elements: [2 * m + 1, n, d])
         // Σ v_j as rows, normalized.
         var directions = noiseCovariance.applyingCovariance(to: v.transposed)
         var norms = [Double](repeating: 0, count: m)
@@ -113,10 +117,12 @@ public struct GuidedDenoiser: DenoisingModel {
     public init(_ base: any PosteriorCovarianceModel, observation: LinearObservation, method: GuidanceMethod,
                 zeta: Double = 1) throws(ArgumentError) {
         guard method != .exact else {
-            throw ArgumentError("guidance", "exact guidance is the exact posterior's oracle: use guidedModel(_:prior:observation:zeta:)")
+            throw ArgumentError("guidance", "exact guidance is the exact posterior's oracle: "
+                                + "use guidedModel(_:prior:observation:zeta:)")
         }
         guard observation.dimension == base.dimension else {
-            throw ArgumentError("operator", "has \(observation.dimension) columns, the model's dimension is \(base.dimension)")
+            throw ArgumentError("operator",
+                                "has \(observation.dimension) columns, the model's dimension is \(base.dimension)")
         }
         guard zeta.isFinite, zeta > 0 else { throw ArgumentError("zeta", "must be finite and positive, got \(zeta)") }
         self.base = base
@@ -136,13 +142,15 @@ public struct GuidedDenoiser: DenoisingModel {
         var (denoised, products) = try base.denoise(x, at: level, covarianceTimes: operatorTransposed)
         let residuals = observation.residuals(denoised)
         let sigmaY = observationNoise
-        let shared: CholeskyFactor? = method == .pigdm ? try Self.factor(pigdmCovariance(level, noise: sigmaY), level: level) : nil
+        let shared: CholeskyFactor? = method == .pigdm
+            ? try Self.factor(pigdmCovariance(level, noise: sigmaY), level: level) : nil
         for b in 0..<x.rows {
             let m = products[b]                                 // M = C Aᵀ, D×d_y
             var g = residuals.row(b)
             switch method {
             case .dps:
-                g = observation.noise.applyingInverseCovariance(to: Matrix(rows: 1, columns: dy, elements: g)).elements.map { zeta * $0 }
+                g = observation.noise.applyingInverseCovariance(to: Matrix(rows: 1, columns: dy, elements: g))
+                    .elements.map { zeta * $0 }
             case .pigdm:
                 g = Self.solve(shared!, g)
             case .mmps:
@@ -178,7 +186,8 @@ public struct GuidedDenoiser: DenoisingModel {
 
     private static func factor(_ s: Matrix, level: NoiseLevel) throws(ArgumentError) -> CholeskyFactor {
         do { return try CholeskyFactor(s) } catch {
-            throw ArgumentError("guidance", "the covariance of y given x_t at σ = \(level.sigma) is not positive definite (\(error))")
+            throw ArgumentError("guidance", "the covariance of y given x_t at σ = \(level.sigma) "
+                                + "is not positive definite (\(error))")
         }
     }
 
@@ -188,8 +197,10 @@ public struct GuidedDenoiser: DenoisingModel {
         let n = r.count
         factor.lower.elements.withUnsafeBufferPointer { lp in
             u.withUnsafeMutableBufferPointer { up in
-                BLAS.solveLowerTriangular(.left, .none, n: n, lower: lp.baseAddress!, rows: n, columns: 1, b: up.baseAddress!, ldb: 1)
-                BLAS.solveLowerTriangular(.left, .transpose, n: n, lower: lp.baseAddress!, rows: n, columns: 1, b: up.baseAddress!, ldb: 1)
+                BLAS.solveLowerTriangular(.left, .none, n: n, lower: lp.baseAddress!, rows: n, columns: 1,
+                                          b: up.baseAddress!, ldb: 1)
+                BLAS.solveLowerTriangular(.left, .transpose, n: n, lower: lp.baseAddress!, rows: n, columns: 1,
+                                          b: up.baseAddress!, ldb: 1)
             }
         }
         return u
@@ -205,7 +216,8 @@ public func guidedModel(_ method: GuidanceMethod, base: any PosteriorCovarianceM
         return try GuidedDenoiser(base, observation: observation, method: method, zeta: zeta)
     }
     guard let prior else {
-        throw ArgumentError("guidance", "exact guidance needs a mixture model (the exact posterior); this model is a network")
+        throw ArgumentError("guidance",
+                            "exact guidance needs a mixture model (the exact posterior); this model is a network")
     }
     return try Oracle(ExactPosterior(prior: prior, observation: observation).model)
 }

@@ -20,7 +20,8 @@ public struct LinearObservation: Sendable, Equatable {
             throw ModelError("operator", "must have at least one row and one column, got \(a.rows)×\(a.columns)")
         }
         if let i = a.elements.firstIndex(where: { !$0.isFinite }) {
-            throw ModelError("operator", "element (\(i / a.columns), \(i % a.columns)) is \(a.elements[i]) (NaN or infinity)")
+            throw ModelError("operator",
+                             "element (\(i / a.columns), \(i % a.columns)) is \(a.elements[i]) (NaN or infinity)")
         }
         guard y.count == a.rows else {
             throw ModelError("y", "has \(y.count) values, the operator has \(a.rows) rows (d_y)")
@@ -29,7 +30,8 @@ public struct LinearObservation: Sendable, Equatable {
             throw ModelError("y", "element \(i) is \(y[i]) (NaN or infinity)")
         }
         guard noise.dimension == a.rows else {
-            throw ModelError("noise_covariance", "is \(noise.dimension)×\(noise.dimension), the operator has \(a.rows) rows (d_y)")
+            throw ModelError("noise_covariance",
+                             "is \(noise.dimension)×\(noise.dimension), the operator has \(a.rows) rows (d_y)")
         }
         forwardOperator = a
         self.y = y

@@ -83,8 +83,9 @@ public enum BLAS {
     }
 
     /// `dtrsm` and `dtrmm` share their arguments: row-major, lower, non-unit, scale 1.
-    private typealias TriangularRoutine = (CBLAS_ORDER, CBLAS_SIDE, CBLAS_UPLO, CBLAS_TRANSPOSE, CBLAS_DIAG, Int32, Int32,
-                                           Double, UnsafePointer<Double>?, Int32, UnsafeMutablePointer<Double>?, Int32) -> Void
+    private typealias TriangularRoutine = (CBLAS_ORDER, CBLAS_SIDE, CBLAS_UPLO, CBLAS_TRANSPOSE, CBLAS_DIAG,
+                                           Int32, Int32, Double, UnsafePointer<Double>?, Int32,
+                                           UnsafeMutablePointer<Double>?, Int32) -> Void
 
     private static func triangular(_ routine: TriangularRoutine, _ side: Side, _ trans: Transpose, n: Int,
                                    lower: UnsafePointer<Double>, rows: Int, columns: Int,

@@ -11,7 +11,8 @@ public enum LinearAlgebraError: Error, Equatable, Sendable, CustomStringConverti
     public var description: String {
         switch self {
         case .notPositiveDefinite(let order): "the leading \(order)×\(order) block is not positive definite"
-        case .eigenDecompositionFailed(let info): "the symmetric eigensolver did not converge (LAPACK dsyevd info \(info))"
+        case .eigenDecompositionFailed(let info):
+            "the symmetric eigensolver did not converge (LAPACK dsyevd info \(info))"
         }
     }
 }

@@ -128,7 +128,8 @@ extension DiracKernel {
                         if count <= singlePrecisionRecomputations {
                             for index in 0..<count {
                                 let c = start + candidates[index]
-                                let dist = squaredDistance(y + b * d, nuAll.baseAddress! + c * d, alpha: alpha, dimension: d)
+                                let dist = squaredDistance(y + b * d, nuAll.baseAddress! + c * d, alpha: alpha,
+                                                           dimension: d)
                                 logits[b * kCount + c] = mixture.logWeights[c] - dist / (2 * sigma2) + constant
                             }
                             blockMax = -.infinity

@@ -68,7 +68,8 @@ enum DiracKernel {
     /// The bound on the binary64 rounding of ‖ỹ‖² − 2α ỹ·ν̃_k + α²‖ν̃_k‖² for a point with ‖ỹ‖² =
     /// `yNorm` (docs/math.md §2.5); divided by 2σ², a bound on the error of its log-weights.
     @inline(__always)
-    static func gramRoundingBound(dimension d: Int, yNorm: Double, alpha: Double, largestSquaredNorm: Double) -> Double {
+    static func gramRoundingBound(dimension d: Int, yNorm: Double, alpha: Double,
+                                  largestSquaredNorm: Double) -> Double {
         2 * Double(d + 4) * Double.ulpOfOne * (yNorm + alpha * alpha * largestSquaredNorm)
     }
 
@@ -151,7 +152,8 @@ enum DiracKernel {
                             let c = start + j
                             var a = logits[b * kCount + c]
                             if a >= threshold {
-                                let dist = squaredDistance(y + b * d, nuAll.baseAddress! + c * d, alpha: alpha, dimension: d)
+                                let dist = squaredDistance(y + b * d, nuAll.baseAddress! + c * d, alpha: alpha,
+                                                           dimension: d)
                                 a = mixture.logWeights[c] - dist / (2 * sigma2) + constant
                                 logits[b * kCount + c] = a
                             }

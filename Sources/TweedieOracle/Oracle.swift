@@ -57,7 +57,8 @@ public struct Oracle: Sendable {
         small = SmallDimensionKernel.Tables(mixture)
         self.precision = precision
         guard precision == .float64 || mixture.isDirac else {
-            throw ModelError("precision", "float32 is for data-set models (Dirac components); this model's components are \(model.prior.covarianceType)")
+            throw ModelError("precision", "float32 is for data-set models (Dirac components); "
+                             + "this model's components are \(model.prior.covarianceType)")
         }
         let k = mixture.componentCount
         // Groups of components are tasks of their own (for small batches over many components);
@@ -108,8 +109,12 @@ public struct Oracle: Sendable {
 
     /// Checks α ≥ 0 and σ > 0, with finite, normal squares.
     public static func validateNoiseLevel(alpha: Double, sigma: Double) throws(ArgumentError) {
-        guard alpha.isFinite, alpha >= 0 else { throw ArgumentError("alpha", "must be finite and non-negative, got \(alpha)") }
-        guard sigma.isFinite, sigma > 0 else { throw ArgumentError("sigma", "must be finite and positive, got \(sigma)") }
+        guard alpha.isFinite, alpha >= 0 else {
+            throw ArgumentError("alpha", "must be finite and non-negative, got \(alpha)")
+        }
+        guard sigma.isFinite, sigma > 0 else {
+            throw ArgumentError("sigma", "must be finite and positive, got \(sigma)")
+        }
         guard (alpha * alpha).isFinite else {
             throw ArgumentError("alpha", "\(alpha) is too large: α² overflows Float64 (α must be below 1.3e154)")
         }
@@ -154,7 +159,8 @@ public struct Oracle: Sendable {
         try MemoryBudget.require("x", "the outputs for \(b) points (D = \(dimension), K = \(k))",
                                  elements: [b, 4 * dimension + k + 2])
         if extras.contains(.posteriorCovariance) {
-            try MemoryBudget.require("x", "the posterior covariances of \(b) points (\(b) × \(dimension) × \(dimension))",
+            try MemoryBudget.require("x",
+                                     "the posterior covariances of \(b) points (\(b) × \(dimension) × \(dimension))",
                                      elements: [b, dimension, dimension])
         }
         if extras.contains(.componentMeans) {
@@ -501,7 +507,9 @@ final class OutputBuffers: @unchecked Sendable {
                 !divergence[b].isFinite ? "tr(ΣH)" :
                 !finite(responsibilities, row: b, width: k) ? "the responsibilities" : nil
             if let quantity {
-                throw ArgumentError("x", "point \(b): \(quantity) is beyond Float64's range at α = \(alpha), σ = \(sigma) (the point is too far from the data for this noise level)")
+                throw ArgumentError("x", "point \(b): \(quantity) is beyond Float64's range "
+                                    + "at α = \(alpha), σ = \(sigma) "
+                                    + "(the point is too far from the data for this noise level)")
             }
         }
     }

@@ -80,7 +80,8 @@ extension Oracle {
             var w = [Double](repeating: 0, count: d)
             for i in 0..<d { w[i] = a * y[p, i] + b * mixture.whitenedMeans[k, i] + rootC * normals[p, i] }
             if let scales {
-                var v = Matrix(rows: 1, columns: d, elements: (0..<d).map { y[p, $0] - alphaT * mixture.whitenedMeans[k, $0] })
+                var v = Matrix(rows: 1, columns: d,
+                               elements: (0..<d).map { y[p, $0] - alphaT * mixture.whitenedMeans[k, $0] })
                 let u = mixture.basis(of: k)
                 if let u { v = BLAS.product(v, u) }
                 for i in 0..<d {

@@ -34,7 +34,8 @@ public enum InverseProblemSetup {
     /// of a d_y×D standard normal matrix G with its singular values replaced by s, uniform on (0, 1)
     /// and sorted; σ_y = u · max s for a uniform u; y = A x_0 + σ_y n for x_0 ~ p_0. The singular
     /// vectors come from the eigendecomposition G Gᵀ = U diag(λ) Uᵀ: A = U diag(s/√λ) Uᵀ G.
-    public static func observation(prior: MixtureModel, observedDimension dy: Int, seed: UInt64) throws -> LinearObservation {
+    public static func observation(prior: MixtureModel, observedDimension dy: Int,
+                                   seed: UInt64) throws -> LinearObservation {
         let d = prior.dimension
         guard dy >= 1, dy <= d else { throw ArgumentError("observed dimension", "must lie in 1...\(d), got \(dy)") }
         let stream = NoiseStream(seed: seed)
@@ -107,17 +108,23 @@ public struct InverseProblemStudy {
         for d in configuration.dimensions where d < 2 || d % 2 != 0 {
             throw ArgumentError("dimensions", "each must be even and at least 2, got \(d)")
         }
-        for dy in configuration.observedDimensions where dy < 1 || configuration.dimensions.contains(where: { dy > $0 }) {
+        for dy in configuration.observedDimensions
+        where dy < 1 || configuration.dimensions.contains(where: { dy > $0 }) {
             throw ArgumentError("observed", "each d_y must lie in 1...D, got \(dy)")
         }
-        guard configuration.operators >= 1 else { throw ArgumentError("operators", "must be at least 1, got \(configuration.operators)") }
-        guard configuration.count >= 2 else { throw ArgumentError("count", "must be at least 2, got \(configuration.count)") }
+        guard configuration.operators >= 1 else {
+            throw ArgumentError("operators", "must be at least 1, got \(configuration.operators)")
+        }
+        guard configuration.count >= 2 else {
+            throw ArgumentError("count", "must be at least 2, got \(configuration.count)")
+        }
         guard !configuration.methods.isEmpty else { throw ArgumentError("guidance", "no method given") }
     }
 
     /// The seed of operator `index` of cell (D, d_y): the same whatever else the run contains.
     public func operatorSeed(dimension d: Int, observed dy: Int, index: Int) -> UInt64 {
-        derivedSeed(derivedSeed(derivedSeed(configuration.seed, purpose: UInt64(d)), purpose: UInt64(dy)), purpose: UInt64(index))
+        derivedSeed(derivedSeed(derivedSeed(configuration.seed, purpose: UInt64(d)), purpose: UInt64(dy)),
+                    purpose: UInt64(index))
     }
 
     /// Runs every (D, d_y, operator, method) row; `progress` gets the fraction done.
@@ -132,12 +139,14 @@ public struct InverseProblemStudy {
             for dy in c.observedDimensions {
                 for index in 0..<c.operators {
                     let observation = try InverseProblemSetup.observation(
-                        prior: prior, observedDimension: dy, seed: operatorSeed(dimension: d, observed: dy, index: index))
+                        prior: prior, observedDimension: dy,
+                        seed: operatorSeed(dimension: d, observed: dy, index: index))
                     let posterior = try ExactPosterior(prior: prior, observation: observation)
                     for method in c.methods {
                         let start = Date()
                         var row = Row(dimension: d, observedDimension: dy, operatorIndex: index, method: method,
-                                      noiseStd: observation.noiseMatrix[0, 0].squareRoot(), logEvidence: posterior.logEvidence,
+                                      noiseStd: observation.noiseMatrix[0, 0].squareRoot(),
+                                      logEvidence: posterior.logEvidence,
                                       slicedWasserstein: .nan, slicedWassersteinFloor: .nan, modeWeightTV: .nan,
                                       modeWeightTVFloor: .nan, wallTime: 0, failure: nil)
                         do {
@@ -146,8 +155,8 @@ public struct InverseProblemStudy {
                                 count: c.count, model: model, path: path, noise: NoiseStream(seed: c.seed),
                                 batchSize: c.batchSize).samples
                             row.wallTime = Date().timeIntervalSince(start)
-                            let quality = try SampleQuality(samples: samples, mixture: posterior.model.prior, seed: c.seed,
-                                                            projections: c.projections)
+                            let quality = try SampleQuality(samples: samples, mixture: posterior.model.prior,
+                                                            seed: c.seed, projections: c.projections)
                             row.slicedWasserstein = quality.slicedWasserstein
                             row.slicedWassersteinFloor = quality.slicedWassersteinFloor
                             row.modeWeightTV = quality.modeWeights.totalVariation
@@ -168,7 +177,8 @@ public struct InverseProblemStudy {
 
     /// results.csv: one line per row, every number in full.
     public static func csv(_ rows: [Row]) -> String {
-        var lines = ["dimension,observed_dimension,operator,method,noise_std,log_evidence,sliced_w2,sliced_w2_floor,tv_mode_weights,tv_mode_weights_floor,wall_time_s,failure"]
+        var lines = ["dimension,observed_dimension,operator,method,noise_std,log_evidence,sliced_w2,sliced_w2_floor,"
+                     + "tv_mode_weights,tv_mode_weights_floor,wall_time_s,failure"]
         for r in rows {
             lines.append([String(r.dimension), String(r.observedDimension), String(r.operatorIndex), r.method.rawValue,
                           "\(r.noiseStd)", "\(r.logEvidence)", "\(r.slicedWasserstein)", "\(r.slicedWassersteinFloor)",
@@ -191,15 +201,22 @@ public struct InverseProblemStudy {
     public func markdown(_ rows: [Row]) -> String {
         let c = configuration
         var lines = ["# Inverse-problem study: 25-mode grid mixture, random operators", ""]
-        lines.append("- prior: 25 components N(μ_ij, I), μ_ij = (8i, 8j, 8i, 8j, …), i, j ∈ {−2, …, 2}, weights ∝ z², seeded")
-        lines.append("- operators: A = U diag(s) Vᵀ with Haar singular vectors and s sorted uniforms on (0, 1); σ_y = u · max s; "
+        lines.append("- prior: 25 components N(μ_ij, I), μ_ij = (8i, 8j, 8i, 8j, …), i, j ∈ {−2, …, 2}, "
+                     + "weights ∝ z², seeded")
+        lines.append("- operators: A = U diag(s) Vᵀ with Haar singular vectors and s sorted uniforms on (0, 1); "
+                     + "σ_y = u · max s; "
                      + "y = A x_0 + σ_y n, x_0 ~ p_0; \(c.operators) operator\(c.operators == 1 ? "" : "s") per cell")
-        lines.append("- sampler `\(c.sampler)` on `\(c.schedule)`\(c.steps.map { ", \($0) steps" } ?? ""); \(c.count) samples per run, seed \(c.seed); "
+        lines.append("- sampler `\(c.sampler)` on `\(c.schedule)`\(c.steps.map { ", \($0) steps" } ?? ""); "
+                     + "\(c.count) samples per run, seed \(c.seed); "
                      + "every method from the same starting noise")
-        lines.append("- sliced W2 (\(c.projections) directions) to \(c.count) exact posterior samples; floor: two exact sets. "
-                     + "TV: total variation between the share of samples in each mode and p(k | y); floor: exact samples")
-        lines.append("- `exact` is the exact posterior's oracle driving the same sampler: its distance is the sampler's own error")
-        lines.append("- mean ± standard deviation over the operators; a run that diverged (NaN or overflow) is counted apart")
+        lines.append("- sliced W2 (\(c.projections) directions) to \(c.count) exact posterior samples; "
+                     + "floor: two exact sets. "
+                     + "TV: total variation between the share of samples in each mode and p(k | y); "
+                     + "floor: exact samples")
+        lines.append("- `exact` is the exact posterior's oracle driving the same sampler: "
+                     + "its distance is the sampler's own error")
+        lines.append("- mean ± standard deviation over the operators; "
+                     + "a run that diverged (NaN or overflow) is counted apart")
         lines.append("")
         lines.append("| D | d_y | method | sliced W2 | floor | TV of mode weights | floor | diverged |")
         lines.append("|---:|---:|---|---:|---:|---:|---:|---:|")
@@ -216,7 +233,8 @@ public struct InverseProblemStudy {
                     guard !own.isEmpty else { continue }
                     lines.append("| \(d) | \(dy) | \(method.rawValue) | \(cell(own.map(\.slicedWasserstein))) | "
                                  + "\(cell(own.map(\.slicedWassersteinFloor))) | \(cell(own.map(\.modeWeightTV))) | "
-                                 + "\(cell(own.map(\.modeWeightTVFloor))) | \(own.filter { $0.failure != nil }.count) of \(own.count) |")
+                                 + "\(cell(own.map(\.modeWeightTVFloor))) | "
+                                 + "\(own.filter { $0.failure != nil }.count) of \(own.count) |")
                 }
             }
         }

@@ -30,7 +30,8 @@ extension SampleRequest: Codable {
         let c = try decoder.container(keyedBy: Key.self)
         if let unknown = c.allKeys.first(where: { !Self.fields.contains($0.stringValue) }) {
             throw RequestError(unknown.stringValue,
-                               "'\(unknown.stringValue)' is not a field of a sampling request (fields: \(Self.fields.joined(separator: ", ")))")
+                               "'\(unknown.stringValue)' is not a field of a sampling request "
+                               + "(fields: \(Self.fields.joined(separator: ", ")))")
         }
         func value<T: Decodable>(_ type: T.Type, _ name: String) throws -> T? {
             try c.decodeIfPresent(type, forKey: Key(name))
@@ -47,11 +48,14 @@ extension SampleRequest: Codable {
         where T.RawValue == String {
             guard let text else { return nil }
             guard let result = T(rawValue: text) else {
-                throw RequestError(name, "{\(name)}: unknown '\(text)' (known: \(T.allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw RequestError(name, "{\(name)}: unknown '\(text)' "
+                                   + "(known: \(T.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             return result
         }
-        guard let samplerText = try value(String.self, "sampler") else { throw RequestError("sampler", "{sampler} is needed") }
+        guard let samplerText = try value(String.self, "sampler") else {
+            throw RequestError("sampler", "{sampler} is needed")
+        }
         // `name[:option=value…]` is read as the command line writes it; sampler_options add to it.
         let written: SamplerConfiguration
         do { written = try SamplerConfiguration(parsing: samplerText) } catch {
@@ -59,15 +63,20 @@ extension SampleRequest: Codable {
         }
         var options = written.options
         for (name, given) in try value([String: OptionValue].self, "sampler_options") ?? [:] {
-            guard let option = SamplerConfiguration.Option(rawValue: name.replacingOccurrences(of: "_", with: "-")) else {
-                throw RequestError(name, "'\(name)' is not a sampler option (options: \(SamplerConfiguration.Option.allCases.map { Self.field($0.rawValue) }.joined(separator: ", ")))")
+            guard let option = SamplerConfiguration.Option(rawValue: name.replacingOccurrences(of: "_", with: "-"))
+            else {
+                let known = SamplerConfiguration.Option.allCases.map { Self.field($0.rawValue) }
+                throw RequestError(name, "'\(name)' is not a sampler option "
+                                   + "(options: \(known.joined(separator: ", ")))")
             }
             options[option] = try given.value(for: option)
         }
         do { sampler = try SamplerConfiguration(written.kind, values: options) } catch {
             throw RequestError(Self.field(error.argument), "{\(Self.field(error.argument))} \(error.reason)")
         }
-        guard let schedule = try value(String.self, "schedule") else { throw RequestError("schedule", "{schedule} is needed") }
+        guard let schedule = try value(String.self, "schedule") else {
+            throw RequestError("schedule", "{schedule} is needed")
+        }
         self.schedule = schedule
         grid = try named(GridKind.self, "grid", try value(String.self, "grid"))
         steps = try integer(Int.self, "steps")
@@ -97,7 +106,8 @@ extension SampleRequest: Codable {
         try c.encode(seed, forKey: Key("seed"))
         try c.encodeIfPresent(batchSize, forKey: Key("batch_size"))
         try c.encode(precision.rawValue, forKey: Key("precision"))
-        try c.encodeIfPresent(guidance.map { GuidanceJSON(method: $0.method.rawValue, zeta: $0.zeta) }, forKey: Key("guidance"))
+        try c.encodeIfPresent(guidance.map { GuidanceJSON(method: $0.method.rawValue, zeta: $0.zeta) },
+                              forKey: Key("guidance"))
         try c.encodeIfPresent(network.map { NetworkJSON(prediction: $0.prediction.rawValue, dimension: $0.dimension) },
                               forKey: Key("network"))
     }
@@ -183,7 +193,8 @@ private struct OptionValue: Codable {
         let name = option.rawValue.replacingOccurrences(of: "-", with: "_")
         if option == .variance {
             guard let text, let variance = DDPMSampler.Variance(rawValue: text) else {
-                throw RequestError(name, "{\(name)} must be beta-tilde or beta, got \(text.map { "'\($0)'" } ?? "\(number!)")")
+                throw RequestError(name, "{\(name)} must be beta-tilde or beta, "
+                                   + "got \(text.map { "'\($0)'" } ?? "\(number!)")")
             }
             return .variance(variance)
         }
@@ -203,7 +214,8 @@ private struct GuidanceJSON: Codable {
 
     func guidance() throws(RequestError) -> SampleRequest.Guidance {
         guard let method = GuidanceMethod(rawValue: method) else {
-            throw RequestError("guidance", "{guidance}: unknown method '\(method)' (known: \(GuidanceMethod.allCases.map(\.rawValue).joined(separator: ", ")))")
+            throw RequestError("guidance", "{guidance}: unknown method '\(method)' "
+                               + "(known: \(GuidanceMethod.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         return SampleRequest.Guidance(method, zeta: zeta)
     }
@@ -215,7 +227,8 @@ private struct NetworkJSON: Codable {
 
     func network() throws(RequestError) -> SampleRequest.Network {
         guard let type = PredictionType(rawValue: prediction) else {
-            throw RequestError("prediction", "{prediction}: unknown '\(prediction)' (known: \(PredictionType.allCases.map(\.rawValue).joined(separator: ", ")))")
+            throw RequestError("prediction", "{prediction}: unknown '\(prediction)' "
+                               + "(known: \(PredictionType.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         return SampleRequest.Network(prediction: type, dimension: dimension)
     }

@@ -90,7 +90,8 @@ public struct SampleRequest: Sendable, Equatable {
     public func validate() throws(RequestError) {
         let kind = sampler.kind
         if kind.isAdaptive, steps != nil {
-            throw RequestError("steps", "{steps} is not an option of the \(kind.rawValue) sampler: it is adaptive ({rtol} and {atol} set its accuracy)")
+            throw RequestError("steps", "{steps} is not an option of the \(kind.rawValue) sampler: "
+                               + "it is adaptive ({rtol} and {atol} set its accuracy)")
         }
         if !kind.isAdaptive {
             guard let steps else { throw RequestError("steps", "{steps} is needed by the \(kind.rawValue) sampler") }
@@ -104,25 +105,34 @@ public struct SampleRequest: Sendable, Equatable {
             throw RequestError("dimension", "{dimension} must be at least 1, got \(network.dimension)")
         }
         if guidance != nil, observation == nil {
-            throw RequestError("guidance", "{guidance} needs an observation: {operator}, {y} and {noise_std} or {noise_covariance}")
+            throw RequestError("guidance",
+                               "{guidance} needs an observation: {operator}, {y} and {noise_std} or {noise_covariance}")
         }
         if guidance == nil, observation != nil {
-            throw RequestError("operator", "{operator}, {y} and the observation noise need {guidance} (dps, pigdm, tmpd, mmps or exact)")
+            throw RequestError("operator", "{operator}, {y} and the observation noise need {guidance} "
+                               + "(dps, pigdm, tmpd, mmps or exact)")
         }
         if let zeta = guidance?.zeta {
-            guard guidance?.method == .dps else { throw RequestError("zeta", "{zeta} is an option of {guidance} dps only") }
-            guard zeta.isFinite, zeta > 0 else { throw RequestError("zeta", "{zeta} must be finite and positive, got \(zeta)") }
+            guard guidance?.method == .dps else {
+                throw RequestError("zeta", "{zeta} is an option of {guidance} dps only")
+            }
+            guard zeta.isFinite, zeta > 0 else {
+                throw RequestError("zeta", "{zeta} must be finite and positive, got \(zeta)")
+            }
         }
         if precision == .float32 {
             if guidance != nil {
-                throw RequestError("precision", "{precision} float32 is for unguided sampling (the guided denoisers run in Float64)")
+                throw RequestError("precision",
+                                   "{precision} float32 is for unguided sampling (the guided denoisers run in Float64)")
             }
             if network != nil {
-                throw RequestError("precision", "{precision} float32 is for a data-set model's own oracle, not a network")
+                throw RequestError("precision",
+                                   "{precision} float32 is for a data-set model's own oracle, not a network")
             }
         }
         if guidance?.method == .exact, network != nil {
-            throw RequestError("guidance", "{guidance} exact needs a mixture model (the exact posterior), not a network")
+            throw RequestError("guidance",
+                               "{guidance} exact needs a mixture model (the exact posterior), not a network")
         }
     }
 
@@ -142,12 +152,16 @@ public struct SampleRequest: Sendable, Equatable {
         var priorOracle: Oracle?
         var denoiser: any DenoisingModel
         if let network {
-            guard let function else { throw RequestError("network", "{network}: the request names a network, but none is given") }
+            guard let function else {
+                throw RequestError("network", "{network}: the request names a network, but none is given")
+            }
             let noise = model?.noise
             if let noise, noise.dimension != network.dimension {
-                throw RequestError("dimension", "{dimension} is \(network.dimension), but the model's noise covariance is \(noise.dimension)×\(noise.dimension)")
+                throw RequestError("dimension", "{dimension} is \(network.dimension), "
+                                   + "but the model's noise covariance is \(noise.dimension)×\(noise.dimension)")
             }
-            denoiser = PredictionModel(dimension: network.dimension, noise: noise, predicting: network.prediction, function)
+            denoiser = PredictionModel(dimension: network.dimension, noise: noise, predicting: network.prediction,
+                                       function)
         } else {
             guard let model else { throw RequestError("model", "{model}: a model is needed (or a network)") }
             let oracle = try Oracle(model)
@@ -163,7 +177,8 @@ public struct SampleRequest: Sendable, Equatable {
         var posterior: ExactPosterior?
         if let guidance, let observation {
             guard observation.dimension == denoiser.dimension else {
-                throw RequestError("operator", "{operator} has \(observation.dimension) columns; the model's dimension D is \(denoiser.dimension)")
+                throw RequestError("operator", "{operator} has \(observation.dimension) columns; "
+                                   + "the model's dimension D is \(denoiser.dimension)")
             }
             if let model, network == nil, exactPosterior || guidance.method == .exact {
                 posterior = try ExactPosterior(prior: model, observation: observation)
@@ -203,8 +218,8 @@ public struct SamplingSetup: Sendable {
     public var reference: MixtureModel? { posterior?.model ?? model }
 
     /// Runs the sampler: sample i starts from σ_{t_0} R z_i, z_i from the request's seed or row i of
-    /// `standardNormals` (C×D), and uses only the noise of (seed, i). The other arguments are those
-    /// of ``Sampler/run(count:model:path:noise:batchSize:standardNormals:recordsTrajectory:keepsSamples:onBatch:progress:)``.
+    /// `standardNormals` (C×D), and uses only the noise of (seed, i). The other arguments are those of ``Sampler``'s
+    /// `run(count:model:path:noise:batchSize:standardNormals:recordsTrajectory:keepsSamples:onBatch:progress:)`.
     public func run(standardNormals: Matrix? = nil, recordsTrajectory: Bool = false, keepsSamples: Bool = true,
                     onBatch: ((_ range: Range<Int>, _ samples: Matrix) throws -> Void)? = nil,
                     progress: (@Sendable (Int, Int, Int, Int) -> Void)? = nil) throws -> SamplingRun {

@@ -65,18 +65,22 @@ public struct SamplerStudy {
                   given.noiseCovariance.allSatisfy({ $0.count == dy }) else {
                 throw ArgumentError("observation", "operator, y and noise_covariance have inconsistent shapes")
             }
-            let noise = try NoiseCovariance(.full(Matrix(given.noiseCovariance)), dimension: max(dy, 1), field: "noise_covariance")
+            let noise = try NoiseCovariance(.full(Matrix(given.noiseCovariance)), dimension: max(dy, 1),
+                                            field: "noise_covariance")
             let observation = try LinearObservation(operator: a, y: given.y, noise: noise)
             posterior = try ExactPosterior(prior: model, observation: observation)
             for method in configuration.guidance ?? [] where GuidanceMethod(rawValue: method) == nil {
-                throw ArgumentError("guidance", "unknown method '\(method)' (known: \(GuidanceMethod.allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw ArgumentError("guidance", "unknown method '\(method)' "
+                                    + "(known: \(GuidanceMethod.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
         } else {
             posterior = nil
         }
         for (text, sampler) in samplers {
             for n in configuration.steps where !sampler.kind.isAdaptive || n == configuration.steps[0] {
-                do { _ = try sampler.path(schedule: schedule, grid: grid, steps: sampler.kind.isAdaptive ? nil : n) } catch {
+                do {
+                    _ = try sampler.path(schedule: schedule, grid: grid, steps: sampler.kind.isAdaptive ? nil : n)
+                } catch {
                     throw StudyRowFailure(sampler: text, steps: n, underlying: error)
                 }
             }
@@ -128,7 +132,8 @@ public struct SamplerStudy {
            GaussianOutputLaw.isSupported(sampler) {
             measurements.append(try GaussianOutputLaw(model: target, sampler: sampler, path: path).measurement)
             // Its split into initialization, discretization and truncation (docs/math.md §12.4).
-            measurements.append(contentsOf: try GaussianErrorBudget(model: target, sampler: sampler, path: path).measurements)
+            measurements.append(contentsOf: try GaussianErrorBudget(model: target, sampler: sampler,
+                                                                    path: path).measurements)
         }
         // A deterministic linear sampler on the oracle: its exact output density, and KL(q_N ‖ p_0).
         if guidance == nil, let kl = try Self.klMeasurements(model: model, sampler: sampler, path: path,
@@ -137,8 +142,10 @@ public struct SamplerStudy {
         }
         // A stochastic sampler with Gaussian steps: the KL of its chain to the exact reverse chain.
         if guidance == nil, !deterministic, let stepper = sampler as? any GaussianStepSampler, path.levels.count >= 2 {
-            let kl = try SamplerPathKL(model: model, sampler: stepper, path: path, count: configuration.count, seed: configuration.seed)
-            measurements.append(Measurement(name: "path_kl", label: "path KL to the exact reverse chain (nats; floor: its SE)",
+            let kl = try SamplerPathKL(model: model, sampler: stepper, path: path, count: configuration.count,
+                                       seed: configuration.seed)
+            measurements.append(Measurement(name: "path_kl",
+                                            label: "path KL to the exact reverse chain (nats; floor: its SE)",
                                             value: kl.total.mean, noiseFloor: kl.total.standardError))
             measurements.append(Measurement(name: "path_kl_se", label: "standard error of the path KL",
                                             value: kl.total.standardError, noiseFloor: nil))
@@ -148,8 +155,8 @@ public struct SamplerStudy {
             measurements.append(try PathError.rms(samples: samples, reference: reference))
             measurements.append(try PathError.median(samples: samples, reference: reference))
         }
-        return StudyRow(sampler: name, steps: steps, isDeterministic: deterministic, modelCallsPerSample: callsPerSample,
-                        wallTime: wallTime, measurements: measurements)
+        return StudyRow(sampler: name, steps: steps, isDeterministic: deterministic,
+                        modelCallsPerSample: callsPerSample, wallTime: wallTime, measurements: measurements)
     }
 
     /// Jacobians are carried (D + 1 rows per sample) up to this dimension.
@@ -162,11 +169,16 @@ public struct SamplerStudy {
     public static func klMeasurements(model: MixtureModel, sampler: any Sampler, path: SamplingPath, count: Int,
                                       seed: UInt64) throws -> [Measurement]? {
         guard model.dimension <= maximumKLDimension,
-              let kl = try SamplerKL(model: model, sampler: sampler, path: path, count: count, seed: seed) else { return nil }
-        return [Measurement(name: "kl", label: "KL(q_N ‖ p_0) (nats; floor: its SE)", value: kl.kl, noiseFloor: kl.standardError),
+              let kl = try SamplerKL(model: model, sampler: sampler, path: path, count: count, seed: seed) else {
+            return nil
+        }
+        return [Measurement(name: "kl", label: "KL(q_N ‖ p_0) (nats; floor: its SE)", value: kl.kl,
+                            noiseFloor: kl.standardError),
                 Measurement(name: "kl_se", label: "standard error of KL", value: kl.standardError, noiseFloor: nil),
-                Measurement(name: "kl_ess", label: "effective sample size of p_0/q_N", value: kl.effectiveSampleSize, noiseFloor: nil)]
-            + (kl.reverseKL.map { [Measurement(name: "kl_reverse", label: "KL(p_0 ‖ q_N) by importance weights (nats; floor: its SE)",
+                Measurement(name: "kl_ess", label: "effective sample size of p_0/q_N", value: kl.effectiveSampleSize,
+                            noiseFloor: nil)]
+            + (kl.reverseKL.map { [Measurement(name: "kl_reverse",
+                                               label: "KL(p_0 ‖ q_N) by importance weights (nats; floor: its SE)",
                                                value: $0, noiseFloor: kl.reverseStandardError)] } ?? [])
     }
 
@@ -192,9 +204,12 @@ public struct SamplerStudy {
     /// The rk45 solution (rtol = atol = the reference tolerance) from the path's starting state to
     /// its last grid time, then x̂_0, as every ODE sampler on the path ends. A one-step path
     /// (which has no last time of its own) is measured against the ends of the two-step grid.
-    private mutating func reference(for path: SamplingPath, model: any DenoisingModel, guidance: String?) throws -> Matrix {
+    private mutating func reference(for path: SamplingPath, model: any DenoisingModel,
+                                    guidance: String?) throws -> Matrix {
         var end = path.times.last!
-        if path.steps == 1, let two = try? SamplingPath.make(grid, schedule: schedule, steps: 2) { end = two.times.last! }
+        if path.steps == 1, let two = try? SamplingPath.make(grid, schedule: schedule, steps: 2) {
+            end = two.times.last!
+        }
         let first = path.times[0]
         let key = [first, end]
         if let known = references[guidance ?? "", default: [:]][key] { return known }

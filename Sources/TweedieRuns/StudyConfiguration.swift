@@ -42,7 +42,8 @@ public struct StudyConfiguration: Codable, Sendable, Equatable {
 
     public init(model: String, dimension: Int, components: Int, schedule: String, grid: String, samplers: [String],
                 steps: [Int], count: Int, seed: UInt64, projections: Int, referenceTolerance: Double,
-                shard: StudyShard? = nil, batchSize: Int, guidance: [String]? = nil, observation: StudyObservation? = nil) {
+                shard: StudyShard? = nil, batchSize: Int, guidance: [String]? = nil,
+                observation: StudyObservation? = nil) {
         self.model = model
         self.dimension = dimension
         self.components = components
@@ -157,7 +158,9 @@ public struct StudyConfiguration: Codable, Sendable, Equatable {
             throw StudyError("guidance and observation go together")
         }
         if let guidance {
-            guard !guidance.isEmpty, Set(guidance).count == guidance.count else { throw StudyError("guidance must be a non-empty list without repeats") }
+            guard !guidance.isEmpty, Set(guidance).count == guidance.count else {
+                throw StudyError("guidance must be a non-empty list without repeats")
+            }
         }
     }
 }
@@ -212,7 +215,8 @@ public struct StudyShard: Codable, Sendable, Equatable, CustomStringConvertible 
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         do { try self.init(text) } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                                                    debugDescription: error.description))
         }
     }
 

@@ -24,7 +24,9 @@ public enum StudyMerge {
     /// The configuration (without a shard) and the rows of all parts in grid order, as one
     /// unsharded run would have written them. Throws when the parts come from different studies,
     /// hold a row outside the grid, or hold the same row twice.
-    public static func merge(_ parts: [Part]) throws(StudyError) -> (configuration: StudyConfiguration, rows: [StudyRow]) {
+    public static func merge(
+        _ parts: [Part]
+    ) throws(StudyError) -> (configuration: StudyConfiguration, rows: [StudyRow]) {
         guard var configuration = parts.first?.configuration else { throw StudyError("nothing to merge") }
         configuration.shard = nil
         var indexed: [Int: (row: StudyRow, part: String)] = [:]
@@ -34,10 +36,12 @@ public enum StudyMerge {
             }
             for row in part.rows {
                 guard let index = configuration.index(sampler: row.sampler, steps: row.steps) else {
-                    throw StudyError("\(part.name): row \(row.sampler) at \(row.steps) steps is not in the study's grid")
+                    throw StudyError("\(part.name): row \(row.sampler) at \(row.steps) steps "
+                                     + "is not in the study's grid")
                 }
                 if let earlier = indexed[index] {
-                    throw StudyError("row \(row.sampler) at \(row.steps) steps is in both \(earlier.part) and \(part.name)")
+                    throw StudyError("row \(row.sampler) at \(row.steps) steps "
+                                     + "is in both \(earlier.part) and \(part.name)")
                 }
                 indexed[index] = (row, part.name)
             }

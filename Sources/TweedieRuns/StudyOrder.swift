@@ -105,13 +105,18 @@ public enum StudyOrder {
                 } else {
                     error = floorCorrected(m.value, floor: m.noiseFloor)
                 }
-                if let error { points.append(.init(steps: row.steps, modelCalls: row.modelCallsPerSample, error: error)) } else { excluded += 1 }
+                if let error {
+                    points.append(.init(steps: row.steps, modelCalls: row.modelCallsPerSample, error: error))
+                } else {
+                    excluded += 1
+                }
             }
             let logError = points.map { log($0.error) }
             let order = slope(points.map { log(Double($0.steps - 1)) }, logError).map { -$0 }
             let versusCalls = slope(points.map { log($0.modelCalls) }, logError)
             return StudyOrderFit(sampler: sampler, metric: name, isFloorCorrected: !deterministic, points: points,
-                                 excluded: excluded, singleStepRows: singleStepRows, order: order, slopeVersusModelCalls: versusCalls)
+                                 excluded: excluded, singleStepRows: singleStepRows, order: order,
+                                 slopeVersusModelCalls: versusCalls)
         } + klFits(rows, samplers: samplers, measurement: "kl", metric: klMetric)
           + klFits(rows, samplers: samplers, measurement: "path_kl", metric: pathKLMetric)
     }
@@ -124,7 +129,8 @@ public enum StudyOrder {
 
     /// For each sampler with `measurement` (`kl` or `path_kl`) in every row: the order fitted on its
     /// square root over the rows where it is resolved (above twice its standard error, the floor column).
-    static func klFits(_ rows: [StudyRow], samplers: [String], measurement name: String, metric: String) -> [StudyOrderFit] {
+    static func klFits(_ rows: [StudyRow], samplers: [String], measurement name: String,
+                       metric: String) -> [StudyOrderFit] {
         samplers.compactMap { sampler in
             let own = rows.filter { $0.sampler == sampler }.sorted { $0.steps < $1.steps }
             guard !own.isEmpty, own.allSatisfy({ $0.measurement(name) != nil }) else { return nil }
@@ -134,14 +140,15 @@ public enum StudyOrder {
                 guard row.steps >= 2 else { singleStepRows += 1; continue }
                 let m = row.measurement(name)!
                 if m.value.isFinite, m.value > 2 * (m.noiseFloor ?? 0), m.value > 0 {
-                    points.append(.init(steps: row.steps, modelCalls: row.modelCallsPerSample, error: m.value.squareRoot()))
+                    points.append(.init(steps: row.steps, modelCalls: row.modelCallsPerSample,
+                                        error: m.value.squareRoot()))
                 } else {
                     excluded += 1
                 }
             }
             let logError = points.map { log($0.error) }
-            return StudyOrderFit(sampler: sampler, metric: metric, isFloorCorrected: false, points: points, excluded: excluded,
-                                 singleStepRows: singleStepRows,
+            return StudyOrderFit(sampler: sampler, metric: metric, isFloorCorrected: false, points: points,
+                                 excluded: excluded, singleStepRows: singleStepRows,
                                  order: slope(points.map { log(Double($0.steps - 1)) }, logError).map { -$0 },
                                  slopeVersusModelCalls: slope(points.map { log($0.modelCalls) }, logError))
         }

@@ -85,7 +85,8 @@ public struct StudyTable: Sendable, Equatable {
 
     public func csv() -> String {
         let names = measurementNames
-        var lines = [(Self.fixedColumns + names.flatMap { [$0, $0 + Self.floorSuffix] }).map(Self.field).joined(separator: ",")]
+        var lines = [(Self.fixedColumns + names.flatMap { [$0, $0 + Self.floorSuffix] })
+                        .map(Self.field).joined(separator: ",")]
         for row in rows {
             var fields = [row.sampler, "\(row.steps)", row.isDeterministic ? "true" : "false",
                           Self.number(row.modelCallsPerSample), Self.number(row.wallTime)]
@@ -115,11 +116,14 @@ public struct StudyTable: Sendable, Equatable {
     public init(csv text: String, labels: [String: String] = [:]) throws(StudyError) {
         let records = try Self.records(text)
         guard let header = records.first else { throw StudyError("empty file (no header line)") }
-        guard header.count >= Self.fixedColumns.count, Array(header.prefix(Self.fixedColumns.count)) == Self.fixedColumns else {
+        guard header.count >= Self.fixedColumns.count,
+              Array(header.prefix(Self.fixedColumns.count)) == Self.fixedColumns else {
             throw StudyError("line 1: the header must begin with \(Self.fixedColumns.joined(separator: ","))")
         }
         let extra = Array(header.dropFirst(Self.fixedColumns.count))
-        guard extra.count % 2 == 0 else { throw StudyError("line 1: measurement columns must come in pairs name,name_floor") }
+        guard extra.count % 2 == 0 else {
+            throw StudyError("line 1: measurement columns must come in pairs name,name_floor")
+        }
         var names: [String] = []
         for pair in stride(from: 0, to: extra.count, by: 2) {
             let name = extra[pair]

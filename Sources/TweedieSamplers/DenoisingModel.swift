@@ -46,12 +46,16 @@ public struct PredictionModel: DenoisingModel {
             return output
         case .epsilon:
             result = noiseCovariance.applying(.unwhiten, to: output)
-            for i in 0..<result.elements.count { result.elements[i] = (x.elements[i] - sigma * result.elements[i]) / alpha }
+            for i in 0..<result.elements.count {
+                result.elements[i] = (x.elements[i] - sigma * result.elements[i]) / alpha
+            }
         case .v:
             let y = noiseCovariance.applying(.whiten, to: x)
             result = Matrix(rows: x.rows, columns: dimension)
             let norm = alpha * alpha + sigma * sigma
-            for i in 0..<result.elements.count { result.elements[i] = (alpha * y.elements[i] - sigma * output.elements[i]) / norm }
+            for i in 0..<result.elements.count {
+                result.elements[i] = (alpha * y.elements[i] - sigma * output.elements[i]) / norm
+            }
             noiseCovariance.apply(.unwhiten, to: &result)
         case .score:
             result = try TweedieFormula.denoised(x, score: output, alpha: alpha, sigma: sigma, noise: noiseCovariance)
@@ -59,7 +63,9 @@ public struct PredictionModel: DenoisingModel {
             let (da, ds) = (level.alphaDerivative, level.sigmaDerivative)
             let denominator = sigma * da - ds * alpha
             result = Matrix(rows: x.rows, columns: dimension)
-            for i in 0..<result.elements.count { result.elements[i] = (sigma * output.elements[i] - ds * x.elements[i]) / denominator }
+            for i in 0..<result.elements.count {
+                result.elements[i] = (sigma * output.elements[i] - ds * x.elements[i]) / denominator
+            }
         }
         return result
     }

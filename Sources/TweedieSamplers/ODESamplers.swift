@@ -30,8 +30,8 @@ public struct EulerSampler: Sampler {
 
 /// `heun`: EDM's second-order sampler (Karras et al. 2022, Algorithm 2) with stochastic churn:
 /// where S_tmin ≤ σ̃_i ≤ S_tmax, noise raises σ̃_i to σ̂ = (1 + γ)σ̃_i, γ = min(S_churn/N, √2 − 1),
-/// by adding √(σ̂² − σ̃_i²) S_noise R z (σ̂ is capped at the schedule's largest σ̃); then an Euler step to σ̃_{i+1} corrected by the
-/// trapezoidal rule, except on the final interval to σ̃ = 0. N steps make 2N − 1 model calls.
+/// by adding √(σ̂² − σ̃_i²) S_noise R z (σ̂ is capped at the schedule's largest σ̃); then an Euler step to σ̃_{i+1}
+/// corrected by the trapezoidal rule, except on the final interval to σ̃ = 0. N steps make 2N − 1 model calls.
 public struct HeunSampler: Sampler {
     public let name = "heun"
     public var isDeterministic: Bool { churn == 0 || noiseScale == 0 }

@@ -34,9 +34,11 @@ extension Sampler {
 }
 
 /// Throws unless `value` is finite and at least `minimum` (strictly above it when `strict`).
-func requireOption(_ name: String, _ value: Double, atLeast minimum: Double, strict: Bool = false) throws(ArgumentError) {
+func requireOption(_ name: String, _ value: Double, atLeast minimum: Double,
+                   strict: Bool = false) throws(ArgumentError) {
     guard value.isFinite, strict ? value > minimum : value >= minimum else {
-        throw ArgumentError(name, "must be finite and \(strict ? ">" : "≥") \(String(format: "%g", minimum)), got \(value)")
+        throw ArgumentError(name,
+                            "must be finite and \(strict ? ">" : "≥") \(String(format: "%g", minimum)), got \(value)")
     }
 }
 
@@ -65,13 +67,15 @@ public final class SamplingMonitor: @unchecked Sendable {
         modelCalls += 1
         modelCallsPerSample += 1
         if let i = x.elements.firstIndex(where: { !$0.isFinite }) {
-            throw SamplerDivergence(row: i / max(x.columns, 1), sigma: level.sigma, reason: "its state is \(x.elements[i])")
+            throw SamplerDivergence(row: i / max(x.columns, 1), sigma: level.sigma,
+                                    reason: "its state is \(x.elements[i])")
         }
         do {
             return try model.denoise(x, at: level)
         } catch let error as ArgumentError where error.argument == "x" {
             let largest = x.elements.map(abs).max() ?? 0
-            throw SamplerDivergence(row: nil, sigma: level.sigma, reason: "its state reached |x| = \(largest), where \(error.reason)")
+            throw SamplerDivergence(row: nil, sigma: level.sigma,
+                                    reason: "its state reached |x| = \(largest), where \(error.reason)")
         }
     }
 
@@ -88,7 +92,8 @@ public struct SamplerDivergence: Error, CustomStringConvertible {
     public let reason: String
 
     public var description: String {
-        "the sampler diverged before the model call at σ = \(sigma)\(row.map { " (batch row \($0))" } ?? ""): \(reason); check the sampler's options"
+        "the sampler diverged before the model call at σ = \(sigma)\(row.map { " (batch row \($0))" } ?? ""): "
+            + "\(reason); check the sampler's options"
     }
 }
 

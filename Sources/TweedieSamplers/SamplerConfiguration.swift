@@ -68,7 +68,8 @@ public struct SamplerConfiguration: Sendable, Equatable, CustomStringConvertible
         for option in Option.allCases where values[option] != nil && !kind.options.contains(option) {
             let readers = Kind.allCases.filter { $0.options.contains(option) }.map(\.rawValue)
             throw ArgumentError(option.rawValue,
-                                "is not an option of the \(kind.rawValue) sampler (it applies to \(readers.joined(separator: ", ")))")
+                                "is not an option of the \(kind.rawValue) sampler "
+                                + "(it applies to \(readers.joined(separator: ", ")))")
         }
         for (option, value) in values {
             switch (option, value) {
@@ -93,7 +94,9 @@ public struct SamplerConfiguration: Sendable, Equatable, CustomStringConvertible
                 }
                 values[option] = .variance(variance)
             } else {
-                guard let number = Double(text) else { throw ArgumentError(option.rawValue, "must be a number, got '\(text)'") }
+                guard let number = Double(text) else {
+                    throw ArgumentError(option.rawValue, "must be a number, got '\(text)'")
+                }
                 values[option] = .number(number)
             }
         }
@@ -104,16 +107,19 @@ public struct SamplerConfiguration: Sendable, Equatable, CustomStringConvertible
     public init(parsing text: String) throws(ArgumentError) {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard let kind = Kind(rawValue: parts[0]) else {
-            throw ArgumentError("sampler", "unknown sampler '\(parts[0])' (known: \(Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            throw ArgumentError("sampler", "unknown sampler '\(parts[0])' "
+                                + "(known: \(Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         var options: [Option: String] = [:]
         for item in parts.dropFirst() {
             let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             guard pair.count == 2, !pair[1].isEmpty else {
-                throw ArgumentError("sampler", "'\(text)': sampler options are written name:option=value, e.g. ddim:eta=1")
+                throw ArgumentError("sampler",
+                                    "'\(text)': sampler options are written name:option=value, e.g. ddim:eta=1")
             }
             guard let option = Option(rawValue: pair[0]) else {
-                throw ArgumentError("sampler", "'\(text)': unknown option '\(pair[0])' (options: \(Option.allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw ArgumentError("sampler", "'\(text)': unknown option '\(pair[0])' "
+                                    + "(options: \(Option.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             guard options[option] == nil else { throw ArgumentError(option.rawValue, "is given twice in '\(text)'") }
             options[option] = pair[1]
@@ -142,11 +148,17 @@ public struct SamplerConfiguration: Sendable, Equatable, CustomStringConvertible
         case .dpmpp2M: DPMSolverPlusPlus2MSampler()
         case .ddim: DDIMSampler(eta: number(.eta, default: 0))
         case .ddpm:
-            if case .variance(let v)? = options[.variance] { DDPMSampler(variance: v) } else { DDPMSampler(variance: .posterior) }
-        case .dpmpp2MSDE: DPMSolverPlusPlus2MSDESampler(eta: number(.eta, default: 1), noiseScale: number(.sNoise, default: 1))
+            if case .variance(let v)? = options[.variance] {
+                DDPMSampler(variance: v)
+            } else {
+                DDPMSampler(variance: .posterior)
+            }
+        case .dpmpp2MSDE:
+            DPMSolverPlusPlus2MSDESampler(eta: number(.eta, default: 1), noiseScale: number(.sNoise, default: 1))
         case .eulerMaruyama: EulerMaruyamaSampler()
         case .pc: PredictorCorrectorSampler(snr: number(.snr, default: 0.16))
-        case .rk45: RK45Sampler(relativeTolerance: number(.rtol, default: 1e-5), absoluteTolerance: number(.atol, default: 1e-5))
+        case .rk45: RK45Sampler(relativeTolerance: number(.rtol, default: 1e-5),
+                                absoluteTolerance: number(.atol, default: 1e-5))
         case .exact: ExactSampler()
         }
     }
@@ -157,7 +169,8 @@ public struct SamplerConfiguration: Sendable, Equatable, CustomStringConvertible
     public func path(schedule: Schedule, grid: GridKind? = nil, steps: Int?) throws -> SamplingPath {
         if kind.isAdaptive {
             guard steps == nil else {
-                throw ArgumentError("steps", "\(kind.rawValue) is adaptive and takes no step count (its tolerances rtol and atol set its accuracy)")
+                throw ArgumentError("steps", "\(kind.rawValue) is adaptive and takes no step count "
+                                    + "(its tolerances rtol and atol set its accuracy)")
             }
             return try SamplingPath.make(.uniform, schedule: schedule, steps: 2)
         }

@@ -19,13 +19,16 @@ public struct SamplingPath: Sendable {
     public init(schedule: Schedule, times: [Double]) throws {
         guard !times.isEmpty else { throw ArgumentError("steps", "a sampler needs at least one step") }
         for i in 1..<max(times.count, 1) where !(times[i] < times[i - 1]) {
-            throw ArgumentError("time grid", "times must decrease strictly (t[\(i - 1)] = \(times[i - 1]), t[\(i)] = \(times[i]))")
+            throw ArgumentError("time grid",
+                                "times must decrease strictly (t[\(i - 1)] = \(times[i - 1]), t[\(i)] = \(times[i]))")
         }
         self.schedule = schedule
         self.times = times
         levels = try times.map { try NoiseLevel(t: $0, schedule: schedule) }
         if let bad = levels.first(where: { !($0.sigma > 0) || !($0.alpha > 0) }) {
-            throw ArgumentError("time grid", "t = \(bad.t.map { "\($0)" } ?? "?") has α = \(bad.alpha), σ = \(bad.sigma); samplers need α > 0 and σ > 0 on the grid")
+            throw ArgumentError("time grid", "t = \(bad.t.map { "\($0)" } ?? "?") "
+                                + "has α = \(bad.alpha), σ = \(bad.sigma); "
+                                + "samplers need α > 0 and σ > 0 on the grid")
         }
     }
 
@@ -87,7 +90,8 @@ extension SamplingPath {
         if case .ddpm = kind.spacing {
             // diffusers' spacings fix both ends themselves.
             guard schedule.discrete != nil else {
-                throw ArgumentError("grid", "\(kind.rawValue) spacing needs a discrete schedule (ddpm, ddpm-scaled-linear, ddpm-cosine)")
+                throw ArgumentError("grid", "\(kind.rawValue) spacing needs a discrete schedule "
+                                    + "(ddpm, ddpm-scaled-linear, ddpm-cosine)")
             }
             times = try TimeGrid.times(kind.spacing, for: schedule, count: steps)
         } else if steps == 1 {

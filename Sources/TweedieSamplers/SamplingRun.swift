@@ -3,7 +3,8 @@ import TweedieDistributions
 import TweedieLinearAlgebra
 import TweedieRandom
 
-/// Samples drawn in batches by ``Sampler/run(count:model:path:noise:batchSize:standardNormals:recordsTrajectory:progress:)``,
+/// Samples drawn in batches by
+/// ``Sampler/run(count:model:path:noise:batchSize:standardNormals:recordsTrajectory:progress:)``,
 /// with what the run cost.
 public struct SamplingRun: Sendable {
     /// The samples, C×D (0×D when the run was asked not to keep them).
@@ -38,7 +39,8 @@ extension Sampler {
     /// memory does not grow with `count`.
     public func run(count: Int, model: any DenoisingModel, path: SamplingPath, noise: NoiseStream,
                     batchSize: Int? = nil, standardNormals: Matrix? = nil, recordsTrajectory: Bool = false,
-                    keepsSamples: Bool = true, onBatch: ((_ range: Range<Int>, _ samples: Matrix) throws -> Void)? = nil,
+                    keepsSamples: Bool = true,
+                    onBatch: ((_ range: Range<Int>, _ samples: Matrix) throws -> Void)? = nil,
                     progress: (@Sendable (Int, Int, Int, Int) -> Void)? = nil) throws -> SamplingRun {
         try validateOptions()
         guard count >= 0 else { throw ArgumentError("count", "must be non-negative, got \(count)") }
@@ -51,21 +53,26 @@ extension Sampler {
             try MemoryBudget.require("count", "\(count) samples × D = \(d)", elements: [count, d])
         }
         if recordsTrajectory {
-            try MemoryBudget.require("count", "a trajectory of \(path.times.count) states × \(count) samples × D = \(d)",
+            try MemoryBudget.require("count",
+                                     "a trajectory of \(path.times.count) states × \(count) samples × D = \(d)",
                                      elements: [path.times.count, count, d])
         }
         if let standardNormals, standardNormals.rows != count || standardNormals.columns != d {
-            throw ArgumentError("init", "the starting noise is \(standardNormals.rows)×\(standardNormals.columns), expected \(count)×\(d)")
+            throw ArgumentError("init", "the starting noise is \(standardNormals.rows)×\(standardNormals.columns), "
+                                + "expected \(count)×\(d)")
         }
         let batchSize = min(requestedBatchSize, max(count, 1))  // no overflow in the batch bounds below
         let batches = stride(from: 0, to: count, by: batchSize).map { $0..<min(count, $0 + batchSize) }
         var run = SamplingRun(samples: Matrix(rows: keepsSamples ? count : 0, columns: d), modelCallsPerSample: 0,
                               batchedModelCalls: 0, batchCount: batches.count, trajectory: [])
         for (index, rows) in batches.enumerated() {
-            let report = progress.map { report in { @Sendable (done: Int, all: Int) in report(index, batches.count, done, all) } }
+            let report = progress.map { report in
+                { @Sendable (done: Int, all: Int) in report(index, batches.count, done, all) }
+            }
             let monitor = SamplingMonitor(recordsTrajectory: recordsTrajectory, progress: report)
             let z = standardNormals.map {
-                Matrix(rows: rows.count, columns: d, elements: Array($0.elements[(rows.lowerBound * d)..<(rows.upperBound * d)]))
+                Matrix(rows: rows.count, columns: d,
+                       elements: Array($0.elements[(rows.lowerBound * d)..<(rows.upperBound * d)]))
             }
             let x = try initialState(count: rows.count, model: model, path: path, noise: noise,
                                      firstSample: rows.lowerBound, standardNormals: z)
@@ -73,13 +80,15 @@ extension Sampler {
                                     monitor: monitor)
             try onBatch?(rows, result)
             if keepsSamples {
-                run.samples.elements.replaceSubrange((rows.lowerBound * d)..<(rows.upperBound * d), with: result.elements)
+                run.samples.elements.replaceSubrange((rows.lowerBound * d)..<(rows.upperBound * d),
+                                                     with: result.elements)
             }
             run.batchedModelCalls += monitor.modelCalls
             run.modelCallsPerSample += monitor.modelCallsPerSample * Double(rows.count) / Double(count)
             if recordsTrajectory {
                 if index == 0 {
-                    run.trajectory = [Matrix](repeating: Matrix(rows: count, columns: d), count: monitor.trajectory.count)
+                    run.trajectory = [Matrix](repeating: Matrix(rows: count, columns: d),
+                                              count: monitor.trajectory.count)
                 }
                 for (frame, state) in zip(run.trajectory.indices, monitor.trajectory) {
                     run.trajectory[frame].elements.replaceSubrange((rows.lowerBound * d)..<(rows.upperBound * d),
