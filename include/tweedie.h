@@ -90,6 +90,10 @@ int32_t tweedie_likelihood(tweedie_model model, const char *schedule, const doub
 int32_t tweedie_evaluate(tweedie_model model, const double *samples, ptrdiff_t rows, ptrdiff_t columns,
                          uint64_t seed, ptrdiff_t projections, char **out);
 
+/* Charts: the samples over contours of the model's density, as an SVG file at path */
+int32_t tweedie_plot_samples(tweedie_model model, const double *samples, ptrdiff_t rows, ptrdiff_t columns,
+                             const char *title, const char *path);
+
 #ifdef __cplusplus
 }
 #endif
