@@ -32,6 +32,11 @@ def plot_samples(model: Model, samples: npt.ArrayLike, path: Union[str, "os.Path
     title : str, optional
         The chart's title (default: the model's name and the number of samples).
 
+    Returns
+    -------
+    None
+        The picture is the file at ``path``.
+
     Raises
     ------
     TweedieTypeError
