@@ -134,7 +134,20 @@ public struct Oracle: Sendable {
     /// output is ever NaN or infinite.
     public func evaluate(_ x: Matrix, at level: NoiseLevel,
                          including extras: OracleExtras = []) throws(ArgumentError) -> OracleResult {
-        try compute(x, alpha: level.alpha, sigma: level.sigma, extras: extras, denoiseOnly: false).makeResult()
+        // The B×K responsibilities, the largest output, are written by the tiles straight into the
+        // array returned (no copy of them afterwards).
+        var output: OutputBuffers?
+        var failure: ArgumentError?
+        try requireOutputBudget(rows: x.rows)
+        let responsibilities = [Double](unsafeUninitializedCapacity: x.rows * componentCount) { buffer, initialized in
+            do throws(ArgumentError) {
+                output = try compute(x, alpha: level.alpha, sigma: level.sigma, extras: extras, denoiseOnly: false,
+                                     responsibilities: buffer.baseAddress)
+                initialized = buffer.count
+            } catch { failure = error }
+        }
+        if let failure { throw failure }
+        return output!.makeResult(responsibilities: responsibilities)
     }
 
     /// ``evaluate(_:at:including:)`` at the level with signal scale `alpha` and noise scale `sigma`.
@@ -152,12 +165,18 @@ public struct Oracle: Sendable {
                       elements: Array(UnsafeBufferPointer(start: output.denoised, count: x.rows * dimension)))
     }
 
+    /// Throws unless the outputs of `rows` points fit in the memory budget.
+    private func requireOutputBudget(rows b: Int) throws(ArgumentError) {
+        try MemoryBudget.require("x", "the outputs for \(b) points (D = \(dimension), K = \(componentCount))",
+                                 elements: [b, 4 * dimension + componentCount + 2])
+    }
+
     private func compute(_ x: Matrix, alpha: Double, sigma: Double, extras: OracleExtras,
-                         denoiseOnly: Bool) throws(ArgumentError) -> OutputBuffers {
+                         denoiseOnly: Bool,
+                         responsibilities: UnsafeMutablePointer<Double>? = nil) throws(ArgumentError) -> OutputBuffers {
         try validate(x, alpha: alpha, sigma: sigma)
         let b = x.rows, k = componentCount
-        try MemoryBudget.require("x", "the outputs for \(b) points (D = \(dimension), K = \(k))",
-                                 elements: [b, 4 * dimension + k + 2])
+        try requireOutputBudget(rows: b)
         if extras.contains(.posteriorCovariance) {
             try MemoryBudget.require("x",
                                      "the posterior covariances of \(b) points (\(b) × \(dimension) × \(dimension))",
@@ -168,7 +187,7 @@ public struct Oracle: Sendable {
                                      elements: [b, k, dimension])
         }
         let output = OutputBuffers(count: b, componentCount: k, dimension: dimension, extras: extras,
-                                   denoiseOnly: denoiseOnly, workspace: workspace)
+                                   denoiseOnly: denoiseOnly, responsibilities: responsibilities, workspace: workspace)
         guard b > 0 else { return output }
         let scales = mixture.isDirac ? nil : ComponentScales(mixture, alpha: alpha, sigma: sigma)
         let details = extras.isEmpty ? nil : PosteriorDetails(mixture, scales: scales, alpha: alpha, sigma: sigma,
@@ -434,6 +453,8 @@ final class OutputBuffers: @unchecked Sendable {
     private let workspace: Workspace
     let logDensity: UnsafeMutablePointer<Double>
     let responsibilities: UnsafeMutablePointer<Double>
+    /// Whether `responsibilities` came from the workspace (and goes back to it).
+    private let ownsResponsibilities: Bool
     let denoised: UnsafeMutablePointer<Double>
     let noise: UnsafeMutablePointer<Double>
     let standardizedNoise: UnsafeMutablePointer<Double>
@@ -446,8 +467,10 @@ final class OutputBuffers: @unchecked Sendable {
     /// One K×D matrix per point, when requested.
     let componentMeans: UnsafeMutablePointer<Matrix>?
 
+    /// The B×K responsibilities go to `responsibilities` when it is given (storage of the caller's,
+    /// not given back to the workspace).
     init(count: Int, componentCount: Int, dimension: Int, extras: OracleExtras, denoiseOnly: Bool,
-         workspace: Workspace) {
+         responsibilities external: UnsafeMutablePointer<Double>? = nil, workspace: Workspace) {
         self.workspace = workspace
         func allocate(_ count: Int, zeroed: Bool = true) -> UnsafeMutablePointer<Double> {
             let p = workspace.take(count)
@@ -462,7 +485,8 @@ final class OutputBuffers: @unchecked Sendable {
         let others = denoiseOnly ? 0 : count
         logDensity = allocate(others)
         // B×K numbers, every one written by the tiles: not zeroed first.
-        responsibilities = allocate(others * componentCount, zeroed: false)
+        responsibilities = external ?? allocate(others * componentCount, zeroed: false)
+        ownsResponsibilities = external == nil
         denoised = allocate(count * dimension)
         noise = allocate(others * dimension)
         standardizedNoise = allocate(others * dimension)
@@ -479,9 +503,10 @@ final class OutputBuffers: @unchecked Sendable {
     }
 
     deinit {
-        for p in [logDensity, responsibilities, denoised, noise, standardizedNoise, score, divergence] {
+        for p in [logDensity, denoised, noise, standardizedNoise, score, divergence] {
             workspace.give(p)
         }
+        if ownsResponsibilities { workspace.give(responsibilities) }
         for p in [posteriorCovariance, componentMeans].compactMap({ $0 }) {
             p.deinitialize(count: count)
             p.deallocate()
@@ -514,7 +539,8 @@ final class OutputBuffers: @unchecked Sendable {
         }
     }
 
-    func makeResult() -> OracleResult {
+    /// The result, with the responsibilities the tiles wrote into `responsibilities`.
+    func makeResult(responsibilities values: [Double]) -> OracleResult {
         func array(_ p: UnsafeMutablePointer<Double>, _ n: Int) -> [Double] {
             Array(UnsafeBufferPointer(start: p, count: n))
         }
@@ -522,7 +548,8 @@ final class OutputBuffers: @unchecked Sendable {
             Matrix(rows: count, columns: columns, elements: array(p, count * columns))
         }
         return OracleResult(
-            logDensity: array(logDensity, count), responsibilities: matrix(responsibilities, componentCount),
+            logDensity: array(logDensity, count),
+            responsibilities: Matrix(rows: count, columns: componentCount, elements: values),
             denoised: matrix(denoised, dimension), noise: matrix(noise, dimension),
             standardizedNoise: matrix(standardizedNoise, dimension), score: matrix(score, dimension),
             divergence: array(divergence, count),
