@@ -1,4 +1,6 @@
-"""Writes examples/ring8-points.npy: a few points x_t around the built-in ring8 model, for `make demo`.
+"""Writes the example inputs of `make demo` and the docs, for the built-in ring8 model:
+examples/ring8-points.npy, a few points x_t around it, and examples/A.npy and examples/y.npy, the
+linear observation y = A x_0 + n of docs/inverse-problems.md (one combination of the coordinates).
 
 Run: python3 scripts/make_examples.py   (needs numpy)
 """
@@ -14,3 +16,7 @@ points = np.array([
     [9.0, 9.0],      # far outside
 ], dtype="<f8")
 np.save("examples/ring8-points.npy", points)
+
+# y = A x_0 + n: A = [[1, 0.3]] (d_y = 1, D = 2), y = [1.2].
+np.save("examples/A.npy", np.array([[1.0, 0.3]], dtype="<f8"))
+np.save("examples/y.npy", np.array([1.2], dtype="<f8"))

@@ -2,8 +2,21 @@ import Foundation
 import Testing
 import Tweedie
 
-/// The README's library example, kept compiling and checked for sense.
+/// The library examples of the README and docs/library.md, kept compiling and checked for sense.
 @Suite struct ReadmeExampleTests {
+    /// The README's "Hello, exact denoiser" in Swift, with the values its comments show.
+    @Test func helloExample() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let oracle = try Oracle(BuiltinModels.ring8())
+        let x = try ArrayFile.readMatrix(root.appendingPathComponent("examples/ring8-points.npy"))
+        let result = try oracle.evaluate(x, at: 0.3, schedule: .vpCosine())
+        let shown = [-4.38315161, -3.67969519, -2.75665758, -2.11308116, -6.09145906, -23.7870074, -181.655049]
+        #expect(isClose(result.logDensity, shown, rtol: 1e-8, atol: 1e-8))
+        #expect(isClose(result.denoised.row(0), [4.03906104, -9.94177423e-07], rtol: 1e-8, atol: 1e-14))
+        #expect(isClose(result.denoised.row(5), [2.03519519, -1.9564157], rtol: 1e-8, atol: 1e-8))
+    }
+
     @Test func libraryExample() throws {
         let model = BuiltinModels.ring8()
         let oracle = try Oracle(model)
