@@ -9,6 +9,20 @@ import ZIPFoundation
 /// entries uncompressed (or deflated), in order, with a fixed timestamp so that equal arrays
 /// give equal files on a given machine.
 public struct NPZArchive: Sendable, Equatable {
+    /// The file size an entry's `.npy` header declares, once `prefix` holds the whole header (nil
+    /// before, and for a header that does not parse); `checked` becomes true at the first complete
+    /// header, parsed or not.
+    private static func declaredSize(_ prefix: Data, checked: inout Bool) -> Int? {
+        do {
+            let size = try NPY.declaredFileSize(prefix: prefix)
+            checked = size != nil
+            return size
+        } catch {
+            checked = true
+            return nil
+        }
+    }
+
     /// One named array.
     public struct Entry: Sendable, Equatable {
         /// The array's key, without the `.npy` suffix.
@@ -129,14 +143,19 @@ public struct NPZArchive: Sendable, Equatable {
             var headerChecked = false
             do {
                 let checksum = try archive.extract(entry, skipCRC32: false) { chunk in
+                    // A stored entry cut short comes as empty chunks until its declared size: stop at the first.
+                    guard !chunk.isEmpty else {
+                        throw FileError(field: path, "is truncated: the archive ends before the \(declared) bytes "
+                                        + "it declares")
+                    }
                     contents.append(chunk)
                     guard contents.count <= declared else {
                         throw FileError(field: path, "inflates to more than the \(declared) bytes it declares "
                                         + "(the archive is corrupt)")
                     }
-                    // A header that does not parse is reported after the CRC check, by the decoder.
-                    if !headerChecked, let size = try? NPY.declaredFileSize(prefix: contents) {
-                        headerChecked = true
+                    // A header that does not parse is reported after the CRC check, by the decoder; it is
+                    // parsed once, not again for every chunk that follows.
+                    if !headerChecked, let size = Self.declaredSize(contents, checked: &headerChecked) {
                         guard size == declared else {
                             throw FileError(field: String(path.dropLast(4)),
                                             "\(size > declared ? "truncated" : "too much data"): "
