@@ -472,9 +472,9 @@ final class OutputBuffers: @unchecked Sendable {
     init(count: Int, componentCount: Int, dimension: Int, extras: OracleExtras, denoiseOnly: Bool,
          responsibilities external: UnsafeMutablePointer<Double>? = nil, workspace: Workspace) {
         self.workspace = workspace
-        func allocate(_ count: Int, zeroed: Bool = true) -> UnsafeMutablePointer<Double> {
+        func allocate(_ count: Int) -> UnsafeMutablePointer<Double> {
             let p = workspace.take(count)
-            if zeroed { p.initialize(repeating: 0, count: max(count, 1)) }
+            p.initialize(repeating: 0, count: max(count, 1))
             return p
         }
         self.denoiseOnly = denoiseOnly
@@ -484,8 +484,7 @@ final class OutputBuffers: @unchecked Sendable {
         // The denoiser alone leaves the other outputs untouched: they get no storage.
         let others = denoiseOnly ? 0 : count
         logDensity = allocate(others)
-        // B×K numbers, every one written by the tiles: not zeroed first.
-        responsibilities = external ?? allocate(others * componentCount, zeroed: false)
+        responsibilities = external ?? allocate(others * componentCount)
         ownsResponsibilities = external == nil
         denoised = allocate(count * dimension)
         noise = allocate(others * dimension)
