@@ -18,5 +18,7 @@ let package = Package(
                           swiftSettings: fuzzer),
         .executableTarget(name: "FuzzSchedule", dependencies: [.product(name: "Tweedie", package: "Tweedie")],
                           swiftSettings: fuzzer),
+        .executableTarget(name: "FuzzRequest", dependencies: [.product(name: "Tweedie", package: "Tweedie")],
+                          swiftSettings: fuzzer),
     ]
 )

@@ -59,20 +59,20 @@ extension SampleRequest: Codable {
         // `name[:option=value…]` is read as the command line writes it; sampler_options add to it.
         let written: SamplerConfiguration
         do { written = try SamplerConfiguration(parsing: samplerText) } catch {
-            throw RequestError(Self.field(error.argument), "{\(Self.field(error.argument))}: \(error.reason)")
+            throw RequestError(requestField(error.argument), "{\(requestField(error.argument))}: \(error.reason)")
         }
         var options = written.options
         for (name, given) in try value([String: OptionValue].self, "sampler_options") ?? [:] {
             guard let option = SamplerConfiguration.Option(rawValue: name.replacingOccurrences(of: "_", with: "-"))
             else {
-                let known = SamplerConfiguration.Option.allCases.map { Self.field($0.rawValue) }
+                let known = SamplerConfiguration.Option.allCases.map { requestField($0.rawValue) }
                 throw RequestError(name, "'\(name)' is not a sampler option "
                                    + "(options: \(known.joined(separator: ", ")))")
             }
             options[option] = try given.value(for: option)
         }
         do { sampler = try SamplerConfiguration(written.kind, values: options) } catch {
-            throw RequestError(Self.field(error.argument), "{\(Self.field(error.argument))} \(error.reason)")
+            throw RequestError(requestField(error.argument), "{\(requestField(error.argument))} \(error.reason)")
         }
         guard let schedule = try value(String.self, "schedule") else {
             throw RequestError("schedule", "{schedule} is needed")
@@ -95,7 +95,7 @@ extension SampleRequest: Codable {
         try c.encode(sampler.kind.rawValue, forKey: Key("sampler"))
         if !sampler.options.isEmpty {
             let options = Dictionary(uniqueKeysWithValues: sampler.options.map { option, value in
-                (Self.field(option.rawValue), OptionValue(value))
+                (requestField(option.rawValue), OptionValue(value))
             })
             try c.encode(options, forKey: Key("sampler_options"))
         }
@@ -143,11 +143,10 @@ extension SampleRequest: Codable {
     public func json() -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity",
+                                                                      negativeInfinity: "-Infinity", nan: "NaN")
         return (try? encoder.encode(self)) ?? Data("{}".utf8)
     }
-
-    /// A sampler option's name as a request's field: `s-churn` is `s_churn`.
-    private static func field(_ name: String) -> String { name.replacingOccurrences(of: "-", with: "_") }
 
     private static func describe(_ type: Any.Type) -> String {
         switch type {
@@ -166,6 +165,9 @@ extension SampleRequest: Codable {
         return "\(error)".split(whereSeparator: \.isNewline).first.map(String.init) ?? "malformed"
     }
 }
+
+/// A sampler option's name as a request's field: `s-churn` is `s_churn`.
+private func requestField(_ name: String) -> String { name.replacingOccurrences(of: "-", with: "_") }
 
 /// A sampler option's JSON value: a number, or the DDPM variance's name.
 private struct OptionValue: Codable {
@@ -190,7 +192,7 @@ private struct OptionValue: Codable {
 
     /// The value of `option`: a number, or for `variance` its name.
     func value(for option: SamplerConfiguration.Option) throws(RequestError) -> SamplerConfiguration.Value {
-        let name = option.rawValue.replacingOccurrences(of: "-", with: "_")
+        let name = requestField(option.rawValue)
         if option == .variance {
             guard let text, let variance = DDPMSampler.Variance(rawValue: text) else {
                 throw RequestError(name, "{\(name)} must be beta-tilde or beta, "

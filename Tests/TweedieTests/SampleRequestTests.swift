@@ -40,6 +40,8 @@ import Testing
         #expect(ddim.seed == UInt64.max)
         let nan = try SampleRequest(json: Data(#"{"sampler": "ddim", "schedule": "edm", "steps": 4, "count": 3, "guidance": {"method": "dps", "zeta": "NaN"}}"#.utf8))
         #expect(nan.guidance?.zeta?.isNaN == true)
+        // NaN is written back as the string it was read from, not dropped.
+        #expect(String(decoding: nan.json(), as: UTF8.self).contains(#""zeta":"NaN""#))
     }
 
     @Test(arguments: [

@@ -258,6 +258,11 @@ def test_evaluate_reports_each_figure_with_its_floor(ring8):
                                 operator=[[1.0, 0.0]], y=[1.0], noise_std=1),
     lambda o, m: tweedie.sample(lambda x, a, s: x, sampler="euler", schedule="edm", steps=3, count=3, dimension=2,
                                 guidance="exact", operator=[[1.0, 0.0]], y=[1.0], noise_std=1),
+    lambda o, m: tweedie.sample(m, sampler="heun", schedule="edm", steps=3, count=3, wobble=1),
+    lambda o, m: tweedie.sample(m, sampler="ddim", schedule="edm", steps=3, count=3, eta="fast"),
+    lambda o, m: tweedie.sample(m, sampler="heun", schedule="edm", steps=3, count=3, grid="cubic"),
+    lambda o, m: tweedie.sample(m, sampler="heun", schedule="edm", steps=3, count=3, zeta=float("nan"),
+                                guidance="dps", operator=[[1.0, 0.0]], y=[1.0], noise_std=1),
 ])
 def test_bad_input_raises_tweedie_error(oracle, ring8, call):
     with pytest.raises(TweedieError) as error:
@@ -428,3 +433,17 @@ def test_float32_sampling_of_a_data_set_equals_the_cli_and_stays_near_float64(tm
     cli("sample", "--model", "spiral-dirac", "--schedule", "vp-linear", "--sampler", "heun", "--steps", 18,
         "--count", 300, "--seed", 3, "--precision", "float32", "--quiet", "--out", tmp_path / "f32.npy")
     assert np.array_equal(np.load(tmp_path / "f32.npy"), single)   # same batches: the same bits
+
+
+@pytest.mark.parametrize("text", [b'{"sampler": "heun"', b"[1, 2]", b"\xff\xfe{}", b"", b'{"sampler": "heun", '
+                                  b'"schedule": "edm", "count": 3, "steps": 1e400}',
+                                  b'{"sampler": "heun", "schedule": "edm", "count": 3, "steps": 3, "seed": -1}'])
+def test_a_hostile_request_through_the_c_abi_is_one_line(ring8, text):
+    """Malformed request JSON straight through tweedie_sample: status 1, one line, nothing written."""
+    from tweedie import _native
+    out = np.full((3, 2), 7.0)
+    status = _native.lib.tweedie_sample(ring8._handle, _native.MODEL_CALLBACK(), None, text, None, None,
+                                        out.ctypes.data)
+    message = _native.lib.tweedie_last_error().decode()
+    assert status == 1 and message and "\n" not in message
+    assert (out == 7.0).all()
