@@ -64,7 +64,7 @@ struct NoiseCommand: ParsableCommand {
             (noisy, clean, pointShape) = (sample.points, sample.cleanPoints, m.shape)
         } else {
             let path = cleanPoints!
-            let (x0, fileShape) = try Self.readPoints(URL(fileURLWithPath: path))
+            let (x0, fileShape) = try ArrayFile.readPoints(URL(fileURLWithPath: path))
             kernel = try ForwardKernel(alpha: a, sigma: s, noise: m?.noise ?? .identity(dimension: x0.columns))
             do { noisy = try kernel.sample(from: x0, seed: seed) } catch {
                 throw CommandFailure("\(path): \(error)")
@@ -89,24 +89,5 @@ struct NoiseCommand: ParsableCommand {
         let extra = alsoCleanPoints.map { " (x_0 in \($0))" } ?? ""
         print("noised \(noisy.rows) \(source) (D = \(noisy.columns)) at \(when)α = \(format(kernel.alpha)), "
               + "σ = \(format(kernel.sigma)), seed \(seed) in \(format(elapsed * 1e3, 3)) ms; wrote \(out)\(extra)")
-    }
-
-    /// A batch of points and the shape of one point: (B, D) → [D]; (B, N, d) → [N, d]; a 1-D
-    /// array is one point.
-    static func readPoints(_ url: URL) throws -> (Matrix, [Int]) {
-        let array = try ArrayFile.readArray(url)
-        switch array.dimensionCount {
-        case 0:
-            throw FileError(file: url.lastPathComponent, "expected an array of points (B, D), got a scalar")
-        case 1:
-            return (Matrix(rows: 1, columns: array.count, elements: array.values), array.shape)
-        default:
-            let pointShape = Array(array.shape.dropFirst())
-            let columns = pointShape.reduce(1, *)
-            guard columns > 0 else {
-                throw FileError(file: url.lastPathComponent, "points of shape \(pointShape) have no coordinates")
-            }
-            return (Matrix(rows: array.shape[0], columns: columns, elements: array.values), pointShape)
-        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TweedieLinearAlgebra
 
 /// The resource policy: how much memory one result may take, and the largest counts accepted.
 ///
@@ -54,14 +55,10 @@ public enum MemoryBudget {
     public static func require(_ argument: String, _ what: String, elements: [Int],
                                bytesEach: Int = MemoryLayout<Double>.size) throws(ArgumentError) {
         let limit = try limit()
-        var total: Int? = bytesEach
-        for n in elements {
-            guard n >= 0 else { throw ArgumentError(argument, "must not be negative, got \(n)") }
-            total = total.flatMap { t in
-                let (product, overflow) = t.multipliedReportingOverflow(by: n)
-                return overflow ? nil : product
-            }
+        if let n = elements.first(where: { $0 < 0 }) {
+            throw ArgumentError(argument, "must not be negative, got \(n)")
         }
+        let total = ShapeArithmetic.byteCount(elements, bytesEach: bytesEach)
         guard let bytes = total, bytes <= limit else {
             let size = total.map(formatBytes) ?? "more than \(formatBytes(Int.max))"
             throw ArgumentError(argument, "\(what) need \(size); "

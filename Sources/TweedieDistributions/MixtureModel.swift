@@ -17,7 +17,7 @@ public struct MixtureModel: Sendable, Equatable {
             throw ModelError("noise_covariance", "has dimension \(noise.dimension), the mixture has \(d)")
         }
         if let shape {
-            guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }), shape.reduce(1, *) == d else {
+            guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }), ShapeArithmetic.elementCount(shape) == d else {
                 throw ModelError("shape", "\(shape) does not multiply to the dimension \(d)")
             }
         }

@@ -14,17 +14,29 @@ public enum ArrayFile {
     /// Reads a batch of points: shape (B, D) as B × D, (D,) as one point (1 × D), and
     /// (B, N, d) — or any (B, …) — with each point flattened in C order, B × (N·d).
     public static func readMatrix(_ url: URL) throws(FileError) -> Matrix {
+        try readPoints(url).points
+    }
+
+    /// A batch of points and the shape of one point: (B, D) → [D]; (B, N, d) → [N, d]; a 1-D
+    /// array is one point. A point must have at least one coordinate.
+    public static func readPoints(_ url: URL) throws(FileError) -> (points: Matrix, pointShape: [Int]) {
         let array = try readArray(url)
         switch array.dimensionCount {
         case 0:
             throw FileError(file: url.displayName, "expected an array of points (B, D), got a scalar")
         case 1:
-            return Matrix(rows: 1, columns: array.count, elements: array.values)
+            return (Matrix(rows: 1, columns: array.count, elements: array.values), array.shape)
         default:
-            guard let columns = checkedProduct(array.shape.dropFirst()) else {
-                throw FileError(file: url.displayName, "shape \(array.shapeText) is too large")
+            let pointShape = Array(array.shape.dropFirst())
+            guard let columns = ShapeArithmetic.elementCount(pointShape) else {
+                throw FileError(file: url.displayName,
+                                "shape \(array.shapeText): a point of shape \(pythonTuple(pointShape)) is too large")
             }
-            return Matrix(rows: array.shape[0], columns: columns, elements: array.values)
+            guard columns > 0 else {
+                throw FileError(file: url.displayName,
+                                "shape \(array.shapeText): points of shape \(pythonTuple(pointShape)) have no coordinates")
+            }
+            return (Matrix(rows: array.shape[0], columns: columns, elements: array.values), pointShape)
         }
     }
 
@@ -34,7 +46,7 @@ public enum ArrayFile {
     ///   (B, 16, 3); by default the file has shape (B, D).
     public static func write(_ matrix: Matrix, to url: URL, shape: [Int]? = nil) throws(FileError) {
         let pointShape = shape ?? [matrix.columns]
-        guard pointShape.allSatisfy({ $0 >= 0 }), checkedProduct(pointShape) == matrix.columns else {
+        guard pointShape.allSatisfy({ $0 >= 0 }), ShapeArithmetic.elementCount(pointShape) == matrix.columns else {
             throw FileError(file: url.displayName, field: "shape",
                             "\(pointShape) does not multiply to the \(matrix.columns) columns of the matrix")
         }
@@ -51,8 +63,8 @@ public enum ArrayFile {
         private var written = 0
 
         public init(_ url: URL, rows: Int, pointShape: [Int]) throws(FileError) {
-            guard let columns = checkedProduct(pointShape), let values = checkedProduct([rows, columns]),
-                  values <= Int.max / 8 - 65_536 else {
+            guard let values = ShapeArithmetic.elementCount([rows] + pointShape), values <= Int.max / 8 - 65_536,
+                  let columns = ShapeArithmetic.elementCount(pointShape) else {
                 throw FileError(file: url.displayName, "shape \(pythonTuple([rows] + pointShape)) is too large")
             }
             let header = NPY.preamble(NPYHeader(elementType: .float64, shape: [rows] + pointShape))

@@ -112,6 +112,13 @@ struct JSONParser {
     private let bytes: [UInt8]
     private var position = 0
     private var depth = 0
+    /// Where the parser stands, as `JSONField` spells it (`weights[1]`, `noise.matrix[0][2]`), so
+    /// that a number out of range names its field.
+    private var path: [String] = []
+
+    private var pathText: String {
+        path.reduce("") { text, part in part.hasPrefix("[") || text.isEmpty ? text + part : text + "." + part }
+    }
 
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 
@@ -185,6 +192,8 @@ struct JSONParser {
                 throw parser.failure("expected ':' after a key")
             }
             parser.position += 1
+            parser.path.append(key)
+            defer { parser.path.removeLast() }
             members[key] = try parser.value()
         }
         return .object(members)
@@ -193,6 +202,8 @@ struct JSONParser {
     private mutating func array() throws(FileError) -> JSONValue {
         var items: [JSONValue] = []
         try elements(closing: UInt8(ascii: "]"), in: "an array") { (parser: inout JSONParser) throws(FileError) in
+            parser.path.append("[\(items.count)]")
+            defer { parser.path.removeLast() }
             items.append(try parser.value())
         }
         return .array(items)
@@ -245,7 +256,8 @@ struct JSONParser {
         }
         let text = String(decoding: bytes[start..<position], as: UTF8.self)
         guard let value = Double(text), value.isFinite else {
-            throw failure("the number \(text) is beyond Float64's range (±1.8e308)", at: start)
+            let error = failure("the number \(text) is beyond Float64's range (±1.8e308)", at: start)
+            throw path.isEmpty ? error : error.within(field: pathText)
         }
         return value
     }

@@ -1,4 +1,5 @@
 import Foundation
+import TweedieLinearAlgebra
 import TweedieDistributions
 
 /// Reads and writes a ``MixtureModel`` as JSON (`.json`) or a NumPy archive (`.npz`).
@@ -91,7 +92,7 @@ public enum ModelFile {
 
 /// Rejects a point shape whose product overflows, which the model's own check cannot handle.
 func checkShape(_ shape: [Int]?, dimension d: Int) throws(FileError) {
-    if let shape, checkedProduct(shape) == nil {
+    if let shape, ShapeArithmetic.elementCount(shape) == nil {
         throw FileError(field: "shape", "\(shape) does not multiply to the dimension \(d)")
     }
 }

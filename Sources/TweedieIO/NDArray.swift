@@ -10,9 +10,8 @@ public struct NDArray: Sendable, Equatable {
 
     /// An array of the given shape; `values.count` must be the product of `shape`.
     public init(shape: [Int], values: [Double]) {
-        precondition(shape.allSatisfy { $0 >= 0 }, "array dimensions must be non-negative")
-        precondition(shape.reduce(1, *) == values.count,
-                     "shape \(shape) needs \(shape.reduce(1, *)) values, got \(values.count)")
+        precondition(ShapeArithmetic.elementCount(shape) == values.count,
+                     "shape \(shape) does not hold \(values.count) values")
         self.shape = shape
         self.values = values
     }
@@ -85,15 +84,4 @@ public enum NPYValue: Sendable, Equatable {
 /// A shape written as a Python tuple: `()`, `(3,)`, `(2, 3)`.
 func pythonTuple(_ shape: [Int]) -> String {
     shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
-}
-
-/// The product of `dimensions`, or `nil` if it overflows `Int`.
-func checkedProduct(_ dimensions: some Sequence<Int>) -> Int? {
-    var product = 1
-    for n in dimensions {
-        let (next, overflow) = product.multipliedReportingOverflow(by: n)
-        if overflow { return nil }
-        product = next
-    }
-    return product
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TweedieLinearAlgebra
 import TweedieDistributions
 
 /// NumPy's `.npy` format: a magic string, a version, a Python-dictionary header, then the data.
@@ -119,7 +120,8 @@ public enum NPY {
             #endif
             return data
         case .strings(let shape, let values):
-            precondition(shape.reduce(1, *) == values.count, "shape \(shape) does not match \(values.count) strings")
+            precondition(ShapeArithmetic.elementCount(shape) == values.count,
+                         "shape \(shape) does not match \(values.count) strings")
             let width = max(1, values.map(\.unicodeScalars.count).max() ?? 1)
             let type = NPYElementType(kind: .unicode(characters: width), size: 4 * width)
             var data = preamble(NPYHeader(elementType: type, shape: shape))
@@ -146,7 +148,7 @@ public enum NPY {
     }
 
     private static func elementCount(_ shape: [Int]) throws(FileError) -> Int {
-        guard let count = checkedProduct(shape) else {
+        guard let count = ShapeArithmetic.elementCount(shape) else {
             throw FileError(field: "header", "shape \(pythonTuple(shape)) is too large")
         }
         return count
