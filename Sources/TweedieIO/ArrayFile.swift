@@ -33,8 +33,8 @@ public enum ArrayFile {
                                 "shape \(array.shapeText): a point of shape \(pythonTuple(pointShape)) is too large")
             }
             guard columns > 0 else {
-                throw FileError(file: url.displayName,
-                                "shape \(array.shapeText): points of shape \(pythonTuple(pointShape)) have no coordinates")
+                let reason = "points of shape \(pythonTuple(pointShape)) have no coordinates"
+                throw FileError(file: url.displayName, "shape \(array.shapeText): \(reason)")
             }
             return (Matrix(rows: array.shape[0], columns: columns, elements: array.values), pointShape)
         }
