@@ -94,8 +94,9 @@ private func doubles(_ pointer: UnsafePointer<Double>?, _ count: Int, _ name: St
 
 private func matrix(_ pointer: UnsafePointer<Double>?, rows: Int, columns: Int, _ name: String) throws -> Matrix {
     guard rows >= 0, columns >= 0 else { throw CallError("\(name): negative shape \(rows)×\(columns)") }
-    let (count, overflow) = rows.multipliedReportingOverflow(by: columns)
-    guard !overflow else { throw CallError("\(name): shape \(rows)×\(columns) is too large") }
+    guard let count = ShapeArithmetic.elementCount([rows, columns]) else {
+        throw CallError("\(name): shape \(rows)×\(columns) is too large")
+    }
     return Matrix(rows: rows, columns: columns, elements: try doubles(pointer, count, name))
 }
 
