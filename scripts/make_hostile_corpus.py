@@ -344,7 +344,8 @@ def json_cases():
     error("json_duplicate_key.json",
           '{"weights": [0.5, 0.5], "weights": [0.25, 0.75], "means": [[0, 1], [-1, 0.5]],'
           ' "covariance_type": "spherical", "covariances": [1, 1]}', "appears twice")
-    error("json_number_1e400.json", valid.replace("2.0", "1e400", 1), "1e400")
+    error("json_number_1e400.json", valid.replace("2.0", "1e400", 1), "covariances[0][0][0]")
+    error("json_weight_1e400.json", replaced(weights="@").replace('"@"', "[0.25, 1e400]"), "weights[1]")
     error("json_unknown_field.json", valid[:-2] + ',\n "colour": "blue"\n}', "colour")
     error("json_unknown_noise_field.json", replaced(noise={"type": "identity", "scale": 2}), "scale")
     error("json_weights_string.json", replaced(weights="0.25, 0.75"), "weights")
@@ -387,6 +388,11 @@ def option_cases():
     case("opt_noise_count_1e9", noise + ["--count", "1000000000"], "error", "count", also=["memory limit"])
     case("opt_noise_count_int64_max", noise + ["--count", "9223372036854775807"], "error", "count")
     case("opt_noise_count_overflowing", noise + ["--count", "9223372036854775808"], "error", "count")
+    write_bytes("x0_empty_huge_points.npy", raw_npy("{'descr': '<f8', 'fortran_order': False, "
+                                                    "'shape': (0, 4294967296, 4294967296), }"))
+    case("noise_x0_empty_huge_points", ["noise", "--x0", "{corpus}/x0_empty_huge_points.npy", "--model", "ring8",
+                                        "--t", "0.5", "--schedule", "vp-linear", "--out", "{out}/a.npy"],
+         "error", "x0_empty_huge_points.npy", also=["too large"])
     case("opt_noise_t_negative", ["noise", "--model", "ring8", "--count", "3", "--t", "-0.5", "--schedule", "vp-linear",
                                   "--out", "{out}/a.npy"], "error", ["t = -0.5", "--t"], also=["outside"])
     case("opt_noise_t_nan", ["noise", "--model", "ring8", "--count", "3", "--t", "nan", "--schedule", "vp-linear",
