@@ -1,0 +1,435 @@
+import Foundation
+import TweedieDiffusion
+import TweedieDistributions
+import TweedieLinearAlgebra
+
+/// The denoiser E[x_0 | x_t] of a data set with certified pruning (docs/math.md §2.8): components
+/// that provably carry less than a set share of the posterior are skipped, and every point's
+/// answer comes with a bound on the error that skipping them made.
+///
+/// A data set is a Dirac mixture p_0 = Σ_k π_k δ(x − μ_k) with Σ = I. For a point x_t the
+/// posterior weights are the softmax of a_k = log π_k − ‖x_t − αμ_k‖²/(2σ²). A screen in the r
+/// leading principal directions of the data bounds every a_k from above at r flops per pair; the
+/// components that could matter are then weighed exactly, in binary64, by direct subtraction.
+///
+/// For a tolerance ε, each point x_b is answered within ‖x̂ − E[x_0 | x_b]‖ ≤ ε ‖x_b‖, certified:
+/// ``Certified/errorBounds`` holds the bound E_b actually reached (usually far below), and
+/// ``Certified/neglectedMass`` the bound δ̂_b on the posterior mass left out. Where nothing can be
+/// left out (large σ), the point is answered by the exact oracle and its bound is 0.
+///
+/// ```swift
+/// let denoiser = try PrunedDataSetDenoiser(Oracle(model), tolerance: 1e-8)
+/// let result = try denoiser.denoiseCertified(x, at: NoiseLevel(alpha: 1, sigma: 0.05))
+/// print(result.errorBounds.max()!)   // ≤ 1e-8 ‖x_b‖ for every row
+/// ```
+public struct PrunedDataSetDenoiser: DenoisingModel {
+    /// The exact oracle: the answer where pruning cannot help, and the data.
+    public let oracle: Oracle
+    /// ε: each point's denoiser is certified within ε ‖x_t‖.
+    public let tolerance: Double
+    /// r, the number of principal directions the screen uses.
+    public let rank: Int
+    /// Every call's certificates, for reports (shared by copies of this value).
+    public let log = CertificateLog()
+
+    private let screen: Screen
+    private let logWeights: [Double]
+    /// μ̄, the mean of the atoms.
+    private let centre: [Double]
+    /// R = max_k ‖μ_k − μ̄‖.
+    private let radius: Double
+
+    /// A point is answered exactly, without pruning, when more than this share of the components
+    /// survives its screen (§2.8, "when pruning cannot help").
+    public static let exactShare = 0.1
+
+    /// The certified result of one call.
+    public struct Certified: Sendable {
+        /// x̂_0 of each point (B×D).
+        public let denoised: Matrix
+        /// E_b: ‖x̂_0 − E[x_0 | x_b]‖ ≤ E_b for each point (0 where it was answered exactly).
+        public let errorBounds: [Double]
+        /// δ̂_b: the posterior mass of the skipped components is at most δ̂_b.
+        public let neglectedMass: [Double]
+        /// |S_b|: the components weighed exactly (K where the point was answered exactly).
+        public let keptCounts: [Int]
+        /// Whether each point was answered by the exact oracle (nothing could be pruned).
+        public let answeredExactly: [Bool]
+    }
+
+    /// - Parameters:
+    ///   - tolerance: ε > 0; each point x_b is certified within ε ‖x_b‖.
+    ///   - rank: r, the screen's principal directions; by default min(64, D/4) (at least 1).
+    /// - Throws: an ``ArgumentError`` unless the model is a data set (Dirac components) with Σ = I
+    ///   and ε is positive and finite.
+    public init(_ oracle: Oracle, tolerance: Double, rank: Int? = nil) throws(ArgumentError) {
+        let model = oracle.model
+        guard model.prior.covarianceType == .dirac else {
+            throw ArgumentError("prune", "certified pruning needs a data set (Dirac components); "
+                                + "this model's components are \(model.prior.covarianceType.rawValue)")
+        }
+        guard model.noise.isIdentity else {
+            throw ArgumentError("prune", "certified pruning needs Σ = I; this model's noise is "
+                                + "\(model.noise.structure.name)")
+        }
+        guard tolerance.isFinite, tolerance > 0 else {
+            throw ArgumentError("prune", "the tolerance must be positive and finite, got \(tolerance)")
+        }
+        let d = model.dimension
+        let r = rank ?? Swift.min(64, Swift.max(1, d / 4))
+        guard r >= 1, r <= d else { throw ArgumentError("rank", "must lie in 1...\(d), got \(r)") }
+        let means = model.prior.means
+        let centre = means.columnMeans
+        self.oracle = oracle
+        self.tolerance = tolerance
+        self.centre = centre
+        self.logWeights = model.prior.weights.map { $0 > 0 ? Foundation.log($0) : -.infinity }
+        self.screen = Screen(means: means, centre: centre, rank: r)
+        self.rank = screen.rank
+        self.radius = screen.centredNorms.max() ?? 0
+    }
+
+    public var dimension: Int { oracle.dimension }
+    public var noiseCovariance: NoiseCovariance { oracle.model.noise }
+
+    /// x̂_0 of each row, within the certified tolerance; the certificates go to ``log``.
+    public func denoise(_ x: Matrix, at level: NoiseLevel) throws -> Matrix {
+        let result = try denoiseCertified(x, at: level)
+        log.record(result, points: x, components: oracle.componentCount)
+        return result.denoised
+    }
+
+    /// x̂_0 of each row with its certificate.
+    public func denoiseCertified(_ x: Matrix, at level: NoiseLevel) throws(ArgumentError) -> Certified {
+        let (alpha, sigma) = (level.alpha, level.sigma)
+        try oracle.validate(x, alpha: alpha, sigma: sigma)
+        let (b, d) = (x.rows, dimension)
+        var denoised = [Double](repeating: 0, count: b * d)
+        var bounds = [Double](repeating: 0, count: b), masses = bounds
+        var kept = [Int](repeating: 0, count: b)
+        var exactRows = [Bool](repeating: false, count: b)
+        denoised.withUnsafeMutableBufferPointer { out in
+            bounds.withUnsafeMutableBufferPointer { bound in
+                masses.withUnsafeMutableBufferPointer { mass in
+                    kept.withUnsafeMutableBufferPointer { count in
+                        exactRows.withUnsafeMutableBufferPointer { exact in
+                            let sink = UncheckedSendable((out.baseAddress!, bound.baseAddress!, mass.baseAddress!,
+                                                          count.baseAddress!, exact.baseAddress!))
+                            Parallel.forEachChunk(of: b, size: Self.tile) { rows in
+                                let (o, e, m, c, ex) = sink.value
+                                pruneTile(x, rows: rows, alpha: alpha, sigma: sigma,
+                                          out: o, bounds: e, masses: m, kept: c, exact: ex)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let exactIndices = exactRows.indices.filter { exactRows[$0] }
+        if !exactIndices.isEmpty {
+            var rows = Matrix(rows: exactIndices.count, columns: d)
+            for (i, row) in exactIndices.enumerated() {
+                for j in 0..<d { rows.elements[i * d + j] = x.elements[row * d + j] }
+            }
+            let exact = try oracle.denoise(rows, at: level)
+            for (i, row) in exactIndices.enumerated() {
+                for j in 0..<d { denoised[row * d + j] = exact.elements[i * d + j] }
+                (bounds[row], masses[row], kept[row]) = (0, 0, oracle.componentCount)
+            }
+        }
+        return Certified(denoised: Matrix(rows: b, columns: d, elements: denoised),
+                         errorBounds: bounds, neglectedMass: masses, keptCounts: kept, answeredExactly: exactRows)
+    }
+
+    /// Points screened together: one product per tile (§2.8, "batches").
+    static let tile = 32
+
+    /// Screens the rows of one tile and weighs the survivors exactly (§2.8).
+    private func pruneTile(_ x: Matrix, rows: Range<Int>, alpha: Double, sigma: Double,
+                           out: UnsafeMutablePointer<Double>, bounds: UnsafeMutablePointer<Double>,
+                           masses: UnsafeMutablePointer<Double>, kept: UnsafeMutablePointer<Int>,
+                           exact: UnsafeMutablePointer<Bool>) {
+        let (d, k, r) = (dimension, oracle.componentCount, rank)
+        // Products run on tiles padded with zero rows, as the oracle's (a point's arithmetic is
+        // then the same in any batch).
+        let alignment = NoiseCovariance.rowAlignment
+        let nb = (rows.count + alignment - 1) / alignment * alignment
+        let means = oracle.model.prior.means
+        // ỹ = y − αμ̄, its projection q = Pᵀỹ, and the residual norm ρ_y = ‖ỹ − Pq‖.
+        var centred = [Double](repeating: 0, count: nb * d)
+        for (i, row) in rows.enumerated() {
+            for j in 0..<d { centred[i * d + j] = x.elements[row * d + j] - alpha * centre[j] }
+        }
+        var q = [Double](repeating: 0, count: nb * r)
+        screen.basis.elements.withUnsafeBufferPointer { p in
+            BLAS.gemm(m: nb, n: r, k: d, a: centred, lda: d, b: p.baseAddress!, ldb: r, c: &q, ldc: r)
+        }
+        var residual = centred
+        screen.basisTransposed.elements.withUnsafeBufferPointer { pt in
+            BLAS.gemm(m: nb, n: d, k: r, alpha: -1, a: q, lda: r, b: pt.baseAddress!, ldb: d,
+                      beta: 1, c: &residual, ldc: d)
+        }
+        // G = q pᵀ for every component (the screen's only product).
+        var g = [Double](repeating: 0, count: nb * k)
+        screen.projectionsTransposed.elements.withUnsafeBufferPointer { pt in
+            BLAS.gemm(m: nb, n: k, k: r, a: q, lda: r, b: pt.baseAddress!, ldb: k, c: &g, ldc: k)
+        }
+        let twoSigmaSquared = 2 * sigma * sigma
+        var upper = [Double](repeating: 0, count: k)
+        var survivors: [Int] = []
+        for (i, row) in rows.enumerated() {
+            let qi = q[(i * r)..<((i + 1) * r)]
+            let qNorm = qi.reduce(0) { $0 + $1 * $1 }
+            let rhoY = residual[(i * d)..<((i + 1) * d)].reduce(0) { $0 + $1 * $1 }.squareRoot()
+            let yNorm = centred[(i * d)..<((i + 1) * d)].reduce(0) { $0 + $1 * $1 }.squareRoot()
+            // b_k ≥ a_k for every k; its maximiser is the first candidate.
+            var best = 0
+            for c in 0..<k {
+                let gap = rhoY - alpha * screen.residualNorms[c]
+                let ell = qNorm - 2 * alpha * g[i * k + c] + alpha * alpha * screen.projectionNorms[c] + gap * gap
+                let reach = yNorm + alpha * screen.centredNorms[c]
+                let slack = screen.roundingFactor * reach * reach
+                upper[c] = logWeights[c] - Swift.max(ell - slack, 0) / twoSigmaSquared
+                if upper[c] > upper[best] { best = c }
+            }
+            let point = x.elements.withUnsafeBufferPointer { UnsafePointer($0.baseAddress! + row * d) }
+            let top = logWeights[best] - squaredDistance(point, means, component: best, alpha: alpha) / twoSigmaSquared
+            let norm = x.elements[(row * d)..<((row + 1) * d)].reduce(0) { $0 + $1 * $1 }.squareRoot()
+            // δ = ε‖x_b‖/(2R) (the denoiser's error is at most 2Rδ̂ ≤ 2Rδ).
+            let delta = radius > 0 ? tolerance * norm / (2 * radius) : 1
+            let threshold = top - Foundation.log(Double(k)) + Foundation.log(Swift.max(delta, .leastNormalMagnitude))
+            survivors.removeAll(keepingCapacity: true)
+            var skipped = 0.0  // U e^{−M}
+            for c in 0..<k {
+                if upper[c] >= threshold { survivors.append(c) } else { skipped += Foundation.exp(upper[c] - top) }
+            }
+            if Double(survivors.count) > Self.exactShare * Double(k) {
+                exact[row] = true
+                continue
+            }
+            // The survivors, weighed exactly: a_k by direct subtraction, log-sum-exp against M.
+            var logits = [Double](repeating: 0, count: survivors.count)
+            var largest = -Double.infinity
+            for (s, c) in survivors.enumerated() {
+                logits[s] = logWeights[c] - squaredDistance(point, means, component: c, alpha: alpha) / twoSigmaSquared
+                largest = Swift.max(largest, logits[s])
+            }
+            let o = out + row * d
+            var total = 0.0
+            means.elements.withUnsafeBufferPointer { mu in
+                for (s, c) in survivors.enumerated() {
+                    let w = Foundation.exp(logits[s] - largest)
+                    total += w
+                    let atom = mu.baseAddress! + c * d
+                    for j in 0..<d { o[j] += w * atom[j] }
+                }
+            }
+            var offset = 0.0
+            for j in 0..<d {
+                o[j] /= total
+                offset += (o[j] - centre[j]) * (o[j] - centre[j])
+            }
+            // Z_S and U against the same reference M: Z_S e^{−M} = total · e^{largest − M}.
+            let keptMass = total * Foundation.exp(largest - top)
+            let neglected = skipped / (keptMass + skipped)
+            guard neglected.isFinite else {  // cannot happen with b_k ≥ a_k (§2.8); the exact sum if it did
+                exact[row] = true
+                continue
+            }
+            masses[row] = neglected
+            bounds[row] = neglected * (radius + offset.squareRoot())
+            kept[row] = survivors.count
+        }
+    }
+
+    /// ‖y − αμ_c‖² by direct subtraction (no cancellation).
+    private func squaredDistance(_ y: UnsafePointer<Double>, _ means: Matrix, component c: Int, alpha: Double) -> Double {
+        means.elements.withUnsafeBufferPointer { mu in
+            let atom = mu.baseAddress! + c * dimension
+            var sum = 0.0
+            for j in 0..<dimension {
+                let e = y[j] - alpha * atom[j]
+                sum += e * e
+            }
+            return sum
+        }
+    }
+}
+
+extension PrunedDataSetDenoiser {
+    /// The screen of §2.8: principal directions P, each atom's coordinates p_k = Pᵀ(μ_k − μ̄) and
+    /// residual norm ρ_k, and the rounding factor of the bound.
+    struct Screen: Sendable {
+        /// P, D×r with orthonormal columns.
+        let basis: Matrix
+        /// Pᵀ, r×D.
+        let basisTransposed: Matrix
+        /// The p_k as columns, r×K.
+        let projectionsTransposed: Matrix
+        /// ‖p_k‖².
+        let projectionNorms: [Double]
+        /// ρ_k = ‖μ̃_k − P p_k‖.
+        let residualNorms: [Double]
+        /// ‖μ̃_k‖.
+        let centredNorms: [Double]
+        /// (2(r + 4) ε_mach + 4 r ω): the bound's slack per (‖ỹ‖ + α‖μ̃_k‖)², ω = max|PᵀP − I|.
+        let roundingFactor: Double
+        var rank: Int { basis.columns }
+
+        /// Atoms used to find the principal directions (a fixed stride through the data set).
+        static let sampleSize = 1024
+
+        init(means: Matrix, centre: [Double], rank requested: Int) {
+            let (k, d) = (means.rows, means.columns)
+            let basis = Self.principalDirections(means, centre: centre, rank: requested)
+            let r = basis.columns
+            let basisTransposed = basis.transposed
+            var projections = [Double](repeating: 0, count: k * r)
+            var residualNorms = [Double](repeating: 0, count: k), centredNorms = residualNorms
+            // In chunks of atoms, so the work space stays small: μ̃_k, p_k = Pᵀμ̃_k, μ̃_k − P p_k.
+            let chunk = 1024
+            for start in stride(from: 0, to: k, by: chunk) {
+                let rows = Swift.min(chunk, k - start)
+                var centred = [Double](repeating: 0, count: rows * d)
+                for i in 0..<rows {
+                    for j in 0..<d { centred[i * d + j] = means.elements[(start + i) * d + j] - centre[j] }
+                }
+                projections.withUnsafeMutableBufferPointer { p in
+                    BLAS.gemm(m: rows, n: r, k: d, a: centred, lda: d, b: basis.elements, ldb: r,
+                              c: p.baseAddress! + start * r, ldc: r)
+                }
+                var residual = centred
+                projections.withUnsafeBufferPointer { p in
+                    BLAS.gemm(m: rows, n: d, k: r, alpha: -1, a: p.baseAddress! + start * r, lda: r,
+                              b: basisTransposed.elements, ldb: d, beta: 1, c: &residual, ldc: d)
+                }
+                for i in 0..<rows {
+                    residualNorms[start + i] = residual[(i * d)..<((i + 1) * d)].reduce(0) { $0 + $1 * $1 }.squareRoot()
+                    centredNorms[start + i] = centred[(i * d)..<((i + 1) * d)].reduce(0) { $0 + $1 * $1 }.squareRoot()
+                }
+            }
+            let projectionMatrix = Matrix(rows: k, columns: r, elements: projections)
+            self.basis = basis
+            self.basisTransposed = basisTransposed
+            projectionsTransposed = projectionMatrix.transposed
+            projectionNorms = (0..<k).map { i in (0..<r).reduce(0) { $0 + projections[i * r + $1] * projections[i * r + $1] } }
+            self.residualNorms = residualNorms
+            self.centredNorms = centredNorms
+            let gram = BLAS.product(basis, .transpose, basis, .none)
+            var defect = 0.0
+            for i in 0..<r { for j in 0..<r { defect = Swift.max(defect, abs(gram[i, j] - (i == j ? 1 : 0))) } }
+            roundingFactor = 2 * Double(r + 4) * Double.ulpOfOne + 4 * Double(r) * defect
+        }
+
+        /// The leading principal directions of the centred atoms, from the Gram matrix of a fixed
+        /// stride of at most ``sampleSize`` of them, orthonormalized twice by Cholesky QR. Any
+        /// orthonormal P gives a valid bound (§2.8); the leading directions make it tight.
+        static func principalDirections(_ means: Matrix, centre: [Double], rank requested: Int) -> Matrix {
+            let (k, d) = (means.rows, means.columns)
+            let stride = Swift.max(1, (k + sampleSize - 1) / sampleSize)
+            let picked = Array(Swift.stride(from: 0, to: k, by: stride))
+            var sample = Matrix(rows: picked.count, columns: d)
+            for (i, row) in picked.enumerated() {
+                for j in 0..<d { sample.elements[i * d + j] = means.elements[row * d + j] - centre[j] }
+            }
+            let gram = BLAS.product(sample, .none, sample, .transpose)
+            guard let eig = try? SymmetricEigendecomposition(gram) else { return Self.coordinateBasis(d, requested) }
+            let largest = eig.values.last ?? 0
+            let usable = eig.values.indices.reversed().filter { eig.values[$0] > 1e-10 * largest && largest > 0 }
+            let chosen = Array(usable.prefix(requested))
+            guard !chosen.isEmpty else { return Self.coordinateBasis(d, requested) }
+            // P = Sᵀ v_j / √λ_j for the chosen eigenpairs.
+            var v = Matrix(rows: picked.count, columns: chosen.count)
+            for (c, j) in chosen.enumerated() {
+                let scale = 1 / eig.values[j].squareRoot()
+                for i in 0..<picked.count { v[i, c] = eig.vectors[i, j] * scale }
+            }
+            var basis = BLAS.product(sample, .transpose, v, .none)
+            for _ in 0..<2 { basis = orthonormalized(basis) ?? basis }
+            return basis
+        }
+
+        /// P L⁻ᵀ with PᵀP = LLᵀ (one step of Cholesky QR), or nil if PᵀP is not positive definite.
+        static func orthonormalized(_ p: Matrix) -> Matrix? {
+            let gram = BLAS.product(p, .transpose, p, .none)
+            guard let factor = try? CholeskyFactor(gram) else { return nil }
+            var result = p
+            factor.lower.elements.withUnsafeBufferPointer { l in
+                result.elements.withUnsafeMutableBufferPointer { b in
+                    BLAS.solveLowerTriangular(.right, .transpose, n: p.columns, lower: l.baseAddress!,
+                                              rows: p.rows, columns: p.columns, b: b.baseAddress!, ldb: p.columns)
+                }
+            }
+            return result
+        }
+
+        /// The first r coordinate axes: a valid (if loose) basis when the data have no spread.
+        static func coordinateBasis(_ d: Int, _ r: Int) -> Matrix {
+            var basis = Matrix(rows: d, columns: r)
+            for j in 0..<r { basis[j, j] = 1 }
+            return basis
+        }
+    }
+}
+
+/// The certificates of every call of a ``PrunedDataSetDenoiser``, for a run's report: the largest
+/// error bound (absolute, and relative to ‖x_t‖), the largest neglected mass, and how much was pruned.
+public final class CertificateLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var state = Summary()
+
+    public struct Summary: Sendable, Equatable {
+        public var calls = 0
+        public var points = 0
+        /// Points answered by the exact oracle (nothing could be pruned).
+        public var exactPoints = 0
+        /// The largest E_b.
+        public var largestErrorBound = 0.0
+        /// The largest E_b / ‖x_b‖.
+        public var largestRelativeErrorBound = 0.0
+        /// The largest δ̂_b.
+        public var largestNeglectedMass = 0.0
+        /// Σ_b |S_b| over pruned points, and Σ_b K over them: the share of pairs weighed exactly.
+        public var keptPairs = 0.0
+        public var prunedPairs = 0.0
+    }
+
+    public init() {}
+
+    public var summary: Summary {
+        lock.lock()
+        defer { lock.unlock() }
+        return state
+    }
+
+    func record(_ result: PrunedDataSetDenoiser.Certified, points x: Matrix, components: Int) {
+        let d = x.columns
+        var update = Summary()
+        update.calls = 1
+        update.points = x.rows
+        for b in 0..<x.rows {
+            let norm = x.elements[(b * d)..<((b + 1) * d)].reduce(0) { $0 + $1 * $1 }.squareRoot()
+            update.largestErrorBound = max(update.largestErrorBound, result.errorBounds[b])
+            if norm > 0 {
+                update.largestRelativeErrorBound = max(update.largestRelativeErrorBound, result.errorBounds[b] / norm)
+            }
+            update.largestNeglectedMass = max(update.largestNeglectedMass, result.neglectedMass[b])
+            if result.answeredExactly[b] {
+                update.exactPoints += 1
+            } else {
+                update.keptPairs += Double(result.keptCounts[b])
+                update.prunedPairs += Double(components)
+            }
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        state.calls += 1
+        state.points += update.points
+        state.exactPoints += update.exactPoints
+        state.largestErrorBound = max(state.largestErrorBound, update.largestErrorBound)
+        state.largestRelativeErrorBound = max(state.largestRelativeErrorBound, update.largestRelativeErrorBound)
+        state.largestNeglectedMass = max(state.largestNeglectedMass, update.largestNeglectedMass)
+        state.keptPairs += update.keptPairs
+        state.prunedPairs += update.prunedPairs
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import Testing
+@testable import Tweedie
+
+/// Certified pruning of a data set's denoiser (docs/math.md §2.8) against the exact binary64 sum
+/// over every component: the certified bound must hold at every point — near-ties, duplicates,
+/// points at and beyond the edge of the data, σ from 10⁻³ to 10 — and pruning must actually skip
+/// components where the posterior is concentrated.
+@Suite struct PrunedDataSetTests {
+    /// A clustered set (synthetic, labelled as such): 24 clusters in D = 48 with a low-rank
+    /// structure, exact duplicates, and a pair of atoms mirrored about a point (a tie).
+    static func clusteredSet() throws -> MixtureModel {
+        var random = TestRandom(seed: 21)
+        let (clusters, perCluster, d) = (24, 25, 48)
+        let directions = random.matrix(6, d)
+        var rows: [[Double]] = []
+        for _ in 0..<clusters {
+            let weights = random.normals(6).map { $0 * 3 }
+            let centre = (0..<d).map { j in (0..<6).reduce(0) { $0 + weights[$1] * directions[$1, j] } }
+            for _ in 0..<perCluster { rows.append(centre.map { $0 + 0.3 * random.normal() }) }
+        }
+        rows.append(rows[3])  // an exact duplicate
+        rows.append(rows[40])
+        let tie = rows[100]
+        let offset = random.normals(d).map { $0 * 0.05 }
+        rows.append(zip(tie, offset).map { $0 + $1 })
+        rows.append(zip(tie, offset).map { $0 - $1 })
+        let k = rows.count
+        let prior = try GaussianMixture(weights: [Double](repeating: 1 / Double(k), count: k),
+                                        means: Matrix(rows), covariances: .dirac)
+        return try MixtureModel(prior: prior, name: "clustered (synthetic)")
+    }
+
+    /// Query points: noised atoms, the midpoint of the mirrored pair, midpoints between clusters,
+    /// and points far beyond the data.
+    static func queries(_ model: MixtureModel, alpha: Double, sigma: Double, seed: UInt64) -> Matrix {
+        var random = TestRandom(seed: seed)
+        let means = model.prior.means
+        let (k, d) = (means.rows, means.columns)
+        var rows: [[Double]] = []
+        for i in stride(from: 0, to: k, by: 37) {
+            rows.append((0..<d).map { alpha * means[i, $0] + sigma * random.normal() })
+        }
+        rows.append((0..<d).map { alpha * 0.5 * (means[k - 1, $0] + means[k - 2, $0]) })
+        rows.append((0..<d).map { alpha * 0.5 * (means[0, $0] + means[300, $0]) })
+        rows.append((0..<d).map { alpha * means[5, $0] })
+        rows.append((0..<d).map { 10 * alpha * means[7, $0] + sigma * random.normal() })
+        rows.append((0..<d).map { _ in 40 * random.normal() })
+        return Matrix(rows)
+    }
+
+    @Test(arguments: [1e-3, 1e-2, 0.05, 0.2, 1, 10])
+    func certifiedBoundHolds(sigma: Double) throws {
+        let model = try Self.clusteredSet()
+        let oracle = try Oracle(model)
+        for tolerance in [1e-8, 1e-4] {
+            let pruned = try PrunedDataSetDenoiser(oracle, tolerance: tolerance)
+            for alpha in [1.0, 0.6] {
+                let level = NoiseLevel(alpha: alpha, sigma: sigma)
+                let x = Self.queries(model, alpha: alpha, sigma: sigma, seed: UInt64(sigma * 1e4) + 7)
+                let exact = try oracle.denoise(x, at: level)
+                let result = try pruned.denoiseCertified(x, at: level)
+                let d = x.columns
+                for b in 0..<x.rows {
+                    var error = 0.0, norm = 0.0, scale = 0.0
+                    for j in 0..<d {
+                        let e = result.denoised[b, j] - exact[b, j]
+                        error += e * e
+                        norm += x[b, j] * x[b, j]
+                        scale = max(scale, abs(exact[b, j]))
+                    }
+                    let bound = result.errorBounds[b]
+                    // The certificate, plus the rounding of two binary64 sums of atoms.
+                    #expect(error.squareRoot() <= bound + 1e-12 * scale * Double(d),
+                            "σ = \(sigma), α = \(alpha), ε = \(tolerance), point \(b): error \(error.squareRoot()) > bound \(bound)")
+                    #expect(bound <= tolerance * norm.squareRoot() * (1 + 1e-12),
+                            "σ = \(sigma), point \(b): bound \(bound) above ε‖x‖ = \(tolerance * norm.squareRoot())")
+                    #expect(result.neglectedMass[b] >= 0 && result.neglectedMass[b] < 1)
+                }
+            }
+        }
+    }
+
+    /// The neglected mass is certified too: the exact responsibilities of the skipped components
+    /// sum to at most δ̂. The kept set is recovered from the exact responsibilities: at a tight σ
+    /// every kept component's share is above the threshold and the bound is compared directly.
+    @Test func neglectedMassBoundsTheExactMassOutsideTheKeptSet() throws {
+        let model = try Self.clusteredSet()
+        let oracle = try Oracle(model)
+        let pruned = try PrunedDataSetDenoiser(oracle, tolerance: 1e-6)
+        let level = NoiseLevel(alpha: 1, sigma: 0.4)
+        let x = Self.queries(model, alpha: 1, sigma: 0.4, seed: 3)
+        let result = try pruned.denoiseCertified(x, at: level)
+        let exact = try oracle.evaluate(x, at: level)
+        let k = model.componentCount
+        for b in 0..<x.rows where !result.answeredExactly[b] {
+            let shares = (0..<k).map { exact.responsibilities[b, $0] }.sorted(by: >)
+            // The kept set holds |S_b| components; the mass outside any set of that size is at
+            // least the mass outside the |S_b| largest shares.
+            let outside = shares.dropFirst(result.keptCounts[b]).reduce(0, +)
+            #expect(outside <= result.neglectedMass[b] + 1e-15, "point \(b): \(outside) > δ̂ = \(result.neglectedMass[b])")
+        }
+    }
+
+    @Test func prunesWhereThePosteriorIsConcentrated() throws {
+        let model = try Self.clusteredSet()
+        let pruned = try PrunedDataSetDenoiser(Oracle(model), tolerance: 1e-8)
+        let x = Self.queries(model, alpha: 1, sigma: 0.01, seed: 5)
+        let result = try pruned.denoiseCertified(x, at: NoiseLevel(alpha: 1, sigma: 0.01))
+        let k = model.componentCount
+        #expect(result.answeredExactly.allSatisfy { !$0 })
+        #expect(result.keptCounts.max()! <= k / 20, "kept \(result.keptCounts) of \(k)")
+        // At σ = 10 nothing can be skipped: the exact oracle answers, with bound 0.
+        let far = try pruned.denoiseCertified(Self.queries(model, alpha: 1, sigma: 10, seed: 6),
+                                              at: NoiseLevel(alpha: 1, sigma: 10))
+        #expect(far.answeredExactly.contains(true))
+        #expect(zip(far.answeredExactly, far.errorBounds).allSatisfy { !$0 || $1 == 0 })
+    }
+
+    @Test func eachPointIsAnsweredAsIfAlone() throws {
+        let model = try Self.clusteredSet()
+        let pruned = try PrunedDataSetDenoiser(Oracle(model), tolerance: 1e-8)
+        for sigma in [0.02, 0.5, 5] {
+            let level = NoiseLevel(alpha: 1, sigma: sigma)
+            let x = Self.queries(model, alpha: 1, sigma: sigma, seed: 9)
+            let batch = try pruned.denoiseCertified(x, at: level)
+            for b in [0, 3, x.rows - 1] {
+                let alone = try pruned.denoiseCertified(Matrix([x.row(b)]), at: level)
+                #expect(alone.denoised.row(0) == batch.denoised.row(b), "σ = \(sigma), point \(b)")
+                #expect(alone.errorBounds[0] == batch.errorBounds[b])
+            }
+        }
+    }
+
+    @Test func refusesWhatItCannotCertify() throws {
+        #expect(throws: ArgumentError.self) { try PrunedDataSetDenoiser(Oracle(BuiltinModels.named("ring8")!), tolerance: 1e-8) }
+        let model = try Self.clusteredSet()
+        #expect(throws: ArgumentError.self) { try PrunedDataSetDenoiser(Oracle(model), tolerance: 0) }
+        #expect(throws: ArgumentError.self) { try PrunedDataSetDenoiser(Oracle(model), tolerance: .nan) }
+        let correlated = try MixtureModel(prior: model.prior, noise: .init(.diagonal([Double](repeating: 2, count: 48)),
+                                                                          dimension: 48, field: "noise"))
+        #expect(throws: ArgumentError.self) { try PrunedDataSetDenoiser(Oracle(correlated), tolerance: 1e-8) }
+    }
+}
