@@ -65,12 +65,16 @@ enum DiracKernel {
     /// of the components that can carry weight are recomputed by direct subtraction.
     static let gramTolerance = 1e-9
 
-    /// The bound on the binary64 rounding of ‖ỹ‖² − 2α ỹ·ν̃_k + α²‖ν̃_k‖² for a point with ‖ỹ‖² =
-    /// `yNorm` (docs/math.md §2.5); divided by 2σ², a bound on the error of its log-weights.
+    /// The bound on the binary64 rounding of ‖ỹ‖² − 2α ỹ·ν̃_k + α²‖ν̃_k‖² that differs between the
+    /// components of one point, with ‖ỹ‖² = `yNorm` (docs/math.md §2.5): the dot product's
+    /// (D + 2)ε‖ỹ‖‖ν̃_k‖ (times 2α), the norm's (D + 2)ε‖ν̃_k‖² (times α²) and the three additions'.
+    /// The rounding of ‖ỹ‖² itself is the same for every component and leaves the responsibilities
+    /// and x̂_0 unchanged. Divided by 2σ², a bound on the error of a log-weight's differences.
     @inline(__always)
     static func gramRoundingBound(dimension d: Int, yNorm: Double, alpha: Double,
                                   largestSquaredNorm: Double) -> Double {
-        2 * Double(d + 4) * Double.ulpOfOne * (yNorm + alpha * alpha * largestSquaredNorm)
+        let (y, nu) = (yNorm.squareRoot(), alpha * largestSquaredNorm.squareRoot())
+        return Double(d + 2) * Double.ulpOfOne * (2 * y * nu + nu * nu) + 3 * Double.ulpOfOne * (y + nu) * (y + nu)
     }
 
     /// ‖y − αν‖² by direct subtraction (no Gram expansion): the exact recomputation.

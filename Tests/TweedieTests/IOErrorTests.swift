@@ -42,7 +42,7 @@ struct IOErrorTests {
          "model.json: covariances: is not positive semi-definite"),
         (#"[1, 2]"#, "model.json: expected an object, got an array"),
         (#"{"weights": [1],"#, "model.json: invalid JSON: unexpected end of input in an object (line 1, column 17)"),
-        (#"{"weights": [1e999]}"#, "model.json: invalid JSON: the number 1e999 is beyond Float64's range"),
+        (#"{"weights": [1e999]}"#, "model.json: weights[0]: invalid JSON: the number 1e999 is beyond Float64's range"),
         (#"{"weights": [1], "weights": [1]}"#, "model.json: invalid JSON: key 'weights' appears twice in one object (line 1, column 18)"),
         (#"{"weights": [1], "means": [[0, 0]], "covariance_type": "dirac", "name": "a\u0000b" "#,
          "model.json: invalid JSON: unexpected end of input in an object"),
