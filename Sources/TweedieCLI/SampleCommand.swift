@@ -59,6 +59,12 @@ struct SampleCommand: ParsableCommand {
         single-precision products, within about 1e-5 of the data's spread; the report stays in Float64).
         """)
     var precision: Precision = .float64
+    @Option(help: """
+        Certified pruning for data sets (Σ = I): each denoiser call skips the components it can prove \
+        negligible and is certified within ε ‖x_t‖ of the exact sum (e.g. 1e-8); the report gives the \
+        largest bound reached.
+        """)
+    var prune: Double?
     @OptionGroup var observation: ObservationOptions
 
     @Option(help: "Output .npy file for the samples (the model's point shape; written atomically).") var out: String
@@ -94,7 +100,7 @@ struct SampleCommand: ParsableCommand {
         return SampleRequest(sampler: configuration, schedule: schedule, grid: grid, steps: steps, count: count,
                              seed: runOptions.seed, batchSize: runOptions.batchSize, precision: precision,
                              guidance: guidance.map { SampleRequest.Guidance($0, zeta: zeta) },
-                             observation: try observation.observation(dimension: dimension))
+                             observation: try observation.observation(dimension: dimension), prune: prune)
     }
 
     func validate() throws {
@@ -316,6 +322,15 @@ struct SampleCommand: ParsableCommand {
                      + "(\(run.batchedModelCalls) batched calls, "
                      + "\(run.batchCount) batch\(run.batchCount == 1 ? "" : "es") of ≤ \(batchSize)); "
                      + "wall time \(format(elapsed, 3)) s")
+        if let log = plan.setup.certificates {
+            let c = log.summary
+            let share = c.prunedPairs > 0 ? c.keptPairs / c.prunedPairs : 1
+            lines.append("pruning certified: ‖x̂_0 − E[x_0 | x_t]‖ ≤ \(format(c.largestErrorBound)) "
+                         + "(≤ \(format(c.largestRelativeErrorBound)) ‖x_t‖; ε = \(format(prune ?? .nan))), "
+                         + "neglected posterior mass ≤ \(format(c.largestNeglectedMass)); "
+                         + "\(format(100 * share, 3))% of components weighed in pruned calls, "
+                         + "\(c.exactPoints) of \(c.points) point-calls answered exactly")
+        }
         if let posterior = plan.posterior, let method = guidance {
             lines.append("guidance \(method.rawValue)\(method == .dps ? " (ζ = \(format(zeta ?? 1)))" : ""): "
                          + "y of d_y = \(posterior.observation.observedDimension), "

@@ -8,7 +8,8 @@ import TweedieSamplers
 /// ```json
 /// {"sampler": "heun", "sampler_options": {"s_churn": 2}, "schedule": "edm", "grid": "karras",
 ///  "steps": 18, "count": 1000, "seed": 1, "batch_size": 256, "precision": "float64",
-///  "guidance": {"method": "dps", "zeta": 0.5}, "network": {"prediction": "epsilon", "dimension": 2}}
+///  "guidance": {"method": "dps", "zeta": 0.5}, "network": {"prediction": "epsilon", "dimension": 2},
+///  "prune": 1e-8}
 /// ```
 ///
 /// `sampler`, `schedule` and `count` are required; every other field may be left out (or null).
@@ -24,7 +25,7 @@ extension SampleRequest: Codable {
     }
 
     private static let fields = ["sampler", "sampler_options", "schedule", "grid", "steps", "count", "seed",
-                                 "batch_size", "precision", "guidance", "network"]
+                                 "batch_size", "precision", "guidance", "network", "prune"]
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Key.self)
@@ -87,6 +88,7 @@ extension SampleRequest: Codable {
         precision = try named(Precision.self, "precision", try value(String.self, "precision")) ?? .float64
         guidance = try value(GuidanceJSON.self, "guidance").map { try $0.guidance() }
         network = try value(NetworkJSON.self, "network").map { try $0.network() }
+        prune = try value(Double.self, "prune")
         observation = nil
     }
 
@@ -110,6 +112,7 @@ extension SampleRequest: Codable {
                               forKey: Key("guidance"))
         try c.encodeIfPresent(network.map { NetworkJSON(prediction: $0.prediction.rawValue, dimension: $0.dimension) },
                               forKey: Key("network"))
+        try c.encodeIfPresent(prune, forKey: Key("prune"))
     }
 
     /// A request from its JSON form; throws a ``RequestError`` naming the field for anything that is

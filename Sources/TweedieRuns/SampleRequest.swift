@@ -69,10 +69,14 @@ public struct SampleRequest: Sendable, Equatable {
     public var observation: LinearObservation?
     /// Set when a network, not the model's oracle, is the denoiser.
     public var network: Network?
+    /// ε of certified pruning (data sets with Σ = I only; docs/math.md §2.8): each call's denoiser
+    /// is within ε ‖x_t‖ of the exact one, certified; nil for the exact sum over every component.
+    public var prune: Double?
 
     public init(sampler: SamplerConfiguration, schedule: String, grid: GridKind? = nil, steps: Int? = nil,
                 count: Int, seed: UInt64 = 0, batchSize: Int? = nil, precision: Precision = .float64,
-                guidance: Guidance? = nil, observation: LinearObservation? = nil, network: Network? = nil) {
+                guidance: Guidance? = nil, observation: LinearObservation? = nil, network: Network? = nil,
+                prune: Double? = nil) {
         self.sampler = sampler
         self.schedule = schedule
         self.grid = grid
@@ -84,6 +88,7 @@ public struct SampleRequest: Sendable, Equatable {
         self.guidance = guidance
         self.observation = observation
         self.network = network
+        self.prune = prune
     }
 
     /// Checks every rule between the request's fields; throws the first one broken.
@@ -130,6 +135,15 @@ public struct SampleRequest: Sendable, Equatable {
                                    "{precision} float32 is for a data-set model's own oracle, not a network")
             }
         }
+        if let prune {
+            guard prune.isFinite, prune > 0 else {
+                throw RequestError("prune", "{prune} must be finite and positive, got \(prune)")
+            }
+            if network != nil || guidance != nil || precision != .float64 {
+                throw RequestError("prune", "{prune} is for a data-set model's own Float64 oracle, "
+                                   + "unguided (not with a network, {guidance} or {precision} float32)")
+            }
+        }
         if guidance?.method == .exact, network != nil {
             throw RequestError("guidance",
                                "{guidance} exact needs a mixture model (the exact posterior), not a network")
@@ -166,7 +180,11 @@ public struct SampleRequest: Sendable, Equatable {
             guard let model else { throw RequestError("model", "{model}: a model is needed (or a network)") }
             let oracle = try Oracle(model)
             priorOracle = oracle
-            if precision == .float64 {
+            if let prune {
+                do { denoiser = try PrunedDataSetDenoiser(oracle, tolerance: prune) } catch {
+                    throw RequestError("prune", "{prune}: \(error.reason)")
+                }
+            } else if precision == .float64 {
                 denoiser = oracle
             } else {
                 do { denoiser = try Oracle(model, precision: precision) } catch {
@@ -214,6 +232,8 @@ public struct SamplingSetup: Sendable {
 
     /// D.
     public var dimension: Int { denoiser.dimension }
+    /// The certificates of a pruned run's denoiser calls (nil unless the request prunes).
+    public var certificates: CertificateLog? { (denoiser as? PrunedDataSetDenoiser)?.log }
     /// The distribution the samples should follow: p_0, or p(x_0 | y) when guided.
     public var reference: MixtureModel? { posterior?.model ?? model }
 
