@@ -20,5 +20,7 @@ let package = Package(
                           swiftSettings: fuzzer),
         .executableTarget(name: "FuzzRequest", dependencies: [.product(name: "Tweedie", package: "Tweedie")],
                           swiftSettings: fuzzer),
+        .executableTarget(name: "FuzzPNG", dependencies: [.product(name: "Tweedie", package: "Tweedie")],
+                          swiftSettings: fuzzer),
     ]
 )
