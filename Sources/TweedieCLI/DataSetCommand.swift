@@ -1,0 +1,161 @@
+import ArgumentParser
+import Foundation
+import Tweedie
+
+struct DataSetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dataset",
+        abstract: "Data sets as models: the ideal (empirical) denoiser of a training set.",
+        subcommands: [Import.self])
+
+    /// How stored values become coordinates.
+    enum Scaling: String, ExpressibleByArgument, CaseIterable {
+        /// x / 127.5 − 1: [0, 255] → [-1, 1], as EDM and most image diffusion models.
+        case edm
+        /// x / 255: [0, 255] → [0, 1].
+        case unit
+        /// The values as stored.
+        case none
+
+        func apply(_ v: Double) -> Double {
+            switch self {
+            case .edm: v / 127.5 - 1
+            case .unit: v / 255
+            case .none: v
+            }
+        }
+    }
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a data-set model (one Dirac component per item, equal weights) from an array or images.",
+            discussion: """
+                The input is a .npy file, an .npz archive (the array named by --key, or its only array) of \
+                shape (N, D), (N, H, W) or (N, H, W, C), or a folder of PNG images of one size (read in the \
+                order of their names; alpha is dropped, palettes expanded). The model keeps each item's shape.
+                """)
+
+        @Argument(help: "A .npy or .npz file, or a folder of .png images.") var input: String
+        @Option(help: "The model file to write (.npz or .json).") var out: String
+        @Option(help: """
+            Scaling of the stored values: edm (x/127.5 − 1, [0, 255] → [-1, 1]), unit (x/255) or none \
+            (default: edm for PNG images, none for arrays).
+            """)
+        var scale: Scaling?
+        @Option(help: "The array of an .npz archive to read (default: its only array).") var key: String?
+        @Option(help: "Keep only the first N items.") var limit: Int?
+        @Option(help: "The model's name (default: the input's file name).") var name: String?
+
+        func validate() throws {
+            guard out.hasSuffix(".npz") || out.hasSuffix(".json") else {
+                throw ValidationError("--out must name a .npz or .json file, got '\(out)'")
+            }
+            if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, got \(limit)") }
+        }
+
+        func run() throws {
+            try OutputPaths.requireSafe(outputs: [("--out", out)], inputs: [("input", input)])
+            let url = URL(fileURLWithPath: input)
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory) else {
+                throw CommandFailure("\(input): no such file or folder")
+            }
+            let (items, source, defaultScale) = try isDirectory.boolValue
+                ? (DataSetFiles.readImages(url, limit: limit), "PNG images", Scaling.edm)
+                : (DataSetFiles.readArray(url, key: key, limit: limit), "array", Scaling.none)
+            let scaling = scale ?? defaultScale
+            let (n, pointShape) = (items.shape[0], Array(items.shape.dropFirst()))
+            let d = items.count / n
+            let means = Matrix(rows: n, columns: d, elements: items.values.map(scaling.apply))
+            let prior: GaussianMixture
+            do {
+                prior = try GaussianMixture(weights: [Double](repeating: 1 / Double(n), count: n), means: means,
+                                            covariances: .dirac)
+            } catch { throw CommandFailure("\(input): \(error.field): \(error.reason)") }
+            let model = try MixtureModel(prior: prior, shape: pointShape.count > 1 ? pointShape : nil,
+                                         name: name ?? url.lastPathComponent)
+            try ModelFile.write(model, to: URL(fileURLWithPath: out))
+            let shapeText = "(" + pointShape.map(String.init).joined(separator: ", ") + (pointShape.count == 1 ? ",)" : ")")
+            let range = (means.elements.min() ?? 0, means.elements.max() ?? 0)
+            var lines = ["imported \(n) items of shape \(shapeText) (D = \(d)) from \(source) \(url.lastPathComponent), "
+                         + "scaled \(scaling.rawValue): values in [\(format(range.0)), \(format(range.1))]",
+                         "wrote \(out): a data-set model (Dirac components, K = \(n), equal weights)"]
+            if scaling == .none, range.1 > 2, items.values.allSatisfy({ $0 == $0.rounded() && $0 >= 0 && $0 <= 255 }) {
+                lines.insert("note: the values look like 8-bit pixels; --scale edm maps them to [-1, 1]", at: 1)
+            }
+            print(lines.joined(separator: "\n"))
+        }
+    }
+}
+
+/// Reading the items of a data set: arrays and folders of images.
+enum DataSetFiles {
+    /// The array of a .npy file or of an .npz archive (`key`, or its only array): N items first.
+    static func readArray(_ url: URL, key: String?, limit: Int?) throws -> NDArray {
+        let array: NDArray
+        switch url.pathExtension.lowercased() {
+        case "npy":
+            if key != nil { throw CommandFailure("--key is for .npz archives; \(url.lastPathComponent) is a .npy file") }
+            array = try ArrayFile.readArray(url)
+        case "npz":
+            let archive = try NPZArchive.read(url, keys: key.map { [$0] })
+            let name: String
+            if let key {
+                guard archive.names.contains(key) else {
+                    throw CommandFailure("\(url.lastPathComponent): no array '\(key)' (arrays: "
+                                         + "\(archive.names.joined(separator: ", ")))")
+                }
+                name = key
+            } else {
+                guard archive.names.count == 1 else {
+                    throw CommandFailure("\(url.lastPathComponent): holds \(archive.names.count) arrays "
+                                         + "(\(archive.names.joined(separator: ", "))); name one with --key")
+                }
+                name = archive.names[0]
+            }
+            guard let numbers = archive[name]?.numbers else {
+                throw CommandFailure("\(url.lastPathComponent): \(name): holds strings, not numbers")
+            }
+            array = numbers
+        default:
+            throw CommandFailure("\(url.lastPathComponent): expected a .npy or .npz file, or a folder of .png images")
+        }
+        guard array.dimensionCount >= 2, array.shape[0] >= 1 else {
+            throw CommandFailure("\(url.lastPathComponent): shape \(array.shapeText): expected (N, D), (N, H, W) or "
+                                 + "(N, H, W, C) with at least one item")
+        }
+        guard let d = ShapeArithmetic.elementCount(array.shape.dropFirst()), d >= 1 else {
+            throw CommandFailure("\(url.lastPathComponent): shape \(array.shapeText): items have no coordinates")
+        }
+        if let i = array.values.firstIndex(where: { !$0.isFinite }) {
+            throw CommandFailure("\(url.lastPathComponent): item \(i / d) holds \(array.values[i])")
+        }
+        guard let limit, limit < array.shape[0] else { return array }
+        return NDArray(shape: [limit] + array.shape.dropFirst(), values: Array(array.values.prefix(limit * d)))
+    }
+
+    /// The .png images of a folder, in the order of their names, as an (N, H, W, C) array of 0…255.
+    static func readImages(_ folder: URL, limit: Int?) throws -> NDArray {
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+            .filter { $0.lowercased().hasSuffix(".png") }.sorted()
+        guard !names.isEmpty else { throw CommandFailure("\(folder.lastPathComponent): holds no .png images") }
+        let chosen = limit.map { Array(names.prefix($0)) } ?? names
+        var values: [Double] = []
+        var shape: [Int] = []
+        for name in chosen {
+            let image = try PNG.read(folder.appendingPathComponent(name))
+            let itemShape = [image.height, image.width, image.channels]
+            if shape.isEmpty {
+                shape = itemShape
+                try MemoryBudget.require("input", "\(chosen.count) images of \(itemShape)",
+                                         elements: [chosen.count] + itemShape)
+                values.reserveCapacity(chosen.count * image.pixels.count)
+            } else if itemShape != shape {
+                throw CommandFailure("\(name): an image of \(image.height)×\(image.width)×\(image.channels); "
+                                     + "\(chosen[0]) is \(shape[0])×\(shape[1])×\(shape[2]) (all must agree)")
+            }
+            values.append(contentsOf: image.pixels.map(Double.init))
+        }
+        return NDArray(shape: [chosen.count] + shape, values: values)
+    }
+}
