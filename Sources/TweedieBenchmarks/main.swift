@@ -83,6 +83,11 @@ for (rows, one, both) in rates {
 let tileRate192 = rates.map(\.2).max()!
 print("reference (best, all cores): \(String(format: "%.1f", tileRate192)) GFLOP/s")
 print("")
+// `--dataset`: the ideal denoiser at CIFAR-10 scale, exact and pruned (DataSetBenchmark.swift), alone.
+if CommandLine.arguments.contains("--dataset") {
+    try dataSetBenchmark(gemmRate: tileRate192 * 1e9)
+    exit(0)
+}
 
 // Every field against the denoiser alone (docs/math.md §3.4), and each against its physical limit:
 // `evaluate` (log p_t, responsibilities, score, E[ε], tr(ΣH)) should cost little more than
