@@ -35,6 +35,7 @@ import os
 import shutil
 import struct
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -567,6 +568,62 @@ def special_cases():
          generate=[{"kind": "sparse_npy", "path": "{out}/sparse.npy", "shape": [2 ** 36, 2]}])
 
 
+def png_bytes(pixels, corrupt_crc=False):
+    """An 8-bit gray PNG of the rows of `pixels` (lists of 0…255), written with zlib alone."""
+    height, width = len(pixels), len(pixels[0])
+    raw = b"".join(b"\x00" + bytes(row) for row in pixels)
+
+    def chunk(kind, data, bad=False):
+        crc = zlib.crc32(kind + data) ^ (1 if bad else 0)
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw), corrupt_crc)
+            + chunk(b"IEND", b""))
+
+
+def dataset_cases():
+    """`tweedie dataset import` on arrays and folders of PNG images."""
+    def folder(name, images):
+        os.makedirs(path(name))
+        for file, data in images.items():
+            with open(os.path.join(path(name), file), "wb") as f:
+                f.write(data)
+    square = [[0, 64], [128, 255]]
+    folder("png_ok", {"a.png": png_bytes(square), "b.png": png_bytes([[255, 0], [0, 255]])})
+    folder("png_mixed_sizes", {"a.png": png_bytes(square), "b.png": png_bytes([[1, 2, 3], [4, 5, 6]])})
+    folder("png_bad_crc", {"a.png": png_bytes(square), "b.png": png_bytes(square, corrupt_crc=True)})
+    folder("png_truncated", {"a.png": png_bytes(square)[:40]})
+    folder("png_none", {"readme.txt": b"no images here"})
+    write_npz("dataset_two_arrays.npz", {"x": np.zeros((3, 2)), "y": np.ones((3, 2))})
+    write_npy("dataset_nan.npy", np.array([[0.0, 1.0], [np.nan, 2.0]]))
+    write_npy("dataset_one_dimensional.npy", np.arange(5.0))
+    imported = ["dataset", "import"]
+    case("dataset_png_ok", imported + ["{corpus}/png_ok", "--out", "{out}/d.npz"], "ok", outputs=["{out}/d.npz"])
+    case("dataset_png_mixed_sizes", imported + ["{corpus}/png_mixed_sizes", "--out", "{out}/d.npz"], "error",
+         "b.png", also=["all must agree"])
+    case("dataset_png_bad_crc", imported + ["{corpus}/png_bad_crc", "--out", "{out}/d.npz"], "error", "b.png",
+         also=["CRC"])
+    case("dataset_png_truncated", imported + ["{corpus}/png_truncated", "--out", "{out}/d.npz"], "error", "a.png")
+    case("dataset_png_none", imported + ["{corpus}/png_none", "--out", "{out}/d.npz"], "error", "png_none",
+         also=["no .png"])
+    case("dataset_npz_two_arrays", imported + ["{corpus}/dataset_two_arrays.npz", "--out", "{out}/d.npz"], "error",
+         "dataset_two_arrays.npz", also=["--key"])
+    case("dataset_npz_unknown_key", imported + ["{corpus}/dataset_two_arrays.npz", "--key", "z", "--out",
+                                                "{out}/d.npz"], "error", "'z'")
+    case("dataset_npz_key", imported + ["{corpus}/dataset_two_arrays.npz", "--key", "y", "--out", "{out}/d.json"],
+         "ok", outputs=["{out}/d.json"])
+    case("dataset_nan", imported + ["{corpus}/dataset_nan.npy", "--out", "{out}/d.npz"], "error", "dataset_nan.npy",
+         also=["item 1"])
+    case("dataset_one_dimensional", imported + ["{corpus}/dataset_one_dimensional.npy", "--out", "{out}/d.npz"],
+         "error", "dataset_one_dimensional.npy")
+    case("dataset_fifo", imported + ["{out}/x.npy", "--out", "{out}/d.npz"], "error", "FIFO",
+         generate=[{"kind": "fifo", "path": "{out}/x.npy"}])
+    case("dataset_out_equals_input", imported + ["{out}/x.npz", "--out", "{out}/x.npz"], "error", "--out",
+         setup=[{"copy": "{corpus}/dataset_two_arrays.npz", "to": "{out}/x.npz"}])
+    case("dataset_zero_items_huge_shape", imported + ["{corpus}/x0_empty_huge_points.npy", "--out", "{out}/d.npz"],
+         "error", "x0_empty_huge_points.npy")
+
+
 def main():
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
@@ -579,10 +636,11 @@ def main():
     output_cases()
     observation_cases()
     special_cases()
+    dataset_cases()
     with open(path("cases.json"), "w") as f:
         json.dump(CASES, f, indent=1)
         f.write("\n")
-    size = sum(os.path.getsize(path(n)) for n in os.listdir(OUT))
+    size = sum(os.path.getsize(os.path.join(root, n)) for root, _, names in os.walk(OUT) for n in names)
     print("wrote %d cases and %d files (%d bytes) to %s" % (len(CASES), len(os.listdir(OUT)), size, os.path.normpath(OUT)))
 
 
