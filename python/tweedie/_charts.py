@@ -53,7 +53,7 @@ def plot_samples(model: Model, samples: npt.ArrayLike, path: Union[str, "os.Path
     ...     plot_samples(model, x, os.path.join(folder, "ring8.svg"))
     """
     model = require_model(model, "plot_samples")
-    x = points(samples, model.dimension, "samples")
+    x = points(samples, model.dimension, "samples", model.shape)
     label = title if title is not None else f"{model.name or 'model'}: {x.shape[0]} samples"
     check(lib.tweedie_plot_samples(model._handle, pointer(x), x.shape[0], x.shape[1], text(label, "title"),
                                    _path(path)))

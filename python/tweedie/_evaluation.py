@@ -11,6 +11,7 @@ import numpy.typing as npt
 
 from ._arguments import integer, number, optional_number, points, seed as _seed, text
 from ._display import result_repr
+from ._errors import TweedieError
 from ._models import Model, require_model
 from ._native import check, lib, pointer, take_string
 
@@ -80,7 +81,7 @@ def evaluate(samples: npt.ArrayLike, model: Model, *, seed: int = 0, projections
     True
     """
     require_model(model, "evaluate")
-    array = points(samples, model.dimension, "samples")
+    array = points(samples, model.dimension, "samples", model.shape)
     out = ctypes.c_void_p()
     check(lib.tweedie_evaluate(model._handle, pointer(array), array.shape[0], array.shape[1], _seed(seed),
                                integer(projections, "projections"), ctypes.byref(out)))
@@ -156,11 +157,21 @@ def likelihood(x: npt.ArrayLike, model: Model, *, schedule: str, prior: str = "m
     True
     """
     require_model(model, "likelihood")
-    array = points(x, model.dimension)
+    array = points(x, model.dimension, shape=model.shape)
     b = array.shape[0]
     outs = [np.empty(b) for _ in range(3)]
     check(lib.tweedie_likelihood(model._handle, text(schedule, "schedule"), pointer(array), b, array.shape[1],
-                                 text(prior, "prior"), 0 if probes is None else integer(probes, "probes"), _seed(seed),
+                                 text(prior, "prior"), _probes(probes), _seed(seed),
                                  number(rtol, "rtol"), number(atol, "atol"), optional_number(t_min, "t_min"),
                                  optional_number(t_max, "t_max"), *(pointer(o) for o in outs)))
     return Likelihood(outs[0], outs[1], outs[2].astype(np.int64))
+
+
+def _probes(probes: Optional[int]) -> int:
+    """``probes`` for the C ABI, which reads 0 or fewer as "the exact divergence" (None here)."""
+    if probes is None:
+        return 0
+    value = integer(probes, "probes")
+    if value < 1:
+        raise TweedieError(f"probes: must be at least 1 (None for the exact divergence), got {value}")
+    return value

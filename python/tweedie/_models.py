@@ -4,14 +4,15 @@ from __future__ import annotations
 import ctypes
 import io
 import json
+import math
 import os
 from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
+from ._arguments import numbers, one_line, points, shown, text
 from ._arguments import path as _path
-from ._arguments import points, text
 from ._errors import TweedieError, TweedieTypeError
 from ._native import check, lib, pointer, take_string
 
@@ -23,6 +24,15 @@ _NOISE_FIELDS = {"type", "covariance", "block_size"}
 _SKLEARN_ATTRIBUTES = ("weights_", "means_", "covariances_", "covariance_type")
 
 
+def _npz_numbers(value: Any) -> np.ndarray:
+    """``value`` as a C-ordered float64 array for the .npz route (which reads C order only); a
+    ValueError for anything but real numbers (complex would lose its imaginary part)."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "fiu":
+        raise ValueError(f"not real numbers: dtype {array.dtype}")
+    return np.ascontiguousarray(array, dtype=np.float64)
+
+
 def _npz_noise(noise: Any, out: dict[str, Any]) -> bool:
     """Adds the noise fields of the .npz format to ``out``: noise.type, noise.covariance and
     noise.block_size become noise_type, noise_covariance and block_size. False for a noise the
@@ -32,7 +42,7 @@ def _npz_noise(noise: Any, out: dict[str, Any]) -> bool:
     if noise.get("type") is not None:
         out["noise_type"] = np.array(str(noise["type"]))
     if noise.get("covariance") is not None:
-        out["noise_covariance"] = np.asarray(noise["covariance"], dtype=np.float64)
+        out["noise_covariance"] = _npz_numbers(noise["covariance"])
     if noise.get("block_size") is not None:
         out["block_size"] = np.array([noise["block_size"]], dtype=np.int64)
     return True
@@ -41,21 +51,25 @@ def _npz_noise(noise: Any, out: dict[str, Any]) -> bool:
 def _npz_archive(fields: Mapping[str, Any]) -> Optional[bytes]:
     """The model as the bytes of an .npz model file, for models given as numpy arrays of at least
     2^20 numbers (a data set): a text round trip of millions of numbers would cost gigabytes. None
-    for anything else (the JSON route, whose messages name the JSON fields)."""
+    for anything else, or fields that are not numbers where numbers go (the JSON route, whose
+    messages name the JSON fields)."""
     arrays = [fields.get("means"), fields.get("covariances")]
     if set(fields) - _JSON_FIELDS or sum(a.size for a in arrays if isinstance(a, np.ndarray)) < _NPZ_NUMBERS:
         return None
     out: dict[str, Any] = {}
-    for key in ("weights", "means", "covariances"):
-        if fields.get(key) is not None:
-            out[key] = np.asarray(fields[key], dtype=np.float64)
+    try:
+        for key in ("weights", "means", "covariances"):
+            if fields.get(key) is not None:
+                out[key] = _npz_numbers(fields[key])
+        if fields.get("shape") is not None:
+            out["shape"] = np.asarray(fields["shape"], dtype=np.int64)
+        if fields.get("noise") is not None and not _npz_noise(fields["noise"], out):
+            return None
+    except (TypeError, ValueError, OverflowError):
+        return None
     for key in ("covariance_type", "name"):
         if fields.get(key) is not None:
             out[key] = np.array(str(fields[key]))
-    if fields.get("shape") is not None:
-        out["shape"] = np.asarray(fields["shape"], dtype=np.int64)
-    if fields.get("noise") is not None and not _npz_noise(fields["noise"], out):
-        return None
     buffer = io.BytesIO()
     np.savez(buffer, **out)
     return buffer.getvalue()
@@ -74,14 +88,42 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _unwritable(value: Any, path: str) -> Optional[tuple[str, Any]]:
+    """(field, value) of the first value in ``value`` that JSON cannot hold: not a number, a string,
+    a list or a mapping, or a NaN or an infinity (``weights[1]``, ``noise.covariance[0]``). None if
+    there is none."""
+    if isinstance(value, Mapping):
+        items = [(f"{path}.{key}" if path else str(key), item) for key, item in value.items()]
+    elif isinstance(value, (list, tuple)):
+        items = [(f"{path}[{i}]", item) for i, item in enumerate(value)]
+    elif value is None or isinstance(value, (str, bool, int)) or (isinstance(value, float) and math.isfinite(value)):
+        return None
+    else:
+        return path or "model", value
+    for field, item in items:
+        found = _unwritable(item, field)
+        if found is not None:
+            return found
+    return None
+
+
 def _model_json(fields: Mapping[str, Any]) -> bytes:
-    """The fields of the JSON model format as JSON text."""
+    """The fields of the JSON model format as JSON text; a value JSON cannot hold is named by its field."""
+    plain: Any = None
     try:
-        return json.dumps(_plain(dict(fields)), allow_nan=False).encode()
-    except TypeError as error:
-        raise TweedieTypeError(f"model: {error}") from None
-    except ValueError as error:
-        raise TweedieError(f"model: {error}") from None
+        plain = _plain(dict(fields))
+        return json.dumps(plain, allow_nan=False).encode()
+    except RecursionError:
+        raise TweedieError("model: the fields are nested too deeply") from None
+    except (TypeError, ValueError) as error:
+        found = _unwritable(plain, "")
+        if found is None:
+            kind = TweedieTypeError if isinstance(error, TypeError) else TweedieError
+            raise kind(f"model: {one_line(error)}") from None
+        field, value = found
+        if isinstance(value, float):
+            raise TweedieError(f"{field}: expected a finite number, got {value}") from None
+        raise TweedieTypeError(f"{field}: expected a number, a string or a list, got {shown(value)}") from None
 
 
 def _sklearn_fields(gm: Any) -> dict[str, Any]:
@@ -281,10 +323,13 @@ class Model:
         """
         description = _sklearn_fields(gm)
         if noise is not None:
-            sigma = np.asarray(noise, dtype=np.float64)
+            sigma = numbers(noise, "noise")
             description["noise"] = {"type": "diagonal" if sigma.ndim == 1 else "full", "covariance": sigma}
         if shape is not None:
-            description["shape"] = list(shape)
+            try:
+                description["shape"] = list(shape)
+            except TypeError:
+                raise TweedieTypeError(f"shape: expected a sequence of integers, got {shown(shape)}") from None
         if name is not None:
             description["name"] = name
         return cls.from_dict(description)
@@ -378,7 +423,7 @@ class Model:
             If the points do not have D coordinates, or p_0 has no density (Dirac or singular
             components).
         """
-        array = points(x, self.dimension)
+        array = points(x, self.dimension, shape=self.shape)
         out = np.empty(array.shape[0])
         check(lib.tweedie_model_log_density(self._handle, pointer(array), array.shape[0], array.shape[1], pointer(out)))
         return out

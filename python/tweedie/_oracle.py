@@ -185,13 +185,25 @@ class Schedule:
 def _levels(count: int, alpha: Optional[npt.ArrayLike], sigma: Optional[npt.ArrayLike], t: Optional[npt.ArrayLike],
             schedule: Optional[str]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """(α, σ) as arrays of as many values each, from alpha/sigma or t/schedule; the library checks
-    that there is one value or one per point."""
+    that there is one value or one per point, and needs one at least: no points and no levels (one
+    per point of none) pass one level, for no rows."""
+    a, s = _given_levels(count, alpha, sigma, t, schedule)
+    if a.size == 0 and count == 0:
+        return np.ones(1), np.ones(1)
+    return a, s
+
+
+def _given_levels(count: int, alpha: Optional[npt.ArrayLike], sigma: Optional[npt.ArrayLike], t: Optional[npt.ArrayLike],
+                  schedule: Optional[str]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """(α, σ) as given, from alpha/sigma or t/schedule."""
     if t is None and schedule is None and type(alpha) is float and type(sigma) is float:
         return np.array([alpha]), np.array([sigma])
     if t is not None or schedule is not None:
         if t is None or schedule is None or alpha is not None or sigma is not None:
             raise TweedieError("give either t and schedule, or alpha and sigma")
         times = np.atleast_1d(numbers(t, "t"))
+        if times.size not in (1, count):  # the library would name alpha and sigma
+            raise TweedieError(f"t: need a scalar or an array of shape ({count},), got shape {times.shape}")
         named = Schedule(schedule)
         return named.alpha(times), named.sigma(times)
     if alpha is None or sigma is None:
@@ -294,6 +306,7 @@ class Oracle:
         self.precision = precision
         self._dimension = model.dimension
         self._components = model.components
+        self._shape = model.shape
         handle = ctypes.c_void_p()
         check(lib.tweedie_oracle_new(model._handle, encoded, ctypes.byref(handle)))
         self._handle: Optional[ctypes.c_void_p] = handle
@@ -351,12 +364,17 @@ class Oracle:
         >>> result.denoised.shape, result.responsibilities.shape
         ((1, 2), (1, 8))
         """
-        array = points(x, self._dimension)
+        array = points(x, self._dimension, shape=self._shape)
         b, d, k = array.shape[0], self._dimension, self._components
         a, s = _levels(b, alpha, sigma, t, schedule)
-        out = {name: np.empty(shape) for name, shape in zip(_FIELDS, [(b,), (b, k), (b, d), (b, d), (b, d), (b, d), (b,)])}
-        cov = np.empty((b, d, d)) if covariance else None
-        means = np.empty((b, k, d)) if components else None
+        shapes = [(b,), (b, k), (b, d), (b, d), (b, d), (b, d), (b,)]
+        try:
+            out = {name: np.empty(shape) for name, shape in zip(_FIELDS, shapes)}
+            cov = np.empty((b, d, d)) if covariance else None
+            means = np.empty((b, k, d)) if components else None
+        except (MemoryError, ValueError):  # ValueError: a size beyond numpy's
+            asked = (", with covariances" if covariance else "") + (", with component means" if components else "")
+            raise TweedieError(f"x: the outputs for {b} points (D = {d}, K = {k}{asked}) do not fit in memory") from None
         check(lib.tweedie_oracle_evaluate(self._handle, pointer(array), b, d, pointer(a), pointer(s), a.size,
                                           *(pointer(out[name]) for name in _FIELDS), pointer(cov), pointer(means)))
         return OracleResult(**out, posterior_covariance=cov, component_means=means)
@@ -390,7 +408,7 @@ class Oracle:
             If the points do not have D coordinates, a level is out of range, or neither or both
             ways of giving the level are used.
         """
-        array = points(x, self._dimension)
+        array = points(x, self._dimension, shape=self._shape)
         out = np.empty_like(array)
         if t is None and schedule is None and type(alpha) is float and type(sigma) is float:
             # One level for every row, passed by value: the cheapest call (a sampler step).

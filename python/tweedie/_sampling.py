@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _native
-from ._arguments import integer, points, text
+from ._arguments import integer, number, numbers, one_line, points, shown, text
 from ._arguments import seed as _seed
 from ._errors import TweedieError, TweedieTypeError
 from ._inverse import _Observation
@@ -105,11 +105,12 @@ def sample(model: Union[Model, Network], *, sampler: str, schedule: str, count: 
     Raises
     ------
     TweedieTypeError
-        If ``model`` is neither a :class:`Model` nor a callable, or ``seed``, ``count``,
-        ``dimension`` or an array argument has the wrong type.
+        If ``model`` is neither a :class:`Model` nor a callable, or ``seed``, ``count``, ``steps``,
+        ``batch_size``, ``dimension``, ``zeta``, a string or an array argument has the wrong type.
     TweedieError
         If the request breaks one of the library's rules (the message names the argument), or the
-        callable raises or returns the wrong shape.
+        callable raises (KeyboardInterrupt and SystemExit pass through as they are) or returns
+        anything but a finite array of numbers of shape (B, D).
 
     Examples
     --------
@@ -118,6 +119,8 @@ def sample(model: Union[Model, Network], *, sampler: str, schedule: str, count: 
     >>> tweedie.sample(model, sampler="heun", schedule="vp-linear", steps=18, count=100, seed=1).shape
     (100, 2)
     """
+    _check_types(sampler=sampler, schedule=schedule, grid=grid, prediction=prediction, precision=precision,
+                 guidance=guidance, steps=steps, batch_size=batch_size, zeta=zeta)
     request: dict[str, Any] = {"sampler": sampler, "sampler_options": sampler_options, "schedule": schedule,
                                "grid": grid, "steps": steps, "count": count, "seed": _seed(seed), "batch_size": batch_size,
                                "precision": precision}
@@ -125,7 +128,7 @@ def sample(model: Union[Model, Network], *, sampler: str, schedule: str, count: 
     if guidance is not None:
         request["guidance"] = {"method": guidance, "zeta": zeta}  # zeta None: left out (1 for dps)
     observation = _observation(operator, y, noise_std, noise_covariance, d)
-    z = _initial(init, count, d)
+    z = _initial(init, count, d, shape)
     encoded = _request_json(request)
     out = _output(count, d)
     callback_error: list[BaseException] = []
@@ -135,6 +138,20 @@ def sample(model: Union[Model, Network], *, sampler: str, schedule: str, count: 
     _raise_callback_error(callback_error)
     check(status)
     return out.reshape((out.shape[0],) + tuple(shape))
+
+
+def _check_types(*, steps: Optional[int], batch_size: Optional[int], zeta: Optional[float],
+                 **strings: Optional[str]) -> None:
+    """Raises :class:`~tweedie.TweedieTypeError` for an argument of :func:`sample` of the wrong type
+    (the library checks the values): strings, integers and ζ, each when given."""
+    for name, value in strings.items():
+        if value is not None:
+            text(value, name)
+    for name, value in (("steps", steps), ("batch_size", batch_size)):
+        if value is not None:
+            integer(value, name)
+    if zeta is not None:
+        number(zeta, "zeta")
 
 
 def _driver(model: Any, dimension: Any, prediction: str, noise_model: Optional[Model],
@@ -163,19 +180,22 @@ def _observation(operator: Optional[npt.ArrayLike], y: Optional[npt.ArrayLike], 
     return _Observation(operator, y, noise_std, noise_covariance, dimension)
 
 
-def _initial(init: Optional[npt.ArrayLike], count: Any, dimension: int) -> Optional[npt.NDArray[np.float64]]:
+def _initial(init: Optional[npt.ArrayLike], count: Any, dimension: int,
+             shape: tuple[int, ...]) -> Optional[npt.NDArray[np.float64]]:
     """The starting standard normals as a (count, D) array, or None."""
-    z = None if init is None else points(init, dimension, "init")
+    z = None if init is None else points(init, dimension, "init", shape)
     if z is not None and z.shape[0] != _count(count):  # the library reads count × D numbers from it
         raise TweedieError(f"init: {z.shape[0]} rows, expected count = {count}")
     return z
 
 
 def _output(count: Any, dimension: int) -> npt.NDArray[np.float64]:
-    """The (count, D) buffer the library writes the samples to."""
+    """The (count, D) buffer the library writes the samples to (empty for a count or a D the library
+    refuses: it says why)."""
+    rows = _count(count)
     try:
-        return np.empty((_count(count), dimension))
-    except MemoryError:
+        return np.empty((rows, max(dimension, 0)))
+    except (MemoryError, ValueError):  # ValueError: a size beyond numpy's
         raise TweedieError(f"count: {count} samples × D = {dimension} do not fit in memory") from None
 
 
@@ -191,12 +211,14 @@ def _run(handle: Optional[ctypes.c_void_p], callback: Any, request: bytes, obser
 
 
 def _raise_callback_error(errors: list[BaseException]) -> None:
-    """Raises what a Python network raised during the call, as a :class:`TweedieError`."""
+    """Raises what a Python network raised during the call: a :class:`TweedieError` as it is, any
+    other exception as a TweedieError (on one line) caused by it; KeyboardInterrupt and SystemExit
+    pass through unchanged."""
     if errors:
         error = errors[0]
-        if isinstance(error, TweedieError):
+        if isinstance(error, TweedieError) or not isinstance(error, Exception):
             raise error
-        raise TweedieError(f"the model raised {type(error).__name__}: {error}") from error
+        raise TweedieError(f"the model raised {type(error).__name__}: {one_line(error)}") from error
 
 
 def _count(count: Any) -> int:
@@ -205,10 +227,13 @@ def _count(count: Any) -> int:
 
 
 def _request_json(request: Mapping[str, Any]) -> bytes:
-    """A sampling request as the library's JSON (None fields left out); numpy scalars become numbers."""
+    """A sampling request as the library's JSON (None fields left out); numpy scalars become numbers,
+    and numpy arrays lists (the library names the field that cannot take one)."""
     def plain(value: Any) -> Any:
         if isinstance(value, Mapping):
             return {key: plain(item) for key, item in value.items() if item is not None}
+        if isinstance(value, np.ndarray):
+            value = value.tolist()
         if isinstance(value, np.generic):
             value = value.item()
         if isinstance(value, float) and not np.isfinite(value):  # JSON has no NaN: the library reads these
@@ -228,9 +253,8 @@ def _network_bridge(model: Network, errors: list[BaseException]) -> Callable[...
     def bridge(_context: Any, x: Any, rows: int, columns: int, alpha: float, sigma: float, out: Any) -> int:
         try:
             xs = np.ctypeslib.as_array(x, shape=(rows, columns)).copy()
-            result = np.asarray(model(xs, np.full(rows, alpha), np.full(rows, sigma)), dtype=np.float64)
-            if result.shape != (rows, columns):
-                raise TweedieError(f"the model returned shape {result.shape}, expected {(rows, columns)}")
+            returned = model(xs, np.full(rows, alpha), np.full(rows, sigma))
+            result = _network_output(returned, rows, columns, alpha, sigma)
             np.ctypeslib.as_array(out, shape=(rows, columns))[:] = result
             return 0
         except BaseException as error:  # reported after the call, never lost
@@ -239,12 +263,38 @@ def _network_bridge(model: Network, errors: list[BaseException]) -> Callable[...
     return bridge
 
 
+def _network_output(returned: Any, rows: int, columns: int, alpha: float, sigma: float) -> npt.NDArray[np.float64]:
+    """What a Python network returned, as the (rows, columns) float64 array the sampler reads: an array
+    of numbers (float32 and integers converted; not bool, complex, strings or objects), of that shape,
+    finite."""
+    result = numbers(returned, "the model's output")
+    if result.shape != (rows, columns):
+        raise TweedieError(f"the model returned shape {result.shape}, expected {(rows, columns)}")
+    bad = np.flatnonzero(~np.isfinite(result))
+    if bad.size:
+        row, column = divmod(int(bad[0]), columns)
+        raise TweedieError(f"the model returned {result[row, column]} at row {row}, coordinate {column} "
+                           f"(α = {alpha}, σ = {sigma})")
+    return result
+
+
 def _sampler_text(sampler: str, options: Mapping[str, Any]) -> bytes:
     """A sampler with its options as the library parses it: ``name:option=value:...``."""
     parts = [text(sampler, "sampler").decode()]
     for key, value in options.items():
-        parts.append(f"{key.replace('_', '-')}={value}")
+        option = f"{key.replace('_', '-')}={value}"
+        if option.count("=") != 1 or ":" in option:  # would read as another option
+            raise TweedieError(f"{key}: {shown(value)} is not the value of an option (it holds ':' or '=')")
+        parts.append(option)
     return ":".join(parts).encode()
+
+
+def _steps(steps: Any) -> int:
+    """``steps`` for the C ABI, which reads a negative count as "not given"."""
+    value = integer(steps, "steps")
+    if value < 0:
+        raise TweedieError(f"steps: must be at least 1, got {value}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -391,7 +441,7 @@ def sampler_kl(model: Model, *, sampler: str, schedule: str, count: int, steps: 
     require_model(model, "sampler_kl")
     out = np.empty(8)
     check(lib.tweedie_sampler_kl(model._handle, _sampler_text(sampler, sampler_options), text(schedule, "schedule"),
-                                 -1 if steps is None else integer(steps, "steps"), integer(count, "count"),
+                                 -1 if steps is None else _steps(steps), integer(count, "count"),
                                  _seed(seed), text(start, "start"), pointer(out)))
     reverse = (None, None) if np.isnan(out[6]) else (float(out[6]), float(out[7]))
     return SamplerKL(float(out[0]), float(out[1]), float(out[2]), float(out[3]), float(out[4]), int(out[5]), *reverse)
@@ -444,5 +494,5 @@ def sampler_path_kl(model: Model, *, sampler: str, schedule: str, count: int, st
     require_model(model, "sampler_path_kl")
     out = np.empty(4)
     check(lib.tweedie_sampler_path_kl(model._handle, _sampler_text(sampler, sampler_options), text(schedule, "schedule"),
-                                      integer(steps, "steps"), integer(count, "count"), _seed(seed), pointer(out)))
+                                      _steps(steps), integer(count, "count"), _seed(seed), pointer(out)))
     return SamplerPathKL(float(out[0]), float(out[1]), float(out[2]), float(out[3]))
