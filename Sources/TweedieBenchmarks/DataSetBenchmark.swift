@@ -53,6 +53,8 @@ func cifarShapedSet(count: Int, imageLike: Bool, seed: UInt64) -> Matrix {
     let (k, d, b) = (model.componentCount, model.dimension, 256)
     var rng = Generator(state: 5)
     let path = try SamplerConfiguration(parsing: "heun").path(schedule: Schedule.named("edm"), grid: nil, steps: 18)
+    print(String(format: "K = %d, D = %d; 1%% quantile of the distances between atoms: %.4g", k, d, pruned.typicalGap))
+    print("")
     print("| σ | exact | of GEMM bound | pruned | pairs weighed | exact points | bound / ‖x_t‖ |")
     print("|---|---|---|---|---|---|---|")
     for level in path.levels {

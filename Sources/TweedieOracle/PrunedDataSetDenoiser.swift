@@ -33,15 +33,21 @@ public struct PrunedDataSetDenoiser: DenoisingModel {
     public let log = CertificateLog()
 
     private let screen: Screen
+    /// The single-precision screen's atoms, centred, transposed (D×K), or nil without it.
+    private let singlePrecisionAtoms: [Float]?
+    /// d_q, the ``distanceQuantile`` of the distances between atoms (§2.8, "which points to screen").
+    public let typicalGap: Double
     private let logWeights: [Double]
     /// μ̄, the mean of the atoms.
     private let centre: [Double]
     /// R = max_k ‖μ_k − μ̄‖.
     private let radius: Double
 
-    /// A point is answered exactly, without pruning, when more than this share of the components
-    /// survives its screen (§2.8, "when pruning cannot help").
-    public static let exactShare = 0.1
+    /// A screen that leaves more than this share of the components as candidates hands the point
+    /// on: from the principal-direction screen to the single-precision one (§2.8).
+    public static let candidateShare = 0.02
+    /// The quantile of the distances between atoms that predicts whether a point can be pruned.
+    static let distanceQuantile = 0.01
 
     /// The certified result of one call.
     public struct Certified: Sendable {
@@ -60,9 +66,13 @@ public struct PrunedDataSetDenoiser: DenoisingModel {
     /// - Parameters:
     ///   - tolerance: ε > 0; each point x_b is certified within ε ‖x_b‖.
     ///   - rank: r, the screen's principal directions; by default min(64, D/4) (at least 1).
+    ///   - singlePrecisionScreen: whether points the first screen cannot prune go through a
+    ///     single-precision screen of every distance (one SGEMM; K×D Float32 numbers held) before
+    ///     the exact oracle.
     /// - Throws: an ``ArgumentError`` unless the model is a data set (Dirac components) with Σ = I
     ///   and ε is positive and finite.
-    public init(_ oracle: Oracle, tolerance: Double, rank: Int? = nil) throws(ArgumentError) {
+    public init(_ oracle: Oracle, tolerance: Double, rank: Int? = nil,
+                singlePrecisionScreen: Bool = true) throws(ArgumentError) {
         let model = oracle.model
         guard model.prior.covarianceType == .dirac else {
             throw ArgumentError("prune", "certified pruning needs a data set (Dirac components); "
@@ -87,6 +97,38 @@ public struct PrunedDataSetDenoiser: DenoisingModel {
         self.screen = Screen(means: means, centre: centre, rank: r)
         self.rank = screen.rank
         self.radius = screen.centredNorms.max() ?? 0
+        self.typicalGap = Self.gapQuantile(means, quantile: Self.distanceQuantile)
+        if singlePrecisionScreen {
+            let k = means.rows
+            var atoms = [Float](repeating: 0, count: k * d)
+            for c in 0..<k { for j in 0..<d { atoms[j * k + c] = Float(means.elements[c * d + j] - centre[j]) } }
+            singlePrecisionAtoms = atoms
+        } else {
+            singlePrecisionAtoms = nil
+        }
+    }
+
+    /// The `quantile` of the distances from up to 64 atoms (a fixed stride) to all atoms, zeros
+    /// (an atom and itself, duplicates) left out. A heuristic (it only chooses which points are
+    /// screened), so the Gram form serves.
+    static func gapQuantile(_ means: Matrix, quantile: Double) -> Double {
+        let (k, d) = (means.rows, means.columns)
+        let picked = Array(Swift.stride(from: 0, to: k, by: Swift.max(1, k / 64)).prefix(64))
+        var sample = Matrix(rows: picked.count, columns: d)
+        for (i, a) in picked.enumerated() { for j in 0..<d { sample.elements[i * d + j] = means.elements[a * d + j] } }
+        let gram = BLAS.product(sample, .none, means, .transpose)
+        let norms = (0..<k).map { c in means.elements[(c * d)..<((c + 1) * d)].reduce(0) { $0 + $1 * $1 } }
+        var distances: [Double] = []
+        distances.reserveCapacity(picked.count * k)
+        for (i, a) in picked.enumerated() {
+            for c in 0..<k {
+                let squared = norms[a] + norms[c] - 2 * gram[i, c]
+                if squared > 1e-12 * (norms[a] + norms[c]) { distances.append(squared.squareRoot()) }
+            }
+        }
+        guard !distances.isEmpty else { return 0 }
+        distances.sort()
+        return distances[Swift.min(distances.count - 1, Int(quantile * Double(distances.count)))]
     }
 
     public var dimension: Int { oracle.dimension }
@@ -144,7 +186,7 @@ public struct PrunedDataSetDenoiser: DenoisingModel {
     /// Points screened together: one product per tile (§2.8, "batches").
     static let tile = 32
 
-    /// Screens the rows of one tile and weighs the survivors exactly (§2.8).
+    /// Screens the rows of one tile and weighs the candidates exactly (§2.8).
     private func pruneTile(_ x: Matrix, rows: Range<Int>, alpha: Double, sigma: Double,
                            out: UnsafeMutablePointer<Double>, bounds: UnsafeMutablePointer<Double>,
                            masses: UnsafeMutablePointer<Double>, kept: UnsafeMutablePointer<Int>,
@@ -154,7 +196,6 @@ public struct PrunedDataSetDenoiser: DenoisingModel {
         // then the same in any batch).
         let alignment = NoiseCovariance.rowAlignment
         let nb = (rows.count + alignment - 1) / alignment * alignment
-        let means = oracle.model.prior.means
         // ỹ = y − αμ̄, its projection q = Pᵀỹ, and the residual norm ρ_y = ‖ỹ − Pq‖.
         var centred = [Double](repeating: 0, count: nb * d)
         for (i, row) in rows.enumerated() {
@@ -169,57 +210,109 @@ public struct PrunedDataSetDenoiser: DenoisingModel {
             BLAS.gemm(m: nb, n: d, k: r, alpha: -1, a: q, lda: r, b: pt.baseAddress!, ldb: d,
                       beta: 1, c: &residual, ldc: d)
         }
-        // G = q pᵀ for every component (the screen's only product).
+        // G = q pᵀ for every component (the first screen's only product).
         var g = [Double](repeating: 0, count: nb * k)
         screen.projectionsTransposed.elements.withUnsafeBufferPointer { pt in
             BLAS.gemm(m: nb, n: k, k: r, a: q, lda: r, b: pt.baseAddress!, ldb: k, c: &g, ldc: k)
         }
         let twoSigmaSquared = 2 * sigma * sigma
         var upper = [Double](repeating: 0, count: k)
-        var survivors: [Int] = []
+        var handedOn: [(index: Int, row: Int, span: Double)] = []
         for (i, row) in rows.enumerated() {
+            let norm = x.elements[(row * d)..<((row + 1) * d)].reduce(0) { $0 + $1 * $1 }.squareRoot()
+            // δ = ε‖x_b‖/(2R) (the denoiser's error is at most 2Rδ̂ ≤ 2Rδ); L = log(K/δ).
+            let delta = radius > 0 ? tolerance * norm / (2 * radius) : 1
+            let span = Foundation.log(Double(k)) - Foundation.log(Swift.max(delta, .leastNormalMagnitude))
+            // Nothing can be pruned where typical gaps between atoms are within the noise.
+            guard alpha * typicalGap > sigma * (1 + (1 + 2 * span).squareRoot()) else {
+                exact[row] = true
+                continue
+            }
             let qi = q[(i * r)..<((i + 1) * r)]
             let qNorm = qi.reduce(0) { $0 + $1 * $1 }
             let rhoY = residual[(i * d)..<((i + 1) * d)].reduce(0) { $0 + $1 * $1 }.squareRoot()
             let yNorm = centred[(i * d)..<((i + 1) * d)].reduce(0) { $0 + $1 * $1 }.squareRoot()
-            // b_k ≥ a_k for every k; its maximiser is the first candidate.
-            var best = 0
             for c in 0..<k {
                 let gap = rhoY - alpha * screen.residualNorms[c]
                 let ell = qNorm - 2 * alpha * g[i * k + c] + alpha * alpha * screen.projectionNorms[c] + gap * gap
                 let reach = yNorm + alpha * screen.centredNorms[c]
-                let slack = screen.roundingFactor * reach * reach
-                upper[c] = logWeights[c] - Swift.max(ell - slack, 0) / twoSigmaSquared
-                if upper[c] > upper[best] { best = c }
+                upper[c] = logWeights[c] - Swift.max(ell - screen.roundingFactor * reach * reach, 0) / twoSigmaSquared
             }
-            let point = x.elements.withUnsafeBufferPointer { UnsafePointer($0.baseAddress! + row * d) }
-            let top = logWeights[best] - squaredDistance(point, means, component: best, alpha: alpha) / twoSigmaSquared
-            let norm = x.elements[(row * d)..<((row + 1) * d)].reduce(0) { $0 + $1 * $1 }.squareRoot()
-            // δ = ε‖x_b‖/(2R) (the denoiser's error is at most 2Rδ̂ ≤ 2Rδ).
-            let delta = radius > 0 ? tolerance * norm / (2 * radius) : 1
-            let threshold = top - Foundation.log(Double(k)) + Foundation.log(Swift.max(delta, .leastNormalMagnitude))
-            survivors.removeAll(keepingCapacity: true)
-            var skipped = 0.0  // U e^{−M}
+            if !weigh(x, row: row, upper: upper, span: span, alpha: alpha, sigma: sigma, out: out,
+                      bounds: bounds, masses: masses, kept: kept, exact: exact, lastScreen: singlePrecisionAtoms == nil) {
+                handedOn.append((i, row, span))
+            }
+        }
+        guard !handedOn.isEmpty, let atoms = singlePrecisionAtoms else { return }
+        // The second screen: every distance from one SGEMM, off by at most 1.01(D + 3)u‖ỹ‖‖μ̃_k‖
+        // (u = 2⁻²⁴: the product's rounding and the rounding of both factors to Float32).
+        let nf = (handedOn.count + alignment - 1) / alignment * alignment
+        var y32 = [Float](repeating: 0, count: nf * d)
+        for (f, item) in handedOn.enumerated() {
+            for j in 0..<d { y32[f * d + j] = Float(centred[item.index * d + j]) }
+        }
+        var g32 = [Float](repeating: 0, count: nf * k)
+        BLAS.gemm(m: nf, n: k, k: d, a: y32, lda: d, b: atoms, ldb: k, c: &g32, ldc: k)
+        let u = Double(Float.ulpOfOne) / 2
+        for (f, item) in handedOn.enumerated() {
+            let i = item.index
+            let yNorm2 = centred[(i * d)..<((i + 1) * d)].reduce(0) { $0 + $1 * $1 }
+            let yNorm = yNorm2.squareRoot()
             for c in 0..<k {
-                if upper[c] >= threshold { survivors.append(c) } else { skipped += Foundation.exp(upper[c] - top) }
+                let nu = screen.centredNorms[c]
+                let ell = yNorm2 - 2 * alpha * Double(g32[f * k + c]) + alpha * alpha * nu * nu
+                let slack = 2 * alpha * 1.01 * Double(d + 3) * u * yNorm * nu
+                    + 4 * Double(d + 4) * Double.ulpOfOne * (yNorm + alpha * nu) * (yNorm + alpha * nu)
+                upper[c] = logWeights[c] - Swift.max(ell - slack, 0) / twoSigmaSquared
             }
-            if Double(survivors.count) > Self.exactShare * Double(k) {
-                exact[row] = true
-                continue
+            _ = weigh(x, row: item.row, upper: upper, span: item.span, alpha: alpha, sigma: sigma, out: out,
+                      bounds: bounds, masses: masses, kept: kept, exact: exact, lastScreen: true)
+        }
+    }
+
+    /// Weighs one point's candidates exactly from the upper bounds b_k ≥ a_k of a screen (§2.8):
+    /// candidates b_k ≥ a_{k*} − L − 1 (k* maximising b), kept S = {a_k ≥ max a − L − 1}, which
+    /// does not depend on the screen. Returns false, having written nothing, when more than
+    /// ``candidateShare`` of the components are candidates and another screen follows; after the
+    /// last screen such a point goes to the exact oracle.
+    private func weigh(_ x: Matrix, row: Int, upper: [Double], span: Double, alpha: Double, sigma: Double,
+                       out: UnsafeMutablePointer<Double>, bounds: UnsafeMutablePointer<Double>,
+                       masses: UnsafeMutablePointer<Double>, kept: UnsafeMutablePointer<Int>,
+                       exact: UnsafeMutablePointer<Bool>, lastScreen: Bool) -> Bool {
+        let (d, k) = (dimension, oracle.componentCount)
+        let means = oracle.model.prior.means
+        let twoSigmaSquared = 2 * sigma * sigma
+        return x.elements.withUnsafeBufferPointer { xs in
+            let point = xs.baseAddress! + row * d
+            var best = 0
+            for c in 1..<k where upper[c] > upper[best] { best = c }
+            let top = logWeights[best] - squaredDistance(point, means, component: best, alpha: alpha) / twoSigmaSquared
+            let threshold = top - span - 1
+            var candidates: [Int] = []
+            var outside = 0.0  // Σ_{k not a candidate} e^{b_k − top}
+            for c in 0..<k {
+                if upper[c] >= threshold { candidates.append(c) } else { outside += Foundation.exp(upper[c] - top) }
             }
-            // The survivors, weighed exactly: a_k by direct subtraction, log-sum-exp against M.
-            var logits = [Double](repeating: 0, count: survivors.count)
+            if Double(candidates.count) > Self.candidateShare * Double(k) {
+                if lastScreen { exact[row] = true }
+                return lastScreen
+            }
+            var logits = [Double](repeating: 0, count: candidates.count)
             var largest = -Double.infinity
-            for (s, c) in survivors.enumerated() {
+            for (s, c) in candidates.enumerated() {
                 logits[s] = logWeights[c] - squaredDistance(point, means, component: c, alpha: alpha) / twoSigmaSquared
                 largest = Swift.max(largest, logits[s])
             }
+            // S = {a_k ≥ max a − L − 1}: the candidates hold it whatever the screen (b_k ≥ a_k, top ≤ max a).
+            let cut = largest - span - 1
             let o = out + row * d
-            var total = 0.0
+            var total = 0.0, dropped = 0.0, count = 0
             means.elements.withUnsafeBufferPointer { mu in
-                for (s, c) in survivors.enumerated() {
+                for (s, c) in candidates.enumerated() {
                     let w = Foundation.exp(logits[s] - largest)
+                    guard logits[s] >= cut else { dropped += w; continue }
                     total += w
+                    count += 1
                     let atom = mu.baseAddress! + c * d
                     for j in 0..<d { o[j] += w * atom[j] }
                 }
@@ -229,16 +322,13 @@ public struct PrunedDataSetDenoiser: DenoisingModel {
                 o[j] /= total
                 offset += (o[j] - centre[j]) * (o[j] - centre[j])
             }
-            // Z_S and U against the same reference M: Z_S e^{−M} = total · e^{largest − M}.
-            let keptMass = total * Foundation.exp(largest - top)
-            let neglected = skipped / (keptMass + skipped)
-            guard neglected.isFinite else {  // cannot happen with b_k ≥ a_k (§2.8); the exact sum if it did
-                exact[row] = true
-                continue
-            }
+            // Z_S and U against the same reference, max a: U = dropped + outside · e^{top − max a}.
+            let skipped = dropped + outside * Foundation.exp(top - largest)
+            let neglected = skipped / (total + skipped)
             masses[row] = neglected
             bounds[row] = neglected * (radius + offset.squareRoot())
-            kept[row] = survivors.count
+            kept[row] = count
+            return true
         }
     }
 

@@ -132,6 +132,31 @@ import Testing
         }
     }
 
+    /// The kept set S = {a_k ≥ max a − L − 1} does not depend on the screen that found the
+    /// candidates: with and without the single-precision screen, points pruned both ways come out
+    /// bit for bit the same, and the single-precision screen prunes points the first screen cannot.
+    @Test func theKeptSetDoesNotDependOnTheScreen() throws {
+        let model = try Self.clusteredSet()
+        let oracle = try Oracle(model)
+        let both = try PrunedDataSetDenoiser(oracle, tolerance: 1e-8)
+        let first = try PrunedDataSetDenoiser(oracle, tolerance: 1e-8, rank: 2, singlePrecisionScreen: false)
+        let second = try PrunedDataSetDenoiser(oracle, tolerance: 1e-8, rank: 2)
+        var handedOn = 0
+        for sigma in [0.005, 0.05, 0.2, 0.5] {
+            let level = NoiseLevel(alpha: 1, sigma: sigma)
+            let x = Self.queries(model, alpha: 1, sigma: sigma, seed: 13)
+            let results = try [both, first, second].map { try $0.denoiseCertified(x, at: level) }
+            for b in 0..<x.rows {
+                let pruned = results.indices.filter { !results[$0].answeredExactly[b] }
+                for i in pruned.dropFirst() {
+                    #expect(results[i].denoised.row(b) == results[pruned[0]].denoised.row(b), "σ = \(sigma), point \(b)")
+                }
+                if results[1].answeredExactly[b] && !results[2].answeredExactly[b] { handedOn += 1 }
+            }
+        }
+        #expect(handedOn > 0, "the single-precision screen never pruned a point the rank-2 screen could not")
+    }
+
     @Test func refusesWhatItCannotCertify() throws {
         #expect(throws: ArgumentError.self) { try PrunedDataSetDenoiser(Oracle(BuiltinModels.named("ring8")!), tolerance: 1e-8) }
         let model = try Self.clusteredSet()
