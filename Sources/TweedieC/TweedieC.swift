@@ -254,6 +254,7 @@ private func groupedByLevel(rows: Int, alpha: UnsafePointer<Double>?, sigma: Uns
     guard levelCount == 1 || levelCount == rows else {
         throw CallError("alpha, sigma: need 1 value or one per point (\(rows)), got \(levelCount)")
     }
+    guard levelCount >= 1 else { return [] }  // no points and no levels: nothing to do
     let alphas = try doubles(alpha, levelCount, "alpha"), sigmas = try doubles(sigma, levelCount, "sigma")
     struct Key: Hashable { let alpha: UInt64, sigma: UInt64 }
     func key(_ r: Int) -> Key { Key(alpha: alphas[r].bitPattern, sigma: sigmas[r].bitPattern) }

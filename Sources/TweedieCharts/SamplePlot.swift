@@ -28,6 +28,10 @@ public func writeSamplePlot(model: MixtureModel, oracle: Oracle, samples: Matrix
     guard samples.columns == d else {
         throw ArgumentError("plot", "samples have \(samples.columns) coordinates, the model has \(d)")
     }
+    // The principal axes come from p_0's D×D covariance.
+    do { try MemoryBudget.require("plot", "the \(d)×\(d) covariance of the model", elements: [d, d, 3]) } catch {
+        throw ArgumentError("plot", error.reason)
+    }
 
     // The plane: x ↦ P(x − origin).
     let axes: Matrix, origin: [Double], totalVariance: Double

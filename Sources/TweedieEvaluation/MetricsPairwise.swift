@@ -194,8 +194,14 @@ enum PairwiseSums {
     }
 
     /// Throws unless `x` has `dimension` columns and finite coordinates.
+    /// Checks points for the pairwise figures: finite, and small enough that the sums of squared
+    /// distances between them stay finite (|x_i| ≤ 1e150).
     static func check(_ x: Matrix, _ name: String, dimension: Int? = nil) throws(ArgumentError) {
         try requirePoints(x, dimension: dimension, name)
+        if let i = x.elements.firstIndex(where: { abs($0) > 1e150 }) {
+            throw ArgumentError(name, "point \(i / max(x.columns, 1)) holds \(x.elements[i]): beyond 1e150, "
+                                + "squared distances between points would overflow")
+        }
     }
 }
 

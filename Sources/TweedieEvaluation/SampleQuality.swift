@@ -55,7 +55,7 @@ public struct SampleQuality: Sendable {
     /// Evaluates `samples` (n×D, finite) against p_0 = `mixture`.
     public init(samples: Matrix, mixture: GaussianMixture, seed: UInt64,
                 projections: Int = SlicedWasserstein.defaultProjections) throws(ArgumentError) {
-        try requirePoints(samples, dimension: mixture.dimension, "samples")
+        try PairwiseSums.check(samples, "samples", dimension: mixture.dimension)
         let n = samples.rows
         count = n
         referenceSeed = derivedSeed(seed, purpose: 0)

@@ -58,6 +58,8 @@ public struct SamplerOutputDensity: Sendable {
         let d = model.dimension
         try MemoryBudget.require("count", "the Jacobians of \(min(count, batchSize)) samples (D = \(d))",
                                  elements: [min(count, batchSize), d + 1, d, 3])
+        // The samples, their starts and two numbers per sample are kept.
+        try MemoryBudget.require("count", "\(count) samples × D = \(d) and their starts", elements: [count, 2 * d + 2])
         let oracle = try Oracle(model)
         let first = path.levels[0]
         var samples = Matrix(rows: count, columns: d), starts = Matrix(rows: count, columns: d)

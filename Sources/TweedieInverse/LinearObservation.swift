@@ -33,6 +33,12 @@ public struct LinearObservation: Sendable, Equatable {
             throw ModelError("noise_covariance",
                              "is \(noise.dimension)×\(noise.dimension), the operator has \(a.rows) rows (d_y)")
         }
+        // Conditioning on y (the exact posterior, guidance) works with d_y×d_y and D×D matrices.
+        let n = max(a.rows, a.columns)
+        do {
+            try MemoryBudget.require("operator", "the \(n)×\(n) matrices of conditioning on a \(a.rows)×\(a.columns) operator",
+                                     elements: [n, n, 2])
+        } catch { throw ModelError("operator", error.reason) }
         forwardOperator = a
         self.y = y
         self.noise = noise
