@@ -59,6 +59,22 @@ int32_t tweedie_oracle_denoise_level(tweedie_oracle oracle, const double *x, ptr
 int32_t tweedie_oracle_denoise(tweedie_oracle oracle, const double *x, ptrdiff_t rows, ptrdiff_t columns,
                                const double *alpha, const double *sigma, ptrdiff_t level_count, double *out);
 
+/* Certified pruning for data sets (Dirac components, Sigma = I): x0 within tolerance * |x_t| of the
+   exact denoiser, certified; bounds, masses and kept (B each, any may be NULL) receive each point's
+   error bound, neglected-mass bound and number of components weighed. */
+typedef void *tweedie_pruned;
+int32_t tweedie_pruned_new(tweedie_model model, double tolerance, tweedie_pruned *out);
+void tweedie_pruned_free(tweedie_pruned pruned);
+int32_t tweedie_pruned_denoise(tweedie_pruned pruned, const double *x, ptrdiff_t rows, ptrdiff_t columns,
+                               const double *alpha, const double *sigma, ptrdiff_t level_count, double *out,
+                               double *bounds, double *masses, double *kept);
+/* The last pruned tweedie_sample on this thread: 6 values (largest bound, largest bound / |x_t|,
+   largest neglected mass, share of components weighed, point-calls answered exactly, point-calls) */
+int32_t tweedie_last_certificate(double *out);
+/* What top-k truncation and Float32 distances drop, as JSON (free with tweedie_string_free) */
+int32_t tweedie_truncation_study(tweedie_model model, const double *ks, ptrdiff_t k_count, ptrdiff_t count,
+                                 uint64_t seed, const char *schedule, ptrdiff_t steps, char **out);
+
 /* Schedules: alpha, sigma, log-SNR and their derivatives at count times; range receives [t_min, t_max] */
 int32_t tweedie_schedule_evaluate(const char *name, const double *times, ptrdiff_t count, double *alpha,
                                   double *sigma, double *log_snr, double *alpha_derivative,

@@ -69,6 +69,10 @@ public func tweedie_string_free(_ string: UnsafeMutablePointer<CChar>?) {
 
 private final class ModelBox { let model: MixtureModel; init(_ model: MixtureModel) { self.model = model } }
 private final class OracleBox { let oracle: Oracle; init(_ oracle: Oracle) { self.oracle = oracle } }
+private final class PrunedBox {
+    let denoiser: PrunedDataSetDenoiser
+    init(_ denoiser: PrunedDataSetDenoiser) { self.denoiser = denoiser }
+}
 
 private func model(_ handle: UnsafeMutableRawPointer?) throws -> MixtureModel {
     guard let handle else { throw CallError("model: null handle") }
@@ -363,6 +367,105 @@ public func tweedie_oracle_denoise(
     }
 }
 
+// MARK: Certified pruning (data sets)
+
+/// A data set's denoiser with certified pruning (docs/math.md §2.8): each point within
+/// `tolerance` ‖x_t‖ of the exact one, certified. Built once (principal directions, a Float32 copy
+/// of the atoms); free it with ``tweedie_pruned_free``.
+@_cdecl("tweedie_pruned_new")
+public func tweedie_pruned_new(_ handle: UnsafeMutableRawPointer?, _ tolerance: Double,
+                               _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
+    call {
+        let denoiser = try PrunedDataSetDenoiser(Oracle(try model(handle)), tolerance: tolerance)
+        guard let out else { throw CallError("out: null pointer") }
+        out.pointee = Unmanaged.passRetained(PrunedBox(denoiser)).toOpaque()
+    }
+}
+
+@_cdecl("tweedie_pruned_free")
+public func tweedie_pruned_free(_ handle: UnsafeMutableRawPointer?) {
+    guard let handle else { return }
+    Unmanaged<PrunedBox>.fromOpaque(handle).release()
+}
+
+/// The pruned denoiser at one level per point or one for all (as ``tweedie_oracle_denoise``):
+/// x̂_0 into `out` (B×D), and per point the certified error bound, the bound on the neglected
+/// posterior mass and the number of components weighed (K where the point was answered exactly)
+/// into `bounds`, `masses` and `kept` (B each; any of the three may be null).
+@_cdecl("tweedie_pruned_denoise")
+public func tweedie_pruned_denoise(
+    _ handle: UnsafeMutableRawPointer?, _ x: UnsafePointer<Double>?, _ rows: Int, _ columns: Int,
+    _ alpha: UnsafePointer<Double>?, _ sigma: UnsafePointer<Double>?, _ levelCount: Int,
+    _ out: UnsafeMutablePointer<Double>?, _ bounds: UnsafeMutablePointer<Double>?,
+    _ masses: UnsafeMutablePointer<Double>?, _ kept: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    call {
+        guard let handle else { throw CallError("pruned: null handle") }
+        let denoiser = Unmanaged<PrunedBox>.fromOpaque(handle).takeUnretainedValue().denoiser
+        let points = try matrix(x, rows: rows, columns: columns, "x")
+        guard out != nil || rows == 0 else { throw CallError("out: null buffer") }
+        for group in try groupedByLevel(rows: rows, alpha: alpha, sigma: sigma, levelCount: levelCount) {
+            let result = try denoiser.denoiseCertified(gather(points, group.rows), at: group.level)
+            scatter(result.denoised.elements, width: columns, rows: group.rows, total: rows, into: out)
+            scatter(result.errorBounds, width: 1, rows: group.rows, total: rows, into: bounds)
+            scatter(result.neglectedMass, width: 1, rows: group.rows, total: rows, into: masses)
+            scatter(result.keptCounts.map(Double.init), width: 1, rows: group.rows, total: rows, into: kept)
+        }
+    }
+}
+
+/// The certificate of the last ``tweedie_sample`` on this thread that pruned: 6 values into `out`
+/// (the largest certified error bound, the largest bound relative to ‖x_t‖, the largest neglected
+/// mass, the share of components weighed in pruned point-calls, the point-calls answered exactly,
+/// all point-calls).
+@_cdecl("tweedie_last_certificate")
+public func tweedie_last_certificate(_ out: UnsafeMutablePointer<Double>?) -> Int32 {
+    call {
+        guard let values = Thread.current.threadDictionary[certificateKey] as? [Double] else {
+            throw CallError("certificate: the last tweedie_sample on this thread did not prune")
+        }
+        write(values, to: out)
+    }
+}
+
+private let certificateKey = "tweedie.last-certificate"
+
+/// What top-k truncation and single-precision distances drop (``TruncationStudy``) on the levels
+/// of `schedule`'s grid with `steps` intervals: a JSON object {"ks", "count", "radius", "levels":
+/// [{"sigma", "alpha", "neglected_mass": [[mean, largest] per k], "truncation_error": [...],
+/// "float32_weight_distance": [mean, largest], "float32_error": [mean, largest]}]} into `out`
+/// (free it with ``tweedie_string_free``).
+@_cdecl("tweedie_truncation_study")
+public func tweedie_truncation_study(
+    _ handle: UnsafeMutableRawPointer?, _ ks: UnsafePointer<Double>?, _ kCount: Int, _ count: Int, _ seed: UInt64,
+    _ schedule: UnsafePointer<CChar>?, _ steps: Int, _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+) -> Int32 {
+    call {
+        let m = try model(handle)
+        let values = try doubles(ks, kCount, "k")
+        guard values.allSatisfy({ $0 >= 1 && $0 <= 1e15 && $0 == $0.rounded() }) else {
+            throw CallError("k: expected positive integers, got \(values)")
+        }
+        let path = try SamplerConfiguration(parsing: "euler").path(schedule: try Schedule.named(try string(schedule, "schedule")),
+                                                                    steps: steps)
+        let study = try TruncationStudy(model: m, levels: path.levels, ks: values.map { Int($0) }, count: count,
+                                        seed: seed)
+        func pair(_ f: TruncationStudy.Figure) -> String { "[\(json(f.mean)), \(json(f.largest))]" }
+        let levels = study.levels.map { level in
+            "{\"sigma\": \(json(level.level.sigma)), \"alpha\": \(json(level.level.alpha)), "
+                + "\"neglected_mass\": [\(level.neglectedMass.map(pair).joined(separator: ", "))], "
+                + "\"truncation_error\": [\(level.truncationError.map(pair).joined(separator: ", "))], "
+                + "\"float32_weight_distance\": \(pair(level.singlePrecisionWeightDistance)), "
+                + "\"float32_error\": \(pair(level.singlePrecisionError))}"
+        }
+        try returnString("{\"ks\": [\(study.ks.map(String.init).joined(separator: ", "))], \"count\": \(study.count), "
+                         + "\"radius\": \(json(study.radius)), \"levels\": [\(levels.joined(separator: ", "))]}", out)
+    }
+}
+
+/// A finite number as JSON writes it (the study's figures are finite).
+private func json(_ value: Double) -> String { value.isFinite ? "\(value)" : "null" }
+
 // MARK: Schedules
 
 /// α, σ, λ, dα/dt, dσ/dt at each of `count` times of the schedule named `name`, into five
@@ -480,6 +583,13 @@ public func tweedie_sample(
                 out.advanced(by: range.lowerBound * d).update(from: $0.baseAddress!, count: $0.count)
             }
         })
+        if let c = setup.certificates?.summary {
+            Thread.current.threadDictionary[certificateKey] = [
+                c.largestErrorBound, c.largestRelativeErrorBound, c.largestNeglectedMass,
+                c.prunedPairs > 0 ? c.keptPairs / c.prunedPairs : 1, Double(c.exactPoints), Double(c.points)]
+        } else {
+            Thread.current.threadDictionary[certificateKey] = nil
+        }
     }
 }
 

@@ -9,7 +9,7 @@ struct StudyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "study",
         abstract: "Built-in studies measured against exact answers (sampler studies are `tweedie compare`).",
-        subcommands: [InverseProblemStudyCommand.self])
+        subcommands: [InverseProblemStudyCommand.self, TruncationStudyCommand.self])
 }
 
 struct InverseProblemStudyCommand: ParsableCommand {

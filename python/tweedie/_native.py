@@ -69,6 +69,11 @@ _signatures = {
                             ctypes.c_double, ctypes.c_double, _d, _d, _d], _i),
     "tweedie_evaluate": ([_p, _d, _n, _n, ctypes.c_uint64, _n, ctypes.POINTER(_p)], _i),
     "tweedie_plot_samples": ([_p, _d, _n, _n, _s, _s], _i),
+    "tweedie_pruned_new": ([_p, ctypes.c_double, ctypes.POINTER(_p)], _i),
+    "tweedie_pruned_free": ([_p], None),
+    "tweedie_pruned_denoise": ([_p, _d, _n, _n, _d, _d, _n, _d, _d, _d, _d], _i),
+    "tweedie_last_certificate": ([_d], _i),
+    "tweedie_truncation_study": ([_p, _d, _n, _n, ctypes.c_uint64, _s, _n, ctypes.POINTER(_p)], _i),
 }
 for _name, (_args, _result) in _signatures.items():
     _function = getattr(lib, _name)
