@@ -139,7 +139,7 @@ public struct TruncationStudy: Sendable {
     }
 
     /// The neglected mass and the denoiser's error of each top-k truncation of one point's weights.
-    static func truncations(weights r: UnsafeBufferPointer<Double>, atoms mu: UnsafeBufferPointer<Double>,
+    public static func truncations(weights r: UnsafeBufferPointer<Double>, atoms mu: UnsafeBufferPointer<Double>,
                             dimension d: Int, ks: [Int]) -> [(Double, Double)] {
         let k = r.count
         let order = (0..<k).sorted { r[$0] > r[$1] || (r[$0] == r[$1] && $0 < $1) }

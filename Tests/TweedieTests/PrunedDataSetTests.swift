@@ -167,3 +167,56 @@ import Testing
         #expect(throws: ArgumentError.self) { try PrunedDataSetDenoiser(Oracle(correlated), tolerance: 1e-8) }
     }
 }
+
+/// The figures of `tweedie study truncation` against a Float80 computation of the same weights.
+@Suite struct TruncationStudyTests {
+    @Test func truncationFiguresMatchAnExtendedPrecisionReference() throws {
+        var random = TestRandom(seed: 4)
+        let (k, d) = (40, 3)
+        let atoms = (0..<(k * d)).map { _ in random.normal() }
+        // Weights of a point at a few scales, from Float80 log-sum-exp.
+        for spread in [0.5, 5.0, 60.0] {
+            let logits = (0..<k).map { _ in Float80(spread * random.normal()) }
+            let top = logits.max()!
+            let exps = logits.map { Float80(exp(Double($0 - top))) }
+            let total = exps.reduce(0, +)
+            let r = exps.map { Double($0 / total) }
+            let figures = r.withUnsafeBufferPointer { rp in
+                atoms.withUnsafeBufferPointer { ap in TruncationStudy.truncations(weights: rp, atoms: ap, dimension: d, ks: [1, 5, k]) }
+            }
+            let order = (0..<k).sorted { r[$0] > r[$1] }
+            for (i, keep) in [1, 5, k].enumerated() {
+                let rest = order.dropFirst(keep)
+                let mass = rest.reduce(Float80(0)) { $0 + Float80(r[$1]) }
+                var exact = [Float80](repeating: 0, count: d), truncated = exact
+                var kept = Float80(0)
+                for c in 0..<k { for j in 0..<d { exact[j] += Float80(r[c]) * Float80(atoms[c * d + j]) } }
+                for c in order.prefix(keep) {
+                    kept += Float80(r[c])
+                    for j in 0..<d { truncated[j] += Float80(r[c]) * Float80(atoms[c * d + j]) }
+                }
+                let error = (0..<d).reduce(Float80(0)) { $0 + pow(truncated[$1] / kept - exact[$1], 2) }.squareRoot()
+                #expect(abs(figures[i].0 - Double(mass)) <= 1e-14 * max(Double(mass), 1e-300) + 1e-300,
+                        "spread \(spread), k = \(keep): mass \(figures[i].0) vs \(Double(mass))")
+                #expect(abs(figures[i].1 - Double(error)) <= 1e-12 * Double(error) + 1e-15 * 4,  // |μ| ≲ 4
+                        "spread \(spread), k = \(keep): error \(figures[i].1) vs \(Double(error))")
+            }
+        }
+    }
+
+    @Test func truncationAtOrAboveKIsExactAndSinglePrecisionIsClose() throws {
+        let model = try PrunedDataSetTests.clusteredSet()
+        let levels = [NoiseLevel(alpha: 1, sigma: 5), NoiseLevel(alpha: 1, sigma: 0.3), NoiseLevel(alpha: 1, sigma: 0.01)]
+        let study = try TruncationStudy(model: model, levels: levels, ks: [3, 50, 10_000], count: 16, seed: 2)
+        for level in study.levels {
+            #expect(level.neglectedMass[2].largest == 0 && level.truncationError[2].largest == 0)
+            #expect(level.neglectedMass[0].mean >= level.neglectedMass[1].mean)
+            // ‖x̂_top − x̂_0‖ ≤ 2R·m (the identity of the certified bound, docs/math.md §2.8).
+            for i in 0..<2 {
+                #expect(level.truncationError[i].largest <= 2 * study.radius * level.neglectedMass[i].largest * (1 + 1e-9) + 1e-15)
+            }
+            #expect(level.singlePrecisionError.largest < 1e-4 * study.radius)
+        }
+        #expect(study.levels[0].neglectedMass[0].mean > 0.5)  // σ = 5: three atoms hold little
+    }
+}
