@@ -75,6 +75,15 @@ struct SampleCommand: ParsableCommand {
     var trajectory: String?
     @Option(help: "Also draw the samples over the model's density to this .svg file.") var plot: String?
     @Option(help: "Also write the samples as a multi-frame .xyz file (models of shape N×3).") var xyz: String?
+    @Option(help: """
+        Data sets: also write each sample's nearest training item, d₁, d₂, d₁/d₂ and whether it is memorized \
+        (d₁/d₂ < 1/3) to this .csv file.
+        """)
+    var memorization: String?
+    @Option(help: """
+        Data sets of images: also draw the first 16 samples beside their nearest training images to this .png file.
+        """)
+    var nearestImages: String?
     @Flag(name: .shortAndLong, help: "Print no report.") var quiet = false
 
     /// The sampler options given, parsed, by their names in the catalogue.
@@ -105,7 +114,9 @@ struct SampleCommand: ParsableCommand {
 
     func validate() throws {
         let outputs: [(String, String?, String)] = [("--out", out, ".npy"), ("--trajectory", trajectory, ".npz"),
-                                                    ("--plot", plot, ".svg"), ("--xyz", xyz, ".xyz")]
+                                                    ("--plot", plot, ".svg"), ("--xyz", xyz, ".xyz"),
+                                                    ("--memorization", memorization, ".csv"),
+                                                    ("--nearest-images", nearestImages, ".png")]
         // Distinct suffixes keep the output files distinct.
         for case let (flag, path?, suffix) in outputs {
             guard path.hasSuffix(suffix) else {
@@ -155,6 +166,19 @@ struct SampleCommand: ParsableCommand {
         try writeOutputs(plan, run: run)
         if let quality {
             var lines = summary(plan, run: run, elapsed: elapsed, quality: quality, kl: kl)
+            if case .dirac = plan.model.prior.covariances, plan.posterior == nil,
+               let found = try? nearestTrainingItems(plan, run: run) {
+                let ratios = zip(found.nearestDistances, found.secondNearestDistances).map { $1 > 0 ? $0 / $1 : 0 }
+                let copies = ratios.filter { $0 < Memorization.ratioThreshold }.count
+                let sorted = found.nearestDistances.sorted()
+                let at = lines.lastIndex(where: { $0.hasPrefix("wrote ") }).map { $0 - 1 } ?? lines.count
+                lines.insert(contentsOf: [
+                    "",
+                    "  memorization: \(copies) of \(count) samples (\(format(100 * Double(copies) / Double(count), 3))%) "
+                        + "have d₁/d₂ < 1/3, the criterion of Gu et al. (d₁, d₂: distances to the nearest and "
+                        + "second-nearest training items); mean d₁/d₂ = \(format(ratios.reduce(0, +) / Double(count))), "
+                        + "median d₁ = \(format(sorted[sorted.count / 2]))"], at: at)
+            }
             if let pathKL {
                 let at = lines.lastIndex(where: { $0.hasPrefix("wrote ") }).map { $0 - 1 } ?? lines.count
                 lines.insert(contentsOf: ["",
@@ -171,7 +195,8 @@ struct SampleCommand: ParsableCommand {
 
     /// The files this run writes, by option.
     private var outputFiles: [(option: String, path: String)] {
-        [("--out", out), ("--trajectory", trajectory), ("--plot", plot), ("--xyz", xyz)]
+        [("--out", out), ("--trajectory", trajectory), ("--plot", plot), ("--xyz", xyz),
+         ("--memorization", memorization), ("--nearest-images", nearestImages)]
             .compactMap { option, path in path.map { (option: option, path: $0) } }
     }
 
@@ -297,6 +322,26 @@ struct SampleCommand: ParsableCommand {
                 try XYZFile.write(run.samples, atoms: atoms, comment: { "sample \($0) of \(name)" },
                                   to: URL(fileURLWithPath: xyz))
             }
+            if memorization != nil || nearestImages != nil {
+                let found = try nearestTrainingItems(plan, run: run)
+                if let memorization {
+                    var lines = ["sample,nearest,d1,d2,ratio,memorized"]
+                    for i in 0..<run.samples.rows {
+                        let (d1, d2) = (found.nearestDistances[i], found.secondNearestDistances[i])
+                        let ratio = d2 > 0 ? d1 / d2 : 0
+                        lines.append("\(i),\(found.nearestComponents[i]),\(d1),\(d2),\(ratio),"
+                                     + "\(ratio < Memorization.ratioThreshold ? 1 : 0)")
+                    }
+                    try AtomicFile.write(Data((lines.joined(separator: "\n") + "\n").utf8),
+                                         to: URL(fileURLWithPath: memorization))
+                }
+                if let nearestImages {
+                    do {
+                        try NearestGrid.write(samples: run.samples, model: m, nearest: found.nearestComponents, count: 16,
+                                              to: URL(fileURLWithPath: nearestImages))
+                    } catch let error as ArgumentError { throw CommandFailure("--\(error.argument): \(error.reason)") }
+                }
+            }
             if let plot {
                 let guided = guidance.map { " guided by \($0.rawValue), over p(x_0 | y)" } ?? ""
                 let title = "\(name): \(plan.sampler.name)\(guided), \(schedule), \(plan.stepsText), \(count) samples"
@@ -305,6 +350,16 @@ struct SampleCommand: ParsableCommand {
                                         to: URL(fileURLWithPath: plot))
                 } catch let error as ArgumentError { throw CommandFailure("--\(error.argument): \(error.reason)") }
             }
+        }
+    }
+
+    /// Each sample's two nearest training items (data sets only).
+    private func nearestTrainingItems(_ plan: SamplePlan, run: SamplingRun) throws -> Memorization {
+        guard case .dirac = plan.model.prior.covariances else {
+            throw CommandFailure("--memorization and --nearest-images are for data-set models (Dirac components)")
+        }
+        do { return try Memorization(samples: run.samples, mixture: plan.model.prior) } catch {
+            throw CommandFailure("--memorization: \(error.reason)")
         }
     }
 
@@ -366,6 +421,10 @@ struct SampleCommand: ParsableCommand {
             outputs.append("\(trajectory) (times (\(max(frameCount - 1, 0)),), x (\(frameCount), \(count), \(d)))")
         }
         if let xyz { outputs.append("\(xyz) (\(count) frames)") }
+        if let memorization { outputs.append(memorization) }
+        if let nearestImages {
+            outputs.append("\(nearestImages) (\(min(count, 16)) samples beside their nearest training images)")
+        }
         if let plot { outputs.append(plot) }
         lines.append("")
         lines.append("wrote " + outputs.joined(separator: ", "))

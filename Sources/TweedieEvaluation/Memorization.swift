@@ -33,6 +33,8 @@ public struct Memorization: Sendable, Equatable {
     public let nearestDistances: [Double]
     /// d₂ of each sample.
     public let secondNearestDistances: [Double]
+    /// The nearest training point of each sample, as the index of its component in the model.
+    public let nearestComponents: [Int]
 
     /// Training points used for the median nearest-neighbour distance when there are more.
     public static let medianSubsample = 2000
@@ -50,7 +52,10 @@ public struct Memorization: Sendable, Equatable {
             throw ArgumentError("radius", "must be non-negative and finite, got \(radius)")
         }
         self.radius = radius ?? Self.medianNearestNeighbourDistance(of: training, seed: seed) / 3
-        (nearestDistances, secondNearestDistances) = Self.twoNearest(samples, training, excludingSelf: false)
+        let kept = (0..<mixture.componentCount).filter { mixture.weights[$0] > 0 }
+        let found = Self.twoNearest(samples, training, excludingSelf: false)
+        (nearestDistances, secondNearestDistances) = (found.0, found.1)
+        nearestComponents = found.2.map { $0 >= 0 ? kept[$0] : -1 }
     }
 
     /// The training points of a Dirac mixture: its atoms of positive weight (at least two).
@@ -119,14 +124,16 @@ public struct Memorization: Sendable, Equatable {
     /// d₁ and d₂ of each row of `queries` among the rows of `points` (at least two), skipping
     /// with `excludingSelf` the row of `points` whose index is the query's entry of `queryIndices`.
     static func twoNearest(_ queries: Matrix, _ points: Matrix, excludingSelf: Bool,
-                           queryIndices: [Int] = []) -> ([Double], [Double]) {
+                           queryIndices: [Int] = []) -> ([Double], [Double], [Int]) {
         let b = queries.rows, d = queries.columns, k = points.rows
         let pointNorms = PairwiseSums.squaredNorms(points)
         let chunk = 256
         var first = [Double](repeating: .infinity, count: b), second = first
+        var nearest = [Int](repeating: -1, count: b)
         first.withUnsafeMutableBufferPointer { firstOut in
             second.withUnsafeMutableBufferPointer { secondOut in
-                let out = UncheckedSendable((firstOut.baseAddress!, secondOut.baseAddress!))
+              nearest.withUnsafeMutableBufferPointer { nearestOut in
+                let out = UncheckedSendable((firstOut.baseAddress!, secondOut.baseAddress!, nearestOut.baseAddress!))
                 Parallel.forEachChunk(of: b, size: chunk) { rows in
                     let block = Matrix(rows: rows.count, columns: d,
                                        elements: Array(queries.elements[(rows.lowerBound * d)..<(rows.upperBound * d)]))
@@ -158,10 +165,12 @@ public struct Memorization: Sendable, Equatable {
                         let (d1, d2) = (distance(best), distance(runnerUp))
                         out.value.0[query] = min(d1, d2)
                         out.value.1[query] = max(d1, d2)
+                        out.value.2[query] = d1 <= d2 ? best : runnerUp
                     }
                 }
+              }
             }
         }
-        return (first, second)
+        return (first, second, nearest)
     }
 }
