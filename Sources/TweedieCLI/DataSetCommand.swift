@@ -17,11 +17,11 @@ struct DataSetCommand: ParsableCommand {
         /// The values as stored.
         case none
 
-        func apply(_ v: Double) -> Double {
+        var scaling: DataSetScaling {
             switch self {
-            case .edm: v / 127.5 - 1
-            case .unit: v / 255
-            case .none: v
+            case .edm: .edm
+            case .unit: .unit
+            case .none: .none
             }
         }
     }
@@ -66,7 +66,7 @@ struct DataSetCommand: ParsableCommand {
             let scaling = scale ?? defaultScale
             let (n, pointShape) = (items.shape[0], Array(items.shape.dropFirst()))
             let d = items.count / n
-            let means = Matrix(rows: n, columns: d, elements: items.values.map(scaling.apply))
+            let means = Matrix(rows: n, columns: d, elements: items.values.map(scaling.scaling.apply))
             let prior: GaussianMixture
             do {
                 prior = try GaussianMixture(weights: [Double](repeating: 1 / Double(n), count: n), means: means,
@@ -74,12 +74,19 @@ struct DataSetCommand: ParsableCommand {
             } catch { throw CommandFailure("\(input): \(error.field): \(error.reason)") }
             let model = try MixtureModel(prior: prior, shape: pointShape.count > 1 ? pointShape : nil,
                                          name: name ?? url.lastPathComponent)
-            try ModelFile.write(model, to: URL(fileURLWithPath: out))
+            // 8-bit values are stored as bytes (with the scaling) when the model goes to an .npz file.
+            let bytes = out.hasSuffix(".npz") && items.values.allSatisfy { $0 >= 0 && $0 <= 255 && $0 == $0.rounded() }
+            if bytes {
+                try ModelFile.writeDataSet(model, values: items.values, scaling: scaling.scaling, to: URL(fileURLWithPath: out))
+            } else {
+                try ModelFile.write(model, to: URL(fileURLWithPath: out))
+            }
             let shapeText = "(" + pointShape.map(String.init).joined(separator: ", ") + (pointShape.count == 1 ? ",)" : ")")
             let range = (means.elements.min() ?? 0, means.elements.max() ?? 0)
             var lines = ["imported \(n) items of shape \(shapeText) (D = \(d)) from \(source) \(url.lastPathComponent), "
                          + "scaled \(scaling.rawValue): values in [\(format(range.0)), \(format(range.1))]",
-                         "wrote \(out): a data-set model (Dirac components, K = \(n), equal weights)"]
+                         "wrote \(out): a data-set model (Dirac components, K = \(n), equal weights)"
+                            + (bytes ? ", its 8-bit values stored as bytes" : "")]
             if scaling == .none, range.1 > 2, items.values.allSatisfy({ $0 == $0.rounded() && $0 >= 0 && $0 <= 255 }) {
                 lines.insert("note: the values look like 8-bit pixels; --scale edm maps them to [-1, 1]", at: 1)
             }

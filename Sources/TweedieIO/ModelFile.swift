@@ -73,6 +73,23 @@ public enum ModelFile {
         }
     }
 
+    /// Writes a data-set model whose atoms are 8-bit values v (pixels), μ = offset + scale · v, to an
+    /// `.npz` file that stores v as bytes (`means` of dtype `|u1`, with `means_scale` and
+    /// `means_offset`): a CIFAR-sized set takes 150 MB on disk instead of 1.2 GB.
+    public static func writeDataSet(_ model: MixtureModel, values: [Double], scaling: DataSetScaling,
+                                    to url: URL) throws(FileError) {
+        guard case .npz = try Format(url) else {
+            throw FileError(file: url.displayName, "8-bit data sets are stored in .npz files")
+        }
+        let (k, d) = (model.componentCount, model.dimension)
+        guard values.count == k * d else { throw FileError(file: url.displayName, "values do not match the model") }
+        var entries = ModelNPZ.encode(model).entries.filter { $0.name != "means" }
+        entries.append(.init(name: "means", value: .numbers(NDArray(shape: [k, d], values: values)), storesBytes: true))
+        entries.append(.init(name: "means_scale", value: .numbers(NDArray(scalar: scaling.scale))))
+        entries.append(.init(name: "means_offset", value: .numbers(NDArray(scalar: scaling.offset))))
+        do { try NPZArchive(entries).write(to: url) } catch { throw error.inFile(url.displayName) }
+    }
+
     /// The model in the given format, as bytes.
     public static func encode(_ model: MixtureModel, as format: Format) throws(FileError) -> Data {
         switch format {
@@ -95,4 +112,26 @@ func checkShape(_ shape: [Int]?, dimension d: Int) throws(FileError) {
     if let shape, ShapeArithmetic.elementCount(shape) == nil {
         throw FileError(field: "shape", "\(shape) does not multiply to the dimension \(d)")
     }
+}
+
+/// How stored values v become coordinates: x = offset + scale · v (one rounding), the same when
+/// a data set is imported and when its 8-bit file is read back.
+public struct DataSetScaling: Sendable, Equatable {
+    public let scale: Double
+    public let offset: Double
+
+    public init(scale: Double, offset: Double) {
+        self.scale = scale
+        self.offset = offset
+    }
+
+    /// [0, 255] → [-1, 1], as EDM and most image diffusion models.
+    public static let edm = DataSetScaling(scale: 1 / 127.5, offset: -1)
+    /// [0, 255] → [0, 1].
+    public static let unit = DataSetScaling(scale: 1 / 255, offset: 0)
+    /// The values as stored.
+    public static let none = DataSetScaling(scale: 1, offset: 0)
+
+    @inline(__always)
+    public func apply(_ v: Double) -> Double { offset + scale * v }
 }

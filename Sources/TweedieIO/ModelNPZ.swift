@@ -6,10 +6,11 @@ import TweedieLinearAlgebra
 enum ModelNPZ {
     /// The arrays a model archive may hold (others are ignored, and not even inflated).
     static let keys: Set<String> = ["weights", "means", "covariances", "covariance_type", "noise_covariance",
-                                    "noise_type", "block_size", "shape", "name"]
+                                    "noise_type", "block_size", "shape", "name", "means_scale", "means_offset"]
     static let requiredKeys = ["weights", "means"]
     /// Read first: the arrays whose size does not grow with the model (and `means`, which sets K and D).
-    static let shapeKeys: Set<String> = ["means", "covariance_type", "noise_type", "block_size", "shape", "name"]
+    static let shapeKeys: Set<String> = ["means", "covariance_type", "noise_type", "block_size", "shape", "name",
+                                         "means_scale", "means_offset"]
 
     /// Reads a model archive in two passes, so that no entry is inflated beyond what the model it
     /// describes can use: `means` (K×D) and the small arrays first, then `weights`, `covariances`
@@ -55,7 +56,20 @@ enum ModelNPZ {
             try array.values.map { (x) throws(FileError) in try integer(x, field: "shape") }
         }
         let name = try reader.optionalString("name")
-        let meanMatrix = try means.matrix()
+        var meanMatrix = try means.matrix()
+        // Means stored as 8-bit values v (data sets of images): μ = offset + scale · v.
+        let scale = try reader.optionalNumbers("means_scale", dimensions: 0, expected: "()")?.values[0]
+        let offset = try reader.optionalNumbers("means_offset", dimensions: 0, expected: "()")?.values[0]
+        if scale != nil || offset != nil {
+            guard let scale, let offset else {
+                throw FileError(field: scale == nil ? "means_scale" : "means_offset",
+                                "missing (means_scale and means_offset come together)")
+            }
+            guard scale.isFinite, scale > 0, offset.isFinite else {
+                throw FileError(field: "means_scale", "scale \(scale) and offset \(offset) must be finite, the scale positive")
+            }
+            meanMatrix.elements = meanMatrix.elements.map { DataSetScaling(scale: scale, offset: offset).apply($0) }
+        }
         try checkShape(shape, dimension: d)
         do {
             let prior = try GaussianMixture(weights: weights.values, means: meanMatrix, covariances: covariances)

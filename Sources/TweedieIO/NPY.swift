@@ -135,6 +135,18 @@ public enum NPY {
         }
     }
 
+    /// The bytes of a version 1.0 `.npy` file of `|u1` values: numbers that are all integers in
+    /// 0...255 (8-bit pixels), one byte each.
+    static func encodeBytes(_ value: NPYValue) throws(FileError) -> Data {
+        guard let array = value.numbers,
+              let bytes = Optional(array.values.compactMap { UInt8(exactly: $0) }), bytes.count == array.count else {
+            throw FileError("only integers in 0...255 can be stored as bytes")
+        }
+        var data = preamble(NPYHeader(elementType: NPYElementType(kind: .unsignedInteger, size: 1), shape: array.shape))
+        data.append(contentsOf: bytes)
+        return data
+    }
+
     /// Magic string, version and header, padded with spaces and a newline to a multiple of 64 bytes.
     static func preamble(_ header: NPYHeader) -> Data {
         var text = Array(header.text.utf8)

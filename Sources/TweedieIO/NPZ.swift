@@ -28,10 +28,13 @@ public struct NPZArchive: Sendable, Equatable {
         /// The array's key, without the `.npy` suffix.
         public var name: String
         public var value: NPYValue
+        /// Numbers are written as `<f8`, or as `|u1` bytes when every value is an integer in 0...255.
+        public var storesBytes: Bool
 
-        public init(name: String, value: NPYValue) {
+        public init(name: String, value: NPYValue, storesBytes: Bool = false) {
             self.name = name
             self.value = value
+            self.storesBytes = storesBytes
         }
     }
 
@@ -43,7 +46,7 @@ public struct NPZArchive: Sendable, Equatable {
     /// An archive of the given arrays; throws if a name is empty, contains `/`, or repeats.
     public init(_ entries: [Entry]) throws(FileError) {
         self.init()
-        for entry in entries { try append(entry.name, entry.value) }
+        for entry in entries { try append(entry.name, entry.value, storesBytes: entry.storesBytes) }
     }
 
     public var names: [String] { entries.map(\.name) }
@@ -54,12 +57,12 @@ public struct NPZArchive: Sendable, Equatable {
     }
 
     /// Adds an array at the end; throws if the name is empty, contains `/`, or is already used.
-    public mutating func append(_ name: String, _ value: NPYValue) throws(FileError) {
+    public mutating func append(_ name: String, _ value: NPYValue, storesBytes: Bool = false) throws(FileError) {
         guard !name.isEmpty, !name.contains("/") else {
             throw FileError(field: name, "array names must be non-empty and must not contain '/'")
         }
         guard self[name] == nil else { throw FileError(field: name, "appears twice") }
-        entries.append(Entry(name: name, value: value))
+        entries.append(Entry(name: name, value: value, storesBytes: storesBytes))
     }
 
     /// The most bytes an entry may inflate to, and why (for the message).
@@ -187,7 +190,7 @@ public struct NPZArchive: Sendable, Equatable {
         do {
             let archive = try Archive(data: Data(), accessMode: .create)
             for entry in entries {
-                let contents = NPY.encode(entry.value)
+                let contents = entry.storesBytes ? try NPY.encodeBytes(entry.value) : NPY.encode(entry.value)
                 try archive.addEntry(with: entry.name + ".npy", type: .file, uncompressedSize: Int64(contents.count),
                                      modificationDate: timestamp,
                                      compressionMethod: compressed ? .deflate : .none) { position, size in

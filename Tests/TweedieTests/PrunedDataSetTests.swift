@@ -220,3 +220,31 @@ import Testing
         #expect(study.levels[0].neglectedMass[0].mean > 0.5)  // σ = 5: three atoms hold little
     }
 }
+
+/// Data sets of 8-bit values keep them as bytes on disk and read back bit for bit.
+@Suite struct DataSetFileTests {
+    @Test func eightBitValuesRoundTripThroughBytes() throws {
+        var random = TestRandom(seed: 8)
+        let (k, d) = (500, 12)
+        let values = (0..<(k * d)).map { _ in Double(Int(random.uniform() * 256) % 256) }
+        for scaling in [DataSetScaling.edm, .unit, .none] {
+            let means = Matrix(rows: k, columns: d, elements: values.map(scaling.apply))
+            let prior = try GaussianMixture(weights: [Double](repeating: 1 / Double(k), count: k), means: means,
+                                            covariances: .dirac)
+            let model = try MixtureModel(prior: prior, shape: [2, 2, 3], name: "bytes")
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent("bytes-\(UUID().uuidString).npz")
+            defer { try? FileManager.default.removeItem(at: url) }
+            try ModelFile.writeDataSet(model, values: values, scaling: scaling, to: url)
+            let read = try ModelFile.read(url)
+            #expect(read == model)
+            let size = try FileManager.default.attributesOfItem(atPath: url.path)[.size] as! Int
+            #expect(size < k * d * 2, "\(size) bytes for \(k * d) 8-bit values")
+        }
+        #expect(throws: FileError.self) {
+            try ModelFile.writeDataSet(try MixtureModel(prior: GaussianMixture(weights: [1], means: Matrix([[0.5]]),
+                                                                                covariances: .dirac)),
+                                       values: [0.5], scaling: .none,
+                                       to: FileManager.default.temporaryDirectory.appendingPathComponent("x.npz"))
+        }
+    }
+}
