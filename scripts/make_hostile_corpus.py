@@ -597,6 +597,14 @@ def dataset_cases():
     write_npz("dataset_two_arrays.npz", {"x": np.zeros((3, 2)), "y": np.ones((3, 2))})
     write_npy("dataset_nan.npy", np.array([[0.0, 1.0], [np.nan, 2.0]]))
     write_npy("dataset_one_dimensional.npy", np.arange(5.0))
+    eight_bit = {"weights": np.array([0.5, 0.5]), "means": np.array([[0, 255], [128, 3]], dtype=np.uint8),
+                 "covariance_type": np.array("dirac")}
+    write_npz("dataset_scale_without_offset.npz", dict(eight_bit, means_scale=np.array(0.5)))
+    write_npz("dataset_negative_scale.npz", dict(eight_bit, means_scale=np.array(-1.0), means_offset=np.array(0.0)))
+    case("dataset_scale_without_offset", on_model("dataset_scale_without_offset.npz"), "error", "means_offset")
+    case("dataset_negative_scale", on_model("dataset_negative_scale.npz"), "error", "means_scale")
+    case("dataset_eight_bit_model", on_model("dataset_eight_bit.npz"), "ok", outputs=["{out}/o.npz"])
+    write_npz("dataset_eight_bit.npz", dict(eight_bit, means_scale=np.array(1 / 127.5), means_offset=np.array(-1.0)))
     imported = ["dataset", "import"]
     case("dataset_png_ok", imported + ["{corpus}/png_ok", "--out", "{out}/d.npz"], "ok", outputs=["{out}/d.npz"])
     case("dataset_png_mixed_sizes", imported + ["{corpus}/png_mixed_sizes", "--out", "{out}/d.npz"], "error",
