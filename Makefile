@@ -7,11 +7,12 @@
 #   make test-python-torch  the same with PyTorch, k-diffusion and diffusers (a 6 GB environment)
 #   make test-docs   runs every `$ tweedie …` command shown in README.md and docs/*.md
 #   make lint        checks Sources/ against the project's style (lines ≤ 120 characters; .editorconfig)
+#   make bench-dataset  EDM's Heun on a 50 000-item CIFAR-shaped data set: Tweedie against numpy, torch and faiss
 SWIFT ?= swift
 APT_PACKAGES = libopenblas-dev liblapacke-dev pkg-config
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test build deps bench bench-python bench-peers clean fuzz test-slurm test-python test-python-torch test-docs lint
+.PHONY: demo test build deps bench bench-python bench-peers bench-dataset clean fuzz test-slurm test-python test-python-torch test-docs lint
 
 deps:
 	@if ! pkg-config --exists openblas 2>/dev/null || [ ! -f /usr/include/lapacke.h ]; then \
@@ -120,6 +121,15 @@ bench-python: test-python-torch
 bench-peers: test-python-torch
 	$(TORCH_VENV)/bin/pip install -q -r benchmarks/requirements-peers.txt
 	cd python && ../$(TORCH_VENV)/bin/python ../benchmarks/peers.py
+
+# EDM's Heun sampler (18 steps, 256 samples) on the ideal denoiser of two CIFAR-10-shaped data sets
+# of 50 000 items (patches of scikit-learn's sample photographs; random pixels): the release CLI
+# exact and pruned against numpy float64, torch float32 cdist + softmax and faiss top-k, from the
+# same starting noise, in one run: benchmarks/dataset_peers.py (--quick for a short test).
+bench-dataset: deps test-python-torch
+	$(SWIFT) build -c release --product tweedie
+	$(TORCH_VENV)/bin/pip install -q scikit-learn faiss-cpu
+	$(TORCH_VENV)/bin/python benchmarks/dataset_peers.py
 
 bench: deps
 	$(SWIFT) run -c release tweedie-benchmarks

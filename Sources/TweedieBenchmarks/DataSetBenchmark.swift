@@ -31,7 +31,9 @@ func cifarShapedSet(count: Int, imageLike: Bool, seed: UInt64) -> Matrix {
     // Luminance and two weaker chroma fields per image, each with the 1/f amplitude spectrum.
     func field(_ weight: Double) -> Matrix {
         var c = Matrix(rows: count, columns: pixels)
-        for r in 0..<count { for i in 0..<pixels { c.elements[r * pixels + i] = weight * scales[i] * 3.46 * rng.next() } }
+        for r in 0..<count {
+            for i in 0..<pixels { c.elements[r * pixels + i] = weight * scales[i] * 3.46 * rng.next() }
+        }
         return BLAS.product(c, basis)
     }
     let luminance = field(1), red = field(0.3), blue = field(0.3)
@@ -61,7 +63,9 @@ func cifarShapedSet(count: Int, imageLike: Bool, seed: UInt64) -> Matrix {
         var x = Matrix(rows: b, columns: d)
         for i in 0..<b {
             let atom = (i * 7919) % k
-            for j in 0..<d { x.elements[i * d + j] = level.alpha * model.prior.means[atom, j] + level.sigma * 3.46 * rng.next() }
+            for j in 0..<d {
+                x.elements[i * d + j] = level.alpha * model.prior.means[atom, j] + level.sigma * 3.46 * rng.next()
+            }
         }
         let exact = time { _ = try! oracle.denoise(x, at: level) }
         var certified: PrunedDataSetDenoiser.Certified?

@@ -446,8 +446,8 @@ public func tweedie_truncation_study(
         guard values.allSatisfy({ $0 >= 1 && $0 <= 1e15 && $0 == $0.rounded() }) else {
             throw CallError("k: expected positive integers, got \(values)")
         }
-        let path = try SamplerConfiguration(parsing: "euler").path(schedule: try Schedule.named(try string(schedule, "schedule")),
-                                                                    steps: steps)
+        let grid = try Schedule.named(try string(schedule, "schedule"))
+        let path = try SamplerConfiguration(parsing: "euler").path(schedule: grid, steps: steps)
         let study = try TruncationStudy(model: m, levels: path.levels, ks: values.map { Int($0) }, count: count,
                                         seed: seed)
         func pair(_ f: TruncationStudy.Figure) -> String { "[\(json(f.mean)), \(json(f.largest))]" }

@@ -77,13 +77,16 @@ struct DataSetCommand: ParsableCommand {
             // 8-bit values are stored as bytes (with the scaling) when the model goes to an .npz file.
             let bytes = out.hasSuffix(".npz") && items.values.allSatisfy { $0 >= 0 && $0 <= 255 && $0 == $0.rounded() }
             if bytes {
-                try ModelFile.writeDataSet(model, values: items.values, scaling: scaling.scaling, to: URL(fileURLWithPath: out))
+                try ModelFile.writeDataSet(model, values: items.values, scaling: scaling.scaling,
+                                           to: URL(fileURLWithPath: out))
             } else {
                 try ModelFile.write(model, to: URL(fileURLWithPath: out))
             }
-            let shapeText = "(" + pointShape.map(String.init).joined(separator: ", ") + (pointShape.count == 1 ? ",)" : ")")
+            let shapeText = "(" + pointShape.map(String.init).joined(separator: ", ")
+                + (pointShape.count == 1 ? ",)" : ")")
             let range = (means.elements.min() ?? 0, means.elements.max() ?? 0)
-            var lines = ["imported \(n) items of shape \(shapeText) (D = \(d)) from \(source) \(url.lastPathComponent), "
+            var lines = ["imported \(n) items of shape \(shapeText) (D = \(d)) "
+                         + "from \(source) \(url.lastPathComponent), "
                          + "scaled \(scaling.rawValue): values in [\(format(range.0)), \(format(range.1))]",
                          "wrote \(out): a data-set model (Dirac components, K = \(n), equal weights)"
                             + (bytes ? ", its 8-bit values stored as bytes" : "")]
@@ -102,7 +105,9 @@ enum DataSetFiles {
         let array: NDArray
         switch url.pathExtension.lowercased() {
         case "npy":
-            if key != nil { throw CommandFailure("--key is for .npz archives; \(url.lastPathComponent) is a .npy file") }
+            if key != nil {
+                throw CommandFailure("--key is for .npz archives; \(url.lastPathComponent) is a .npy file")
+            }
             array = try ArrayFile.readArray(url)
         case "npz":
             let archive = try NPZArchive.read(url, keys: key.map { [$0] })

@@ -174,9 +174,11 @@ struct SampleCommand: ParsableCommand {
                 let at = lines.lastIndex(where: { $0.hasPrefix("wrote ") }).map { $0 - 1 } ?? lines.count
                 lines.insert(contentsOf: [
                     "",
-                    "  memorization: \(copies) of \(count) samples (\(format(100 * Double(copies) / Double(count), 3))%) "
+                    "  memorization: \(copies) of \(count) samples "
+                        + "(\(format(100 * Double(copies) / Double(count), 3))%) "
                         + "have d₁/d₂ < 1/3, the criterion of Gu et al. (d₁, d₂: distances to the nearest and "
-                        + "second-nearest training items); mean d₁/d₂ = \(format(ratios.reduce(0, +) / Double(count))), "
+                        + "second-nearest training items); "
+                        + "mean d₁/d₂ = \(format(ratios.reduce(0, +) / Double(count))), "
                         + "median d₁ = \(format(sorted[sorted.count / 2]))"], at: at)
             }
             if let pathKL {
@@ -337,8 +339,8 @@ struct SampleCommand: ParsableCommand {
                 }
                 if let nearestImages {
                     do {
-                        try NearestGrid.write(samples: run.samples, model: m, nearest: found.nearestComponents, count: 16,
-                                              to: URL(fileURLWithPath: nearestImages))
+                        try NearestGrid.write(samples: run.samples, model: m, nearest: found.nearestComponents,
+                                              count: 16, to: URL(fileURLWithPath: nearestImages))
                     } catch let error as ArgumentError { throw CommandFailure("--\(error.argument): \(error.reason)") }
                 }
             }

@@ -46,7 +46,9 @@ struct TruncationStudyCommand: ParsableCommand {
         for top in ks { header += ["top-\(top) mass (max)", "top-\(top) error (max)"] }
         header += ["Float32 TV (max)", "Float32 error (max)"]
         var rows: [[String]] = []
-        var csv = ["sigma,alpha," + ks.map { "top\($0)_mass_mean,top\($0)_mass_max,top\($0)_error_mean,top\($0)_error_max" }
+        var csv = ["sigma,alpha," + ks.map { k in
+            "top\(k)_mass_mean,top\(k)_mass_max,top\(k)_error_mean,top\(k)_error_max"
+        }
             .joined(separator: ",") + ",float32_tv_mean,float32_tv_max,float32_error_mean,float32_error_max"]
         for level in study.levels {
             var row = [format(level.level.sigma)]

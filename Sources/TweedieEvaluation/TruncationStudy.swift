@@ -73,9 +73,13 @@ public struct TruncationStudy: Sendable {
         let atoms32 = means.elements.map { Float($0) }
         var atomsTransposed32 = [Float](repeating: 0, count: k * d)
         for c in 0..<k { for j in 0..<d { atomsTransposed32[j * k + c] = atoms32[c * d + j] } }
-        let atomNorms32 = (0..<k).map { c in (0..<d).reduce(Float(0)) { $0 + atoms32[c * d + $1] * atoms32[c * d + $1] } }
+        let atomNorms32 = (0..<k).map { c in
+            (0..<d).reduce(Float(0)) { $0 + atoms32[c * d + $1] * atoms32[c * d + $1] }
+        }
         let centre = means.columnMeans
-        radius = (0..<k).map { c in (0..<d).reduce(0.0) { $0 + pow(means[c, $1] - centre[$1], 2) }.squareRoot() }.max() ?? 0
+        radius = (0..<k).map { c in
+            (0..<d).reduce(0.0) { $0 + pow(means[c, $1] - centre[$1], 2) }.squareRoot()
+        }.max() ?? 0
 
         var results: [Level] = []
         for (index, level) in levels.enumerated() {
@@ -87,8 +91,10 @@ public struct TruncationStudy: Sendable {
                 exact.responsibilities.elements.withUnsafeBufferPointer { all in
                     let (mu, all) = (UncheckedSendable(mu), UncheckedSendable(all))
                     return Parallel.array(count: count, chunk: 8) { rows in
-                        rows.map { b in Self.truncations(weights: UnsafeBufferPointer(rebasing: all.value[(b * k)..<((b + 1) * k)]),
-                                                         atoms: mu.value, dimension: d, ks: ks) }
+                        rows.map { b in
+                            Self.truncations(weights: UnsafeBufferPointer(rebasing: all.value[(b * k)..<((b + 1) * k)]),
+                                             atoms: mu.value, dimension: d, ks: ks)
+                        }
                     }
                 }
             }
@@ -129,7 +135,8 @@ public struct TruncationStudy: Sendable {
                     return sum + e * e
                 }.squareRoot())
             }
-            results.append(Level(level: level, neglectedMass: masses.map(Figure.init), truncationError: errors.map(Figure.init),
+            results.append(Level(level: level, neglectedMass: masses.map(Figure.init),
+                                 truncationError: errors.map(Figure.init),
                                  singlePrecisionWeightDistance: Figure(distances),
                                  singlePrecisionError: Figure(denoiserErrors)))
         }

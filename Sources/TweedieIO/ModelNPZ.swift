@@ -66,7 +66,8 @@ enum ModelNPZ {
                                 "missing (means_scale and means_offset come together)")
             }
             guard scale.isFinite, scale > 0, offset.isFinite else {
-                throw FileError(field: "means_scale", "scale \(scale) and offset \(offset) must be finite, the scale positive")
+                throw FileError(field: "means_scale",
+                                "scale \(scale) and offset \(offset) must be finite, the scale positive")
             }
             meanMatrix.elements = meanMatrix.elements.map { DataSetScaling(scale: scale, offset: offset).apply($0) }
         }

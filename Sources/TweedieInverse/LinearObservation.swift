@@ -36,7 +36,8 @@ public struct LinearObservation: Sendable, Equatable {
         // Conditioning on y (the exact posterior, guidance) works with d_y×d_y and D×D matrices.
         let n = max(a.rows, a.columns)
         do {
-            try MemoryBudget.require("operator", "the \(n)×\(n) matrices of conditioning on a \(a.rows)×\(a.columns) operator",
+            try MemoryBudget.require("operator",
+                                     "the \(n)×\(n) matrices of conditioning on a \(a.rows)×\(a.columns) operator",
                                      elements: [n, n, 2])
         } catch { throw ModelError("operator", error.reason) }
         forwardOperator = a

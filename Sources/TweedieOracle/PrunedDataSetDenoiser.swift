@@ -239,7 +239,8 @@ public struct PrunedDataSetDenoiser: DenoisingModel {
                 upper[c] = logWeights[c] - Swift.max(ell - screen.roundingFactor * reach * reach, 0) / twoSigmaSquared
             }
             if !weigh(x, row: row, upper: upper, span: span, alpha: alpha, sigma: sigma, out: out,
-                      bounds: bounds, masses: masses, kept: kept, exact: exact, lastScreen: singlePrecisionAtoms == nil) {
+                      bounds: bounds, masses: masses, kept: kept, exact: exact,
+                      lastScreen: singlePrecisionAtoms == nil) {
                 handedOn.append((i, row, span))
             }
         }
@@ -333,7 +334,8 @@ public struct PrunedDataSetDenoiser: DenoisingModel {
     }
 
     /// ‖y − αμ_c‖² by direct subtraction (no cancellation).
-    private func squaredDistance(_ y: UnsafePointer<Double>, _ means: Matrix, component c: Int, alpha: Double) -> Double {
+    private func squaredDistance(_ y: UnsafePointer<Double>, _ means: Matrix, component c: Int,
+                                 alpha: Double) -> Double {
         means.elements.withUnsafeBufferPointer { mu in
             let atom = mu.baseAddress! + c * dimension
             var sum = 0.0
@@ -402,7 +404,9 @@ extension PrunedDataSetDenoiser {
             self.basis = basis
             self.basisTransposed = basisTransposed
             projectionsTransposed = projectionMatrix.transposed
-            projectionNorms = (0..<k).map { i in (0..<r).reduce(0) { $0 + projections[i * r + $1] * projections[i * r + $1] } }
+            projectionNorms = (0..<k).map { i in
+                (0..<r).reduce(0) { $0 + projections[i * r + $1] * projections[i * r + $1] }
+            }
             self.residualNorms = residualNorms
             self.centredNorms = centredNorms
             let gram = BLAS.product(basis, .transpose, basis, .none)
