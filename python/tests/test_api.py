@@ -14,7 +14,8 @@ import tweedie
 from tweedie import TweedieError, TweedieTypeError
 
 PACKAGE = Path(tweedie.__file__).resolve().parent
-RESULTS = ["OracleResult", "Posterior", "Measurement", "SamplerKL", "SamplerPathKL", "Likelihood"]
+RESULTS = ["OracleResult", "Posterior", "Measurement", "SamplerKL", "SamplerPathKL", "Likelihood", "PruningCertificate",
+           "CertifiedDenoising", "TruncationStudy"]
 
 
 def section(doc: str, title: str) -> str:
@@ -95,17 +96,23 @@ def ring8():
 
 def test_results_have_one_line_reprs_and_cannot_be_changed(ring8):
     oracle = tweedie.Oracle(ring8)
+    spiral = tweedie.Model.builtin("spiral-dirac")
     results = [oracle.evaluate(np.ones((50, 2)), alpha=1.0, sigma=0.5, covariance=True),
                tweedie.posterior(ring8, operator=[[1.0, 0.3]], y=[1.2], noise_std=0.5),
                tweedie.likelihood([[4.0, 0.0]], ring8, schedule="vp-linear"),
                tweedie.sampler_kl(ring8, sampler="heun", schedule="edm", steps=8, count=50),
-               tweedie.sampler_path_kl(ring8, sampler="ddpm", schedule="edm", steps=8, count=50)]
+               tweedie.sampler_path_kl(ring8, sampler="ddpm", schedule="edm", steps=8, count=50),
+               tweedie.sample(spiral, sampler="heun", schedule="edm", steps=8, count=50, prune=1e-8,
+                              return_certificate=True)[1],
+               tweedie.PrunedDenoiser(spiral, 1e-8).denoise(np.ones((50, 2)), alpha=1.0, sigma=0.1),
+               tweedie.truncation_study(spiral, k=[10, 100], count=8, steps=8)]
     for result in results:
         text = repr(result)
         assert "\n" not in text and text.startswith(type(result).__name__ + "("), text
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(result, dataclasses.fields(result)[0].name, None)
     assert "shape=(50, 2, 2)" in repr(results[0])
+    assert "neglected_mass=array(shape=(8, 2, 2), dtype=float64)" in repr(results[-1])
 
 
 def test_sampler_path_kl_still_reads_as_the_dict_it_was(ring8):
@@ -163,6 +170,12 @@ def _callable(x, alpha, sigma):
     lambda m, o: tweedie.sampler_kl(m, sampler="euler", schedule="edm", steps=5, count=10, start=1),
     lambda m, o: tweedie.sampler_path_kl(m, sampler="ddpm", schedule="edm", steps=10.0, count=10),
     lambda m, o: tweedie.sampler_path_kl(m, sampler="ddpm", schedule=b"edm", steps=10, count=10),
+    lambda m, o: tweedie.Model.from_dataset([["a"]]),
+    lambda m, o: tweedie.Model.from_dataset(np.ones((2, 2)), scale=1),
+    lambda m, o: tweedie.PrunedDenoiser("spiral-dirac", 1e-8),
+    lambda m, o: tweedie.PrunedDenoiser(tweedie.Model.builtin("spiral-dirac"), "1e-8"),
+    lambda m, o: tweedie.sample(m, sampler="euler", schedule="edm", steps=3, count=3, prune="1e-8"),
+    lambda m, o: tweedie.truncation_study(m, count=1.5),
 ])
 def test_wrong_types_raise_tweedie_type_error(ring8, call):
     with pytest.raises(TweedieTypeError) as error:

@@ -76,6 +76,34 @@ def chain16() -> tweedie.Model:
 
 
 @functools.lru_cache(maxsize=None)
+def spiral() -> tweedie.Model:
+    """A data set (Dirac components, Σ = I): what pruning and the truncation study take."""
+    return tweedie.Model.builtin("spiral-dirac")
+
+
+@functools.lru_cache(maxsize=None)
+def pruned() -> tweedie.PrunedDenoiser:
+    return tweedie.PrunedDenoiser(spiral(), 1e-8)
+
+
+def closed_denoiser() -> tweedie.PrunedDenoiser:
+    denoiser = tweedie.PrunedDenoiser(spiral(), 1e-8)
+    denoiser.close()
+    return denoiser
+
+
+def dirac_with_noise() -> tweedie.Model:
+    """A data set whose noise is not the identity: pruning and the study need Σ = I."""
+    return tweedie.Model.from_dict({"weights": [0.5, 0.5], "means": [[0.0, 0.0], [1.0, 1.0]], "covariance_type": "dirac",
+                                    "noise": {"type": "diagonal", "covariance": [1.0, 2.0]}})
+
+
+def study(**changes: Any) -> tweedie.TruncationStudy:
+    """``tweedie.truncation_study`` with a small default run on a data set."""
+    return tweedie.truncation_study(changes.pop("model", spiral()), **{**dict(k=[10], count=4, steps=3), **changes})
+
+
+@functools.lru_cache(maxsize=None)
 def wide_dirac() -> tweedie.Model:
     """A data set of one point in D = 2^17: its posterior covariances for 8 points take 1 TB."""
     return tweedie.Model.from_dict({"weights": [1.0], "means": np.zeros((1, 1 << 17)), "covariance_type": "dirac"})
@@ -632,6 +660,139 @@ CORPUS = [
     Case("network-prediction-unknown", lambda: network(lambda x: x, prediction="eps"), E, r"^prediction: .*'eps'"),
     Case("network-init-wrong-D", lambda: network(lambda x: x, init=np.ones((3, 3))), E,
          r"^init: points have 3 coordinates"),
+    # --- Data sets: Model.from_dataset, PrunedDenoiser, sample(prune=), truncation_study.
+    Case("from_dataset-complex", lambda: tweedie.Model.from_dataset(np.ones((3, 2)) + 1j), T,
+         r"^data: expected numbers, got dtype complex128$"),
+    Case("from_dataset-bool", lambda: tweedie.Model.from_dataset(np.ones((3, 2), dtype=bool)), T, r"^data: .*dtype bool$"),
+    Case("from_dataset-strings", lambda: tweedie.Model.from_dataset([["a", "b"]]), T, r"^data: .*dtype <U1$"),
+    Case("from_dataset-none", lambda: tweedie.Model.from_dataset(None), T, r"^data: .*dtype object$"),
+    Case("from_dataset-datetime", lambda: tweedie.Model.from_dataset(np.zeros((2, 2), dtype="datetime64[D]")), T,
+         r"^data: .*datetime64"),
+    Case("from_dataset-scale-int", lambda: tweedie.Model.from_dataset(X, scale=255), T, r"^scale: expected a string"),
+    Case("from_dataset-scale-none", lambda: tweedie.Model.from_dataset(X, scale=None), T, r"^scale: expected a string"),
+    Case("from_dataset-name-int", lambda: tweedie.Model.from_dataset(X, name=3), T, r"^name: expected a string, got 3$"),
+    Case("from_dataset-scale-unknown", lambda: tweedie.Model.from_dataset(X, scale="pixels"), E,
+         r"^scale: expected 'none', 'edm' or 'unit', got 'pixels'$"),
+    Case("from_dataset-scale-uppercase", lambda: tweedie.Model.from_dataset(X, scale="EDM"), E, r"^scale: .*'EDM'$"),
+    Case("from_dataset-scale-nul", lambda: tweedie.Model.from_dataset(X, scale="edm\0"), E, r"^scale: "),
+    Case("from_dataset-name-nul", lambda: tweedie.Model.from_dataset(X, name="a\0b"), E, r"^name: embedded NUL"),
+    Case("from_dataset-no-points", lambda: tweedie.Model.from_dataset(np.zeros((0, 64))), E, r"^data: no points"),
+    Case("from_dataset-no-images", lambda: tweedie.Model.from_dataset(np.zeros((0, 8, 8), dtype=np.uint8)), E,
+         r"^data: no points \(shape \(0, 8, 8\)\)$"),
+    Case("from_dataset-no-coordinates", lambda: tweedie.Model.from_dataset(np.zeros((3, 0))), E,
+         r"^data: points of shape \(0,\) have no coordinates$"),
+    Case("from_dataset-empty-images", lambda: tweedie.Model.from_dataset(np.zeros((3, 8, 0))), E,
+         r"^data: points of shape \(8, 0\) have no coordinates$"),
+    Case("from_dataset-1d", lambda: tweedie.Model.from_dataset(np.zeros(5)), E, r"^data: expected points \(N, D\)"),
+    Case("from_dataset-scalar", lambda: tweedie.Model.from_dataset(3.0), E, r"^data: expected points .*shape \(\)$"),
+    Case("from_dataset-ragged", lambda: tweedie.Model.from_dataset([[1.0, 2.0], [3.0]]), E,
+         r"^data: not an array of numbers"),
+    Case("from_dataset-nan", lambda: tweedie.Model.from_dataset([[0.0, 1.0], [np.nan, 0.0]]), E,
+         r"^data: point 1, coordinate 0 is nan$"),
+    Case("from_dataset-image-inf", lambda: tweedie.Model.from_dataset(np.where(np.arange(32).reshape(2, 4, 4) == 5,
+                                                                               -np.inf, 0.0)), E,
+         r"^data: point 0, coordinate 5 is -inf$"),
+    Case("from_dataset-inf-scaled", lambda: tweedie.Model.from_dataset([[np.inf, 0.0]], scale="edm"), E,
+         r"^data: point 0, coordinate 0 is inf$"),
+    Case("from_dataset-long-double-overflow", lambda: tweedie.Model.from_dataset(
+        np.array([[np.longdouble("1e4000"), 1]])), E, r"^data: point 0, coordinate 0 is .*beyond float64's range$"),
+    Case("from_dataset-0x2^62-uint8", lambda: tweedie.Model.from_dataset(np.empty((0, 1 << 62), dtype=np.uint8)), E,
+         r"^data: no points"),
+    Case("from_dataset-2^58x0x2", lambda: tweedie.Model.from_dataset(np.empty((1 << 58, 0, 2))), E,
+         r"^data: points of shape \(0, 2\) have no coordinates$"),
+    Case("PrunedDenoiser-model-string", lambda: tweedie.PrunedDenoiser("spiral-dirac", 1e-8), T,
+         r"^PrunedDenoiser: expected a tweedie.Model, got str$"),
+    Case("PrunedDenoiser-tolerance-string", lambda: tweedie.PrunedDenoiser(spiral(), "1e-8"), T,
+         r"^tolerance: expected a number, got '1e-8'$"),
+    Case("PrunedDenoiser-tolerance-complex", lambda: tweedie.PrunedDenoiser(spiral(), 1j), T, r"^tolerance: "),
+    Case("PrunedDenoiser-tolerance-none", lambda: tweedie.PrunedDenoiser(spiral(), None), T, r"^tolerance: "),
+    Case("PrunedDenoiser-tolerance-zero", lambda: tweedie.PrunedDenoiser(spiral(), 0.0), E,
+         r"^tolerance: must be positive and finite, got 0.0$"),
+    Case("PrunedDenoiser-tolerance-negative", lambda: tweedie.PrunedDenoiser(spiral(), -1e-8), E, r"^tolerance: .*-1e-08$"),
+    Case("PrunedDenoiser-tolerance-nan", lambda: tweedie.PrunedDenoiser(spiral(), float("nan")), E,
+         r"^tolerance: .*\bnan$"),
+    Case("PrunedDenoiser-tolerance-inf", lambda: tweedie.PrunedDenoiser(spiral(), np.inf), E, r"^tolerance: .*\binf$"),
+    Case("PrunedDenoiser-mixture", lambda: tweedie.PrunedDenoiser(ring8(), 1e-8), E,
+         r"^model: certified pruning needs a data set \(Dirac components\)"),
+    Case("PrunedDenoiser-noise", lambda: tweedie.PrunedDenoiser(dirac_with_noise(), 1e-8), E,
+         r"^model: certified pruning needs Σ = I"),
+    Case("pruned-denoise-complex", lambda: pruned().denoise(X + 1j, alpha=1.0, sigma=0.1), T, r"^x: .*complex128$"),
+    Case("pruned-denoise-none", lambda: pruned().denoise(None, alpha=1.0, sigma=0.1), T, r"^x: .*dtype object$"),
+    Case("pruned-denoise-sigma-bool", lambda: pruned().denoise(X, alpha=1.0, sigma=True), T, r"^sigma: .*dtype bool"),
+    Case("pruned-denoise-alpha-string", lambda: pruned().denoise(X, alpha="1", sigma=0.1), T, r"^alpha: "),
+    Case("pruned-denoise-t-complex", lambda: pruned().denoise(X, t=0.3 + 0j, schedule="edm"), T, r"^t: .*complex128"),
+    Case("pruned-denoise-schedule-int", lambda: pruned().denoise(X, t=0.3, schedule=7), T, r"^schedule: "),
+    Case("pruned-denoise-wrong-D", lambda: pruned().denoise(np.ones((3, 3)), alpha=1.0, sigma=0.1), E,
+         r"^x: points have 3 coordinates, the model has 2$"),
+    Case("pruned-denoise-scalar", lambda: pruned().denoise(1.0, alpha=1.0, sigma=0.1), E, r"^x: expected points"),
+    Case("pruned-denoise-0x2^59", lambda: pruned().denoise(np.empty((0, 1 << 59)), alpha=1.0, sigma=0.1), E,
+         r"^x: points have 576460752303423488 coordinates"),
+    Case("pruned-denoise-x-inf", lambda: pruned().denoise([[np.inf, 0.0]], alpha=1.0, sigma=0.1), E,
+         r"^x: point 0, coordinate 0 is inf$"),
+    Case("pruned-denoise-x-nan", lambda: pruned().denoise([[0.0, 0.0], [0.0, np.nan]], alpha=1.0, sigma=0.1), E,
+         r"^x: point 1, coordinate 1 is nan$"),
+    Case("pruned-denoise-x-beyond-range", lambda: pruned().denoise([[1e300, 1e300]], alpha=1e-300, sigma=1.0), E,
+         r"^x: point 0"),
+    Case("pruned-denoise-sigma-nan", lambda: pruned().denoise(X, alpha=1.0, sigma=float("nan")), E, r"^sigma: .*\bnan\b"),
+    Case("pruned-denoise-sigma-zero", lambda: pruned().denoise(X, alpha=1.0, sigma=0.0), E, r"^sigma: "),
+    Case("pruned-denoise-sigma-underflows", lambda: pruned().denoise(X, alpha=1.0, sigma=1e-300), E, r"^sigma: "),
+    Case("pruned-denoise-alpha-negative", lambda: pruned().denoise(X, alpha=-1.0, sigma=0.1), E, r"^alpha: "),
+    Case("pruned-denoise-t-nan", lambda: pruned().denoise(X, t=np.nan, schedule="edm"), E, r"^t = nan\b"),
+    Case("pruned-denoise-t-wrong-rows", lambda: pruned().denoise(X, t=[0.3, 0.4], schedule="edm"), E, r"^t: .*\(3,\)"),
+    Case("pruned-denoise-alpha-sigma-disagree", lambda: pruned().denoise(X, alpha=[1.0] * 3, sigma=[0.1] * 2), E,
+         r"^alpha, sigma: "),
+    Case("pruned-denoise-sigma-only", lambda: pruned().denoise(X, sigma=0.1), E, r"alpha and sigma"),
+    Case("pruned-denoise-both-levels", lambda: pruned().denoise(X, alpha=1.0, sigma=0.1, t=0.3, schedule="edm"), E,
+         r"t and schedule, or alpha and sigma"),
+    Case("pruned-denoise-closed", lambda: closed_denoiser().denoise(X, alpha=1.0, sigma=0.1), E,
+         r"^PrunedDenoiser: closed"),
+    Case("sample-prune-string", lambda: run(spiral(), prune="1e-8"), T, r"^prune: expected a number, got '1e-8'$"),
+    Case("sample-prune-complex", lambda: run(spiral(), prune=1j), T, r"^prune: expected a number"),
+    Case("sample-return_certificate-int", lambda: run(spiral(), prune=1e-8, return_certificate=1), T,
+         r"^return_certificate: expected True or False, got 1$"),
+    Case("sample-return_certificate-string", lambda: run(spiral(), prune=1e-8, return_certificate="yes"), T,
+         r"^return_certificate: "),
+    Case("sample-return_certificate-none", lambda: run(spiral(), prune=1e-8, return_certificate=None), T,
+         r"^return_certificate: "),
+    Case("sample-certificate-without-prune", lambda: run(spiral(), return_certificate=True), E,
+         r"^return_certificate: needs prune="),
+    Case("sample-prune-negative", lambda: run(spiral(), prune=-1e-8), E, r"^prune\b.*-1e-08$"),
+    Case("sample-prune-zero", lambda: run(spiral(), prune=0.0), E, r"^prune\b.*\b0.0$"),
+    Case("sample-prune-nan", lambda: run(spiral(), prune=float("nan")), E, r"^prune\b.*\bnan$"),
+    Case("sample-prune-inf", lambda: run(spiral(), prune=np.inf), E, r"^prune\b.*\binf$"),
+    Case("sample-prune-mixture", lambda: run(ring8(), prune=1e-8), E, r"^prune: certified pruning needs a data set"),
+    Case("sample-prune-noise", lambda: run(dirac_with_noise(), prune=1e-8), E, r"^prune: certified pruning needs Σ = I"),
+    Case("sample-prune-float32", lambda: run(spiral(), prune=1e-8, precision="float32"), E, r"^prune\b.*float32"),
+    Case("sample-prune-guided", lambda: run(spiral(), prune=1e-8, guidance="dps", **OBSERVATION), E, r"^prune\b.*guidance"),
+    Case("sample-prune-network", lambda: network(lambda x: x, prune=1e-8), E, r"^prune\b.*network"),
+    Case("truncation_study-model-string", lambda: tweedie.truncation_study("spiral-dirac"), T,
+         r"^truncation_study: expected a tweedie.Model, got str$"),
+    Case("truncation_study-callable-model", lambda: study(model=lambda x, a, s: x), T, r"^truncation_study: "),
+    Case("truncation_study-k-strings", lambda: study(k=["10"]), T, r"^k: expected numbers"),
+    Case("truncation_study-k-bool", lambda: study(k=[True]), T, r"^k: .*dtype bool$"),
+    Case("truncation_study-k-complex", lambda: study(k=[10j]), T, r"^k: .*complex128$"),
+    Case("truncation_study-count-float", lambda: study(count=4.0), T, r"^count: expected an integer, got 4.0$"),
+    Case("truncation_study-seed-float", lambda: study(seed=1.5), T, r"^seed: expected an integer"),
+    Case("truncation_study-schedule-int", lambda: study(schedule=7), T, r"^schedule: expected a string"),
+    Case("truncation_study-steps-float", lambda: study(steps=3.0), T, r"^steps: expected an integer"),
+    Case("truncation_study-mixture", lambda: study(model=ring8()), E, r"^model: the study needs a data set"),
+    Case("truncation_study-noise", lambda: study(model=dirac_with_noise()), E, r"^model: the study needs Σ = I"),
+    Case("truncation_study-k-zero", lambda: study(k=[0]), E, r"^k: expected positive integers, got \[0.0\]$"),
+    Case("truncation_study-k-negative", lambda: study(k=[10, -5]), E, r"^k: expected positive integers"),
+    Case("truncation_study-k-fraction", lambda: study(k=[2.5]), E, r"^k: expected positive integers, got \[2.5\]$"),
+    Case("truncation_study-k-nan", lambda: study(k=[np.nan]), E, r"^k: .*\bnan\b"),
+    Case("truncation_study-k-1e300", lambda: study(k=[1e300]), E, r"^k: "),
+    Case("truncation_study-k-empty", lambda: study(k=[]), E, r"^k: each k must be at least 1, got \[\]$"),
+    Case("truncation_study-k-2d", lambda: study(k=[[10, 20]]), E, r"^k: expected a sequence of integers.*\(1, 2\)$"),
+    Case("truncation_study-count-zero", lambda: study(count=0), E, r"^count: must be at least 1, got 0$"),
+    Case("truncation_study-count-negative", lambda: study(count=-1), E, r"^count: .*-1$"),
+    Case("truncation_study-count-1e12", lambda: study(count=10**12), E, r"^count: .*1000000000000 points"),
+    Case("truncation_study-count-2^63", lambda: study(count=1 << 63), E, r"^count: must be a 64-bit integer"),
+    Case("truncation_study-steps-zero", lambda: study(steps=0), E, r"^steps: must lie in 1\.\.\.\d+, got 0$"),
+    Case("truncation_study-steps-negative", lambda: study(steps=-3), E, r"^steps: .*-3$"),
+    Case("truncation_study-steps-1e9", lambda: study(steps=10**9), E, r"^steps: .*1000000000$"),
+    Case("truncation_study-schedule-unknown", lambda: study(schedule="edn"), E, r"schedule 'edn'"),
+    Case("truncation_study-schedule-nul", lambda: study(schedule="edm\0"), E, r"^schedule: embedded NUL"),
     # --- Files.
     Case("plot_samples-path-is-a-folder", lambda: tweedie.plot_samples(ring8(), X, tempfile.gettempdir()), E,
          r"is not a regular file"),
@@ -789,6 +950,9 @@ WELL_FORMED = {
         {"weights": form(np.array([0.25, 0.75])), "means": form(np.array([[0.0, 1.0], [2.0, -1.0]])),
          "covariance_type": "full", "covariances": form(np.array([[[1.0, 0.2], [0.2, 2.0]], [[0.5, 0.0], [0.0, 0.5]]])),
          "noise": {"type": "full", "covariance": form(NOISE)}}).log_density(POINTS),
+    "from_dataset": lambda form: tweedie.Model.from_dataset(form(POINTS), scale="edm").means,
+    "from_dataset-images": lambda form: tweedie.Model.from_dataset(form(CHAIN)).means,
+    "pruned-denoise": lambda form: pruned().denoise(form(POINTS), alpha=0.9, sigma=form(np.linspace(0.05, 0.5, 5))).denoised,
     "from_dict-as-npz": lambda form: tweedie.Oracle(tweedie.Model.from_dict(
         {"weights": form(np.full(4, 0.25)), "means": form(LARGE_MEANS), "covariance_type": "dirac"})).denoise(
         LARGE_MEANS[:2] + 0.1, alpha=1.0, sigma=0.5),

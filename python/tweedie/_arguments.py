@@ -89,6 +89,13 @@ def integer(value: Any, name: str) -> int:
     return int(value)
 
 
+def flag(value: Any, name: str) -> bool:
+    """``value`` as a bool: a Python or numpy bool (not an integer, a string or None)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TweedieTypeError(f"{name}: expected True or False, got {shown(value)}")
+    return bool(value)
+
+
 def seed(value: Any) -> int:
     """A seed as the library's unsigned 64-bit integer (negative seeds wrap, as in numpy)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):

@@ -11,7 +11,7 @@ from typing import Any, Mapping, Optional, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from ._arguments import numbers, one_line, points, shown, text
+from ._arguments import _array, _float64, numbers, one_line, points, shown, text
 from ._arguments import path as _path
 from ._errors import TweedieError, TweedieTypeError
 from ._native import check, lib, pointer, take_string
@@ -22,6 +22,8 @@ _NPZ_NUMBERS = 1 << 20
 _JSON_FIELDS = {"name", "weights", "means", "covariance_type", "covariances", "noise", "shape"}
 _NOISE_FIELDS = {"type", "covariance", "block_size"}
 _SKLEARN_ATTRIBUTES = ("weights_", "means_", "covariances_", "covariance_type")
+#: from_dataset's maps of values: x → x/divisor + offset (None: as they are).
+_DATASET_SCALES = {"none": None, "edm": (127.5, -1.0), "unit": (255.0, 0.0)}
 
 
 def _npz_numbers(value: Any) -> np.ndarray:
@@ -70,6 +72,50 @@ def _npz_archive(fields: Mapping[str, Any]) -> Optional[bytes]:
     for key in ("covariance_type", "name"):
         if fields.get(key) is not None:
             out[key] = np.array(str(fields[key]))
+    buffer = io.BytesIO()
+    np.savez(buffer, **out)
+    return buffer.getvalue()
+
+
+def _dataset_points(data: Any, scale: str) -> tuple[npt.NDArray[np.float64], tuple[int, ...]]:
+    """``data`` (N, ...) as the (N, D) float64 atoms of a data-set model, mapped by ``scale``, and the
+    shape of one point; refuses what is not N ≥ 1 finite points of at least one coordinate."""
+    text(scale, "scale")
+    if scale not in _DATASET_SCALES:
+        raise TweedieError(f"scale: expected 'none', 'edm' or 'unit', got {shown(scale)}")
+    given = _array(data, "data")
+    if given.ndim < 2:
+        raise TweedieError(f"data: expected points (N, D), (N, H, W) or (N, H, W, C), got shape {given.shape}")
+    rows, columns = given.shape[0], math.prod(given.shape[1:])
+    if rows == 0:
+        raise TweedieError(f"data: no points (shape {given.shape})")
+    if columns == 0:
+        raise TweedieError(f"data: points of shape {given.shape[1:]} have no coordinates")
+    with np.errstate(over="ignore"):  # a long double beyond float64's range: refused below, not a warning
+        array = _float64(given, "data")
+    points = array.reshape(rows, columns)
+    bad = np.flatnonzero(~np.isfinite(points))
+    if bad.size:
+        row, column = divmod(int(bad[0]), columns)
+        value = given.reshape(rows, columns)[row, column]
+        shown_value = points[row, column] if not np.isfinite(value) else f"{value!s}, beyond float64's range"
+        raise TweedieError(f"data: point {row}, coordinate {column} is {shown_value}")
+    mapping = _DATASET_SCALES[scale]
+    if mapping is not None:
+        points = points / mapping[0]   # a new array (data is never changed), then mapped in place
+        points += mapping[1]
+    return np.ascontiguousarray(points), tuple(given.shape[1:])
+
+
+def _dataset_archive(points: npt.NDArray[np.float64], shape: tuple[int, ...], name: Optional[str]) -> bytes:
+    """A data-set model (Dirac components at ``points``, equal weights) as the bytes of an .npz
+    model file: millions of numbers go to the library without a text round trip."""
+    out: dict[str, Any] = {"weights": np.full(points.shape[0], 1.0 / points.shape[0]), "means": points,
+                           "covariance_type": np.array("dirac")}
+    if len(shape) > 1:
+        out["shape"] = np.asarray(shape, dtype=np.int64)
+    if name is not None:
+        out["name"] = np.array(name)
     buffer = io.BytesIO()
     np.savez(buffer, **out)
     return buffer.getvalue()
@@ -140,9 +186,9 @@ def _sklearn_fields(gm: Any) -> dict[str, Any]:
 class Model:
     """A Gaussian-mixture prior p_0 with the covariance Σ of the forward noise.
 
-    Build a model with :meth:`builtin`, :meth:`load`, :meth:`from_dict` or :meth:`from_sklearn`
-    (or get the exact posterior of one from :func:`~tweedie.posterior`); the constructor only wraps
-    a handle of the C ABI.
+    Build a model with :meth:`builtin`, :meth:`load`, :meth:`from_dict`, :meth:`from_sklearn` or
+    :meth:`from_dataset` (or get the exact posterior of one from :func:`~tweedie.posterior`); the
+    constructor only wraps a handle of the C ABI.
 
     Parameters
     ----------
@@ -333,6 +379,60 @@ class Model:
         if name is not None:
             description["name"] = name
         return cls.from_dict(description)
+
+    @classmethod
+    def from_dataset(cls, data: npt.ArrayLike, *, scale: str = "none", name: Optional[str] = None) -> Model:
+        """A data set as the prior: a Dirac component at each point, with equal weights.
+
+        p_0 = (1/N) Σ_n δ(x − x_n) is the empirical law of the data, whose exact denoiser is the
+        "ideal denoiser" of memorization studies, with Σ = I. The points go to the library as an
+        in-memory ``.npz`` model file, without a text round trip.
+
+        Parameters
+        ----------
+        data : array_like, shape (N, D), (N, H, W) or (N, H, W, C)
+            The N points, of any real dtype (uint8 images included; not bool or complex). Points
+            of more than one axis keep their shape as the model's :attr:`shape`.
+        scale : {"none", "edm", "unit"}, default "none"
+            How the values are mapped first: ``"edm"`` x → x/127.5 − 1 (8-bit pixels to [−1, 1],
+            as EDM and most diffusion codes train), ``"unit"`` x → x/255 (to [0, 1]), ``"none"``
+            as they are.
+        name : str, optional
+            The model's name.
+
+        Returns
+        -------
+        Model
+            A model of K = N Dirac components in D dimensions (the product of ``data.shape[1:]``).
+
+        Raises
+        ------
+        TweedieTypeError
+            If ``data`` is not an array of real numbers, or ``scale`` or ``name`` is not a string.
+        TweedieError
+            If ``data`` has fewer than two axes, no points or no coordinates, holds a NaN or an
+            infinity, or ``scale`` is unknown.
+
+        See Also
+        --------
+        PrunedDenoiser : the data set's denoiser with certified pruning.
+        truncation_study : what top-k truncation and single precision drop from it.
+
+        Examples
+        --------
+        >>> import numpy as np, tweedie
+        >>> images = np.random.default_rng(0).integers(0, 256, size=(100, 8, 8), dtype=np.uint8)
+        >>> model = tweedie.Model.from_dataset(images, scale="edm", name="noise")
+        >>> model.shape, model.components, model.covariance_type
+        ((8, 8), 100, 'dirac')
+        """
+        given_name = None if name is None else text(name, "name").decode()
+        points, shape = _dataset_points(data, scale)
+        archive = _dataset_archive(points, shape, given_name)
+        del points
+        handle = ctypes.c_void_p()
+        check(lib.tweedie_model_from_npz(archive, len(archive), ctypes.byref(handle)))
+        return cls(handle)
 
     def to_dict(self) -> dict[str, Any]:
         """The model's fields, as in the JSON model format.

@@ -15,8 +15,9 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _native
-from ._arguments import integer, number, numbers, one_line, points, shown, text
+from ._arguments import flag, integer, number, numbers, one_line, points, shown, text
 from ._arguments import seed as _seed
+from ._datasets import PruningCertificate, last_certificate
 from ._errors import TweedieError, TweedieTypeError
 from ._inverse import _Observation
 from ._models import Model, require_model
@@ -37,12 +38,14 @@ def sample(model: Union[Model, Network], *, sampler: str, schedule: str, count: 
            batch_size: Optional[int] = None, guidance: Optional[str] = None, operator: Optional[npt.ArrayLike] = None,
            y: Optional[npt.ArrayLike] = None, noise_std: Optional[float] = None,
            noise_covariance: Optional[npt.ArrayLike] = None, zeta: Optional[float] = None, precision: str = "float64",
-           **sampler_options: Any) -> npt.NDArray[np.float64]:
+           prune: Optional[float] = None, return_certificate: bool = False,
+           **sampler_options: Any) -> Union[npt.NDArray[np.float64], tuple[npt.NDArray[np.float64], PruningCertificate]]:
     """Samples with one of Tweedie's samplers, bit for bit as ``tweedie sample`` from the same seed.
 
     The denoiser is a :class:`Model`'s exact oracle or a Python callable (a network). With
     ``guidance``, the sampler is guided towards an observation y = A x_0 + n given by
-    ``operator``, ``y`` and ``noise_std`` or ``noise_covariance``.
+    ``operator``, ``y`` and ``noise_std`` or ``noise_covariance``. With ``prune``, a data set's
+    oracle skips the components it proves negligible (see :class:`PrunedDenoiser`).
 
     Parameters
     ----------
@@ -93,6 +96,13 @@ def sample(model: Union[Model, Network], *, sampler: str, schedule: str, count: 
     precision : {"float64", "float32"}, default "float64"
         ``"float32"`` runs a data-set model's oracle in single precision (see :class:`Oracle`;
         the samples then depend on the batch size at that level).
+    prune : float, optional
+        ε > 0: certified pruning of a data-set model's oracle (Dirac components, Σ = I; float64,
+        unguided): each denoiser call is certified within ε ‖x_t‖ of the exact one, point by
+        point. None for the exact sum over every component.
+    return_certificate : bool, default False
+        Whether to return the run's :class:`PruningCertificate` with the samples (needs
+        ``prune``).
     **sampler_options
         The sampler's options: ``eta=0.5``, ``s_churn=2``, ``s_noise``, ``s_tmin``, ``s_tmax``,
         ``variance``, ``snr``, ``rtol=1e-8``, ``atol``.
@@ -101,6 +111,9 @@ def sample(model: Union[Model, Network], *, sampler: str, schedule: str, count: 
     -------
     ndarray of float64, shape (count, D)
         The samples; (count, N, d) for a model whose points have the shape (N, d).
+    PruningCertificate
+        With ``return_certificate=True`` only, after the samples (a tuple): the largest certified
+        error of any denoiser call, and how much was pruned.
 
     Raises
     ------
@@ -108,9 +121,10 @@ def sample(model: Union[Model, Network], *, sampler: str, schedule: str, count: 
         If ``model`` is neither a :class:`Model` nor a callable, or ``seed``, ``count``, ``steps``,
         ``batch_size``, ``dimension``, ``zeta``, a string or an array argument has the wrong type.
     TweedieError
-        If the request breaks one of the library's rules (the message names the argument), or the
+        If the request breaks one of the library's rules (the message names the argument), the
         callable raises (KeyboardInterrupt and SystemExit pass through as they are) or returns
-        anything but a finite array of numbers of shape (B, D).
+        anything but a finite array of numbers of shape (B, D), or ``return_certificate`` is
+        asked for without ``prune``.
 
     Examples
     --------
@@ -121,9 +135,11 @@ def sample(model: Union[Model, Network], *, sampler: str, schedule: str, count: 
     """
     _check_types(sampler=sampler, schedule=schedule, grid=grid, prediction=prediction, precision=precision,
                  guidance=guidance, steps=steps, batch_size=batch_size, zeta=zeta)
+    if flag(return_certificate, "return_certificate") and prune is None:
+        raise TweedieError("return_certificate: needs prune= (only a pruned run has a certificate)")
     request: dict[str, Any] = {"sampler": sampler, "sampler_options": sampler_options, "schedule": schedule,
                                "grid": grid, "steps": steps, "count": count, "seed": _seed(seed), "batch_size": batch_size,
-                               "precision": precision}
+                               "precision": precision, "prune": None if prune is None else number(prune, "prune")}
     handle, d, shape = _driver(model, dimension, prediction, noise_model, request)
     if guidance is not None:
         request["guidance"] = {"method": guidance, "zeta": zeta}  # zeta None: left out (1 for dps)
@@ -137,7 +153,10 @@ def sample(model: Union[Model, Network], *, sampler: str, schedule: str, count: 
     status = _run(handle, callback, encoded, observation, z, out)
     _raise_callback_error(callback_error)
     check(status)
-    return out.reshape((out.shape[0],) + tuple(shape))
+    samples = out.reshape((out.shape[0],) + tuple(shape))
+    if return_certificate:  # the library keeps it per thread: read it on this one, right after the run
+        return samples, last_certificate()
+    return samples
 
 
 def _check_types(*, steps: Optional[int], batch_size: Optional[int], zeta: Optional[float],
