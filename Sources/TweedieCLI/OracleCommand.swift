@@ -10,7 +10,10 @@ struct OracleCommand: ParsableCommand {
         Writes log_density (B), responsibilities (B×K), denoised (B×D, E[x_0|x_t]), noise (B×D, \
         E[ε|x_t] with ε = x_t − α x_0), standardized_noise (B×D, E[z|x_t]), score (B×D), \
         divergence (B, tr(Σ ∇² log p_t)), alpha and sigma; with --covariance also \
-        posterior_covariance (B×D×D), with --components also component_means (B×K×D).
+        posterior_covariance (B×D×D), with --components also component_means (B×K×D). With --prune ε \
+        (data sets with Σ = I), the denoiser alone with certified pruning: denoised, error_bound (B, \
+        ‖x̂_0 − E[x_0|x_t]‖ ≤ error_bound ≤ ε‖x_t‖), neglected_mass (B, a bound on the posterior mass \
+        skipped), kept (B, the components weighed; K where a point was answered exactly), alpha and sigma.
         """)
 
     @Option(help: "A built-in model name or a .json/.npz model file.") var model: String
@@ -19,11 +22,19 @@ struct OracleCommand: ParsableCommand {
     @Option(help: "Output .npz file (written atomically).") var out: String
     @Flag(help: "Also write the posterior covariance Cov[x_0 | x_t] (B×D×D).") var covariance = false
     @Flag(help: "Also write the component posterior means m_k(x_t) (B×K×D).") var components = false
+    @Option(help: """
+        Data sets (Σ = I): the denoiser alone, with certified pruning, each point within ε ‖x_t‖ of the exact \
+        one, and the certificate of each point.
+        """)
+    var prune: Double?
     @Flag(name: .shortAndLong, help: "Print no summary.") var quiet = false
 
     func validate() throws {
         try level.check()
         guard out.hasSuffix(".npz") else { throw ValidationError("--out must name a .npz file, got '\(out)'") }
+        if prune != nil, covariance || components {
+            throw ValidationError("--prune gives the denoiser alone: not with --covariance or --components")
+        }
     }
 
     func run() throws {
@@ -32,6 +43,10 @@ struct OracleCommand: ParsableCommand {
         let m = try loadModel(model)
         let oracle = try Oracle(m)
         let x = try ArrayFile.readMatrix(URL(fileURLWithPath: points))
+        if let prune {
+            try runPruned(oracle, x: x, alpha: a, sigma: s, tolerance: prune)
+            return
+        }
         var extras: OracleExtras = []
         if covariance { extras.insert(.posteriorCovariance) }
         if components { extras.insert(.componentMeans) }
@@ -63,6 +78,49 @@ struct OracleCommand: ParsableCommand {
         guard !quiet else { return }
         print(summary(result, x: x, model: m, alpha: a, sigma: s, elapsed: elapsed))
         print("wrote \(out): " + arrays.map { "\($0.0) \($0.1.shapeText)" }.joined(separator: ", "))
+    }
+
+    /// `--prune`: the certified denoiser and its certificates.
+    private func runPruned(_ oracle: Oracle, x: Matrix, alpha: Double, sigma: Double, tolerance: Double) throws {
+        let m = oracle.model
+        let start = Date()
+        let result = try certified(oracle, x: x, at: NoiseLevel(alpha: alpha, sigma: sigma), tolerance: tolerance)
+        let elapsed = Date().timeIntervalSince(start)
+        let arrays: [(String, NDArray)] = [
+            ("denoised", NDArray(matrix: result.denoised)),
+            ("error_bound", NDArray(result.errorBounds)),
+            ("neglected_mass", NDArray(result.neglectedMass)),
+            ("kept", NDArray(result.keptCounts.map(Double.init))),
+            ("alpha", NDArray(scalar: alpha)),
+            ("sigma", NDArray(scalar: sigma)),
+        ]
+        try ArrayFile.writeArchive(arrays, to: URL(fileURLWithPath: out))
+        guard !quiet else { return }
+        var rows: [[String]] = []
+        for b in 0..<min(x.rows, 8) {
+            rows.append(["\(b)", format(result.denoised.row(b), 3, limit: 3), format(result.errorBounds[b], 3),
+                         format(result.neglectedMass[b], 3), "\(result.keptCounts[b])"])
+        }
+        print("pruned denoiser of \(m.name ?? "model") (D = \(m.dimension), K = \(m.componentCount)) at "
+              + "\(level.timeDescription)α = \(format(alpha)), σ = \(format(sigma)), ε = \(format(tolerance))")
+        print("\(x.rows) points in \(format(elapsed * 1e3, 3)) ms (set-up of the screens included); "
+              + "largest certified error \(format(result.errorBounds.max() ?? 0))")
+        print("")
+        print(tableText(["point", "E[x_0|x_t]", "error bound", "neglected mass", "kept"], rows))
+        if x.rows > 8 { print("  … \(x.rows - 8) more points") }
+        print("wrote \(out): " + arrays.map { "\($0.0) \($0.1.shapeText)" }.joined(separator: ", "))
+    }
+
+    /// The certified denoiser at one level; an argument's complaint names the option or the points file.
+    private func certified(_ oracle: Oracle, x: Matrix, at level: NoiseLevel,
+                           tolerance: Double) throws -> PrunedDataSetDenoiser.Certified {
+        do {
+            let denoiser = try PrunedDataSetDenoiser(oracle, tolerance: tolerance)
+            return try denoiser.denoiseCertified(x, at: level)
+        } catch {
+            let name = error.argument == "x" ? points : "--" + error.argument
+            throw CommandFailure(name + ": " + error.reason)
+        }
     }
 
     private func summary(_ r: OracleResult, x: Matrix, model: MixtureModel, alpha: Double, sigma: Double,

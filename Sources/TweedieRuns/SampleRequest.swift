@@ -139,6 +139,10 @@ public struct SampleRequest: Sendable, Equatable {
             guard prune.isFinite, prune > 0 else {
                 throw RequestError("prune", "{prune} must be finite and positive, got \(prune)")
             }
+            if sampler.kind == .exact {
+                throw RequestError("prune", "{prune} is for samplers that call a denoiser; the exact sampler draws "
+                                   + "from the exact reverse transitions, which need no pruning")
+            }
             if network != nil || guidance != nil || precision != .float64 {
                 throw RequestError("prune", "{prune} is for a data-set model's own Float64 oracle, "
                                    + "unguided (not with a network, {guidance} or {precision} float32)")

@@ -36,6 +36,65 @@ import Tweedie
         #expect(archive["log_density"]?.numbers?.values == reference.logDensity)
     }
 
+    /// `--prune`: on a clustered data set (synthetic, labelled as such) at small σ, the certified
+    /// denoiser skips components, and each point's answer is within its certified bound of the
+    /// exact binary64 sum over every atom, computed by the library's full oracle.
+    @Test func prunedDenoiserHoldsItsCertificate() throws {
+        let dir = try CLI.scratch()
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func uniform() -> Double {  // SplitMix64, enough for a fixed test set
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Double((z ^ (z >> 31)) >> 11) / 9_007_199_254_740_992
+        }
+        let (clusters, perCluster, d) = (40, 100, 24)
+        var atoms: [[Double]] = []
+        for _ in 0..<clusters {
+            let centre = (0..<d).map { _ in 8 * uniform() - 4 }
+            for _ in 0..<perCluster { atoms.append(centre.map { $0 + 0.2 * (uniform() - 0.5) }) }
+        }
+        let k = atoms.count
+        let prior = try GaussianMixture(weights: [Double](repeating: 1 / Double(k), count: k),
+                                        means: Matrix(atoms), covariances: .dirac)
+        let modelURL = dir.appendingPathComponent("set.npz")
+        try ModelFile.write(try MixtureModel(prior: prior, name: "clustered (synthetic)"), to: modelURL)
+        let sigma = 0.02
+        let queries = (0..<16).map { i in atoms[i * 97 % k].map { $0 + sigma * (uniform() - 0.5) } }
+        let points = try Self.writePoints(queries, in: dir)
+        let out = dir.appendingPathComponent("p.npz")
+        let run = try CLI.run(["oracle", "--model", modelURL.path, "--x", points, "--alpha", "1",
+                               "--sigma", "\(sigma)", "--prune", "1e-8", "--out", out.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("largest certified error"))
+        let archive = try NPZArchive.read(out)
+        let denoised = try #require(archive["denoised"]?.numbers?.values)
+        let bounds = try #require(archive["error_bound"]?.numbers?.values)
+        let kept = try #require(archive["kept"]?.numbers?.values)
+        let exact = try Oracle(try ModelFile.read(modelURL)).evaluate(Matrix(queries), alpha: 1, sigma: sigma)
+        for b in 0..<queries.count {
+            let row = Array(denoised[(b * d)..<((b + 1) * d)])
+            let error = zip(row, exact.denoised.row(b)).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
+            let norm = queries[b].reduce(0) { $0 + $1 * $1 }.squareRoot()
+            #expect(error <= bounds[b] + 1e-13 * norm, "point \(b): error \(error) > bound \(bounds[b])")
+            #expect(bounds[b] <= 1e-8 * norm)
+        }
+        #expect(kept.contains { $0 < Double(k) }, "nothing was pruned: \(kept)")
+        // Not for Gaussian components, nor with the covariance.
+        for extra in [["--model", "ring8"], ["--covariance"]] {
+            var arguments = ["oracle", "--model", modelURL.path, "--x", points, "--alpha", "1", "--sigma", "0.05",
+                             "--prune", "1e-8", "--out", dir.appendingPathComponent("bad.npz").path]
+            if extra[0] == "--model" { arguments[2] = extra[1]; arguments[4] = try Self.writePoints([[0, 0]], in: dir,
+                                                                                                  name: "two.npy") }
+            else { arguments += extra }
+            let bad = try CLI.run(arguments)
+            #expect(bad.status != 0)
+            #expect(bad.stderr.split(separator: "\n").count == 1 && bad.stderr.contains("prune"), "\(bad.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("bad.npz").path))
+        }
+    }
+
     /// Each bad input: exactly one line on stderr naming the problem, a non-zero exit, no output.
     @Test(arguments: [
         (["--model", "no-such-model"], "no-such-model"),

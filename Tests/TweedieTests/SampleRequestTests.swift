@@ -82,6 +82,9 @@ import Testing
         ("float32 guided", "precision", "--precision float32 is for unguided sampling"),
         ("float32 network", "precision", "--precision float32 is for a data-set model's own oracle, not a network"),
         ("exact network", "guidance", "--guidance exact needs a mixture model"),
+        ("prune negative", "prune", "--prune must be finite and positive, got -1.0"),
+        ("prune exact sampler", "prune", "--prune is for samplers that call a denoiser"),
+        ("prune float32", "prune", "--prune is for a data-set model's own Float64 oracle"),
     ])
     func eachRuleHasOneMessage(change: String, field: String, message: String) throws {
         var r = try Self.heun()
@@ -97,6 +100,9 @@ import Testing
         case "zeta nan": (r.guidance, r.observation) = (.init(.dps, zeta: .nan), Self.observation)
         case "float32 guided": (r.precision, r.guidance, r.observation) = (.float32, .init(.dps), Self.observation)
         case "float32 network": (r.precision, r.network) = (.float32, .init(prediction: .x0, dimension: 2))
+        case "prune negative": r.prune = -1
+        case "prune exact sampler": (r.sampler, r.steps, r.prune) = (try SamplerConfiguration(.exact), 8, 1e-8)
+        case "prune float32": (r.precision, r.prune) = (.float32, 1e-8)
         default: (r.guidance, r.observation, r.network) = (.init(.exact), Self.observation, .init(prediction: .x0, dimension: 2))
         }
         let error = #expect(throws: RequestError.self) { try r.validate() }
