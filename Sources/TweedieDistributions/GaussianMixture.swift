@@ -138,6 +138,31 @@ public struct GaussianMixture: Sendable, Equatable {
         }
     }
 
+    /// The covariance of p_0 by the law of total covariance, Σ_k π_k Λ_k + Σ_k π_k (μ_k − μ)(μ_k − μ)ᵀ,
+    /// the second term as one product of the centred means (nothing in it cancels).
+    public var covariance: Matrix {
+        let (k, d) = (componentCount, dimension)
+        let mu = mean
+        var centred = Matrix(rows: k, columns: d)
+        for c in 0..<k {
+            let scale = weights[c].squareRoot()
+            for i in 0..<d { centred[c, i] = scale * (means[c, i] - mu[i]) }
+        }
+        var total = BLAS.product(centred, .transpose, centred, .none)
+        switch covariances {
+        case .dirac: break
+        case .tied(let m): total += m
+        default:
+            for c in 0..<k where weights[c] > 0 { total += weights[c] * covariance(of: c) }
+        }
+        return total.symmetrized
+    }
+
+    /// The Gaussian with the mean and covariance of p_0 (its moment-matched, maximum-likelihood fit).
+    public var gaussianFit: GaussianMixture {
+        get throws(ModelError) { try GaussianMixture(weights: [1], means: Matrix([mean]), covariances: .full([covariance])) }
+    }
+
     /// The mean of p_0: Σ_k π_k μ_k.
     public var mean: [Double] {
         var m = [Double](repeating: 0, count: dimension)

@@ -137,3 +137,10 @@ struct WhitenedMixture: Sendable {
         return BLAS.product(scaled, .none, u, .transpose).symmetrized
     }
 }
+
+/// Γ = L⁻¹ΛL⁻ᵀ = U diag(γ) Uᵀ for a covariance Λ and the noise Σ = LLᵀ, γ ascending and clamped at
+/// zero (docs/math.md §2.1); `field` names Λ in an error.
+public func whitenedEigendecomposition(of lambda: Matrix, noise: NoiseCovariance,
+                                       field: String) throws(ModelError) -> (values: [Double], vectors: Matrix) {
+    try WhitenedMixture.whitenedEigendecomposition(of: lambda, noise: noise, field: field)
+}
