@@ -64,6 +64,10 @@ struct ScheduleOptimizeCommand: ParsableCommand {
         let ends = try TimeGrid.karras(s, count: 2)
         let top = sigmaMax ?? s.sigma(ends[0]) / s.alpha(ends[0])
         let bottom = sigmaMin ?? s.sigma(ends[1]) / s.alpha(ends[1])
+        guard top.isFinite, top > 0 else { throw CommandFailure("--sigma-max must be finite and positive, got \(top)") }
+        guard bottom.isFinite, bottom > 0, bottom < top else {
+            throw CommandFailure("--sigma-min must be positive and below σ̃_max = \(format(top)), got \(bottom)")
+        }
         let m = try loadModel(model)
         var prior = m
         var fitted = false

@@ -79,15 +79,19 @@ public struct ExactGridKL: Sendable {
 
     /// KL(q_N ‖ p_0) in nats for the grid `levels` (σ̃, strictly decreasing, positive).
     public func divergence(levels: [Double]) throws(ArgumentError) -> Double {
-        try Self.check(levels)
-        return total(levels.map { GridDual($0) }).value
+        try divergenceAndGradient(levels: levels).kl
     }
 
     /// KL(q_N ‖ p_0) and its partial derivatives with respect to each σ̃_i.
     public func divergenceAndGradient(levels: [Double]) throws(ArgumentError) -> (kl: Double, gradient: [Double]) {
         try Self.check(levels)
-        let kl = total(levels.enumerated().map { GridDual($1, variable: $0) })
-        return (kl.value, (0..<levels.count).map { kl.tangent[$0] })
+        var kl = 0.0
+        var gradient = [Double](repeating: 0, count: levels.count)
+        var work = ModeRecurrence(count: levels.count)
+        for j in eigenvalues.indices {
+            kl += work.divergence(levels, gamma: eigenvalues[j], mean: means[j], method: method, gradient: &gradient)
+        }
+        return (kl, gradient)
     }
 
     static func check(_ levels: [Double]) throws(ArgumentError) {
@@ -103,109 +107,146 @@ public struct ExactGridKL: Sendable {
             }
         }
     }
+}
 
-    /// Σ_j KL_j (docs/math.md §12.5).
-    func total(_ levels: [GridDual]) -> GridDual {
-        var sum = GridDual(0)
-        for j in eigenvalues.indices {
-            sum = sum + Self.modeDivergence(levels, gamma: eigenvalues[j], mean: means[j], method: method)
-        }
-        return sum
+/// One mode's gain A_j and KL_j with their derivatives in the levels (docs/math.md §12.5): every
+/// supported sampler is the two-term recurrence u_{i+1} = p_i u_i + q_i u_{i−1} (u_0 = 1, u_{−1} = 0),
+/// A = g(σ̃_{N−1}) u_{N−1}, whose coefficients depend on σ̃_{i−1}, σ̃_i, σ̃_{i+1} only. The coefficients
+/// carry their local derivatives as ``LocalDual``s; an adjoint pass gives ∂A/∂σ̃ in O(N).
+struct ModeRecurrence {
+    private var p: [LocalDual]
+    private var q: [LocalDual]
+    private var u: [Double]
+    private var adjoint: [Double]
+
+    init(count: Int) {
+        p = [LocalDual](repeating: LocalDual(0), count: count)
+        q = p
+        u = [Double](repeating: 0, count: count)
+        adjoint = u
     }
 
-    /// ½[(e^ℓ − 1 − ℓ) + A² m²/γ], ℓ = log A² + log σ̃_0² − log γ: the KL of mode j's output
-    /// N(−A m, A² σ̃_0²) to N(0, γ) (docs/math.md §12.5).
-    static func modeDivergence(_ levels: [GridDual], gamma: Double, mean: Double, method: Method) -> GridDual {
-        let a = gain(levels, gamma: gamma, method: method)
-        let a2: GridDual = a * a
-        let start: GridDual = (levels[0] * levels[0]).log()
-        let ell: GridDual = a2.log() + start + (-Foundation.log(gamma))
-        let meanTerm: GridDual = (mean * mean / gamma) * a2
-        return 0.5 * (ell.expm1MinusIdentity() + meanTerm)
-    }
-
-    /// A_j: the factor by which the sampler maps the start's deviation from the mode's mean to the
-    /// output's (docs/math.md §12.5, one line per sampler).
-    static func gain(_ s: [GridDual], gamma: Double, method: Method) -> GridDual {
+    /// KL_j = ½[(e^ℓ − 1 − ℓ) + A² m²/γ], ℓ = log A² + log σ̃_0² − log γ: the KL of mode j's output
+    /// N(−A m, A² σ̃_0²) to N(0, γ); adds ∂KL_j/∂σ̃_i to `gradient`.
+    mutating func divergence(_ s: [Double], gamma: Double, mean: Double, method: ExactGridKL.Method,
+                             gradient: inout [Double]) -> Double {
         let n = s.count
-        // g(σ̃) = γ/(γ + σ̃²) and 1 − g(σ̃) = σ̃²/(γ + σ̃²), neither formed by a difference.
-        func g(_ x: GridDual) -> GridDual { gamma / (x * x + gamma) }
-        func complement(_ x: GridDual) -> GridDual { let x2 = x * x; return x2 / (x2 + gamma) }
-        switch method {
-        case .euler:
-            var a = GridDual(1)
-            for i in 0..<(n - 1) { a = a * (s[i + 1] / s[i] * complement(s[i]) + g(s[i])) }
-            return a * g(s[n - 1])
-        case .heun:
-            var a = GridDual(1)
-            for i in 0..<(n - 1) {
-                let h = s[i + 1] - s[i]
-                let slope = complement(s[i]) / s[i], slopeNext = complement(s[i + 1]) / s[i + 1]
-                a = a * (1 + 0.5 * h * (slope + slopeNext * (1 + h * slope)))
+        coefficients(s, gamma: gamma, method: method)
+        // Forward: u_1 … u_{N−1}, then A.
+        u[0] = 1
+        for i in 0..<(n - 1) { u[i + 1] = p[i].value * u[i] + (i > 0 ? q[i].value * u[i - 1] : 0) }
+        let last = LocalDual.gain(s[n - 1], gamma: gamma, at: 1)
+        let a = last.value * u[n - 1]
+        // KL and ∂KL/∂A; e^ℓ − 1 − ℓ by its series near ℓ = 0.
+        let ell = Foundation.log(a * a) + 2 * Foundation.log(s[0]) - Foundation.log(gamma)
+        let ratio = mean * mean / gamma
+        let kl = 0.5 * (expm1MinusIdentity(ell) + a * a * ratio)
+        let expm1Ell = Foundation.expm1(ell)
+        let dA = expm1Ell / a + a * ratio
+        gradient[0] += expm1Ell / s[0]
+        // Adjoint: ā_i = ∂A/∂u_i, from ā_{N−1} = g(σ̃_{N−1}) down.
+        for i in 0..<n { adjoint[i] = 0 }
+        adjoint[n - 1] = last.value
+        gradient[n - 1] += dA * last.tangent[1] * u[n - 1]
+        for i in stride(from: n - 2, through: 0, by: -1) {
+            let weight = dA * adjoint[i + 1]
+            adjoint[i] += adjoint[i + 1] * p[i].value
+            if i > 0 { adjoint[i - 1] += adjoint[i + 1] * q[i].value }
+            // ∂u_{i+1}/∂σ̃_{i−1+c} = ∂p_i/∂(·) u_i + ∂q_i/∂(·) u_{i−1}, c = 0, 1, 2.
+            for c in 0..<3 where i - 1 + c >= 0 {
+                let local = p[i].tangent[c] * u[i] + (i > 0 ? q[i].tangent[c] * u[i - 1] : 0)
+                gradient[i - 1 + c] += weight * local
             }
-            return a * g(s[n - 1])
-        case .dpmpp2M:
-            var u = GridDual(1)
-            var previous: (denoised: GridDual, step: GridDual)?
-            for i in 0..<(n - 1) {
-                let r = s[i + 1] / s[i]
-                let step = s[i].log() - s[i + 1].log()
-                let denoised = g(s[i]) * u
-                var estimate = denoised
-                if let previous {
-                    let half = 0.5 / (previous.step / step)
-                    estimate = (1 + half) * denoised - half * previous.denoised
+        }
+        return kl
+    }
+
+    /// p_i and q_i of the sampler (docs/math.md §12.5), tangent components (σ̃_{i−1}, σ̃_i, σ̃_{i+1}).
+    private mutating func coefficients(_ s: [Double], gamma: Double, method: ExactGridKL.Method) {
+        let n = s.count
+        for i in 0..<(n - 1) {
+            let now = LocalDual(s[i], variable: 1), next = LocalDual(s[i + 1], variable: 2)
+            let g = LocalDual.gain(s[i], gamma: gamma, at: 1)
+            let complement = LocalDual.complement(s[i], gamma: gamma, at: 1)
+            switch method {
+            case .euler:
+                p[i] = next / now * complement + g
+                q[i] = LocalDual(0)
+            case .heun:
+                let h = next - now
+                let slope = complement / now
+                let slopeNext = LocalDual.complement(s[i + 1], gamma: gamma, at: 2) / next
+                p[i] = 1 + 0.5 * h * (slope + slopeNext * (1 + h * slope))
+                q[i] = LocalDual(0)
+            case .dpmpp2M:
+                // u_{i+1} = r u_i + (1 − r) E_i, E_0 = g_0 u_0,
+                // E_i = (1 + 1/(2ρ)) g_i u_i − g_{i−1} u_{i−1}/(2ρ), ρ = η_{i−1}/η_i, η = log σ̃ − log σ̃'.
+                let r = next / now
+                guard i > 0 else {
+                    p[i] = r + (1 - r) * g
+                    q[i] = LocalDual(0)
+                    continue
                 }
-                previous = (denoised, step)
-                u = r * u + (1 - r) * estimate
+                let previous = LocalDual(s[i - 1], variable: 0)
+                let step = now.log() - next.log(), previousStep = previous.log() - now.log()
+                let half = 0.5 * step / previousStep
+                p[i] = r + (1 - r) * (1 + half) * g
+                q[i] = -1 * ((1 - r) * half * LocalDual.gain(s[i - 1], gamma: gamma, at: 0))
             }
-            return g(s[n - 1]) * u
         }
     }
 }
 
-/// A number with its derivatives with respect to up to 64 grid levels (forward-mode automatic
-/// differentiation, one tangent component per level).
-struct GridDual {
+/// e^x − 1 − x without cancellation: its Taylor series for |x| < 0.1, expm1(x) − x beyond.
+func expm1MinusIdentity(_ x: Double) -> Double {
+    guard abs(x) < 0.1 else { return Foundation.expm1(x) - x }
+    // x²/2! + x³/3! + … + x¹¹/11!: the first term left out is below 3·10⁻¹⁶ of the sum.
+    var term = x * x / 2, sum = term
+    for k in 3...11 {
+        term *= x / Double(k)
+        sum += term
+    }
+    return sum
+}
+
+/// A number with its derivatives with respect to the three levels one step reads, σ̃_{i−1}, σ̃_i,
+/// σ̃_{i+1} (forward-mode dual numbers; the fourth lane is unused).
+struct LocalDual {
     var value: Double
-    var tangent: SIMD64<Double>
+    var tangent: SIMD4<Double>
 
     init(_ value: Double) { self.value = value; tangent = .zero }
     init(_ value: Double, variable i: Int) { self.value = value; tangent = .zero; tangent[i] = 1 }
-    init(value: Double, tangent: SIMD64<Double>) { self.value = value; self.tangent = tangent }
+    init(value: Double, tangent: SIMD4<Double>) { self.value = value; self.tangent = tangent }
 
-    static func + (a: GridDual, b: GridDual) -> GridDual { .init(value: a.value + b.value, tangent: a.tangent + b.tangent) }
-    static func - (a: GridDual, b: GridDual) -> GridDual { .init(value: a.value - b.value, tangent: a.tangent - b.tangent) }
-    static func * (a: GridDual, b: GridDual) -> GridDual {
+    /// g(σ̃) = γ/(γ + σ̃²), σ̃ the level in lane `lane`.
+    static func gain(_ s: Double, gamma: Double, at lane: Int) -> LocalDual {
+        let d = gamma + s * s
+        var t = SIMD4<Double>.zero
+        t[lane] = -2 * gamma * s / (d * d)
+        return LocalDual(value: gamma / d, tangent: t)
+    }
+
+    /// 1 − g(σ̃) = σ̃²/(γ + σ̃²), formed without a difference.
+    static func complement(_ s: Double, gamma: Double, at lane: Int) -> LocalDual {
+        let d = gamma + s * s
+        var t = SIMD4<Double>.zero
+        t[lane] = 2 * gamma * s / (d * d)
+        return LocalDual(value: s * s / d, tangent: t)
+    }
+
+    static func + (a: LocalDual, b: LocalDual) -> LocalDual { .init(value: a.value + b.value, tangent: a.tangent + b.tangent) }
+    static func - (a: LocalDual, b: LocalDual) -> LocalDual { .init(value: a.value - b.value, tangent: a.tangent - b.tangent) }
+    static func * (a: LocalDual, b: LocalDual) -> LocalDual {
         .init(value: a.value * b.value, tangent: b.value * a.tangent + a.value * b.tangent)
     }
-    static func / (a: GridDual, b: GridDual) -> GridDual {
+    static func / (a: LocalDual, b: LocalDual) -> LocalDual {
         let q = a.value / b.value
         return .init(value: q, tangent: (a.tangent - q * b.tangent) / b.value)
     }
-    static func + (a: Double, b: GridDual) -> GridDual { .init(value: a + b.value, tangent: b.tangent) }
-    static func - (a: Double, b: GridDual) -> GridDual { .init(value: a - b.value, tangent: -b.tangent) }
-    static func * (a: Double, b: GridDual) -> GridDual { .init(value: a * b.value, tangent: a * b.tangent) }
-    static func / (a: Double, b: GridDual) -> GridDual {
-        let q = a / b.value
-        return .init(value: q, tangent: (-q / b.value) * b.tangent)
-    }
-    static func + (a: GridDual, b: Double) -> GridDual { .init(value: a.value + b, tangent: a.tangent) }
+    static func + (a: Double, b: LocalDual) -> LocalDual { .init(value: a + b.value, tangent: b.tangent) }
+    static func - (a: Double, b: LocalDual) -> LocalDual { .init(value: a - b.value, tangent: -b.tangent) }
+    static func * (a: Double, b: LocalDual) -> LocalDual { .init(value: a * b.value, tangent: a * b.tangent) }
 
-    func log() -> GridDual { .init(value: Foundation.log(value), tangent: tangent / value) }
-
-    /// e^x − 1 − x without cancellation: its Taylor series for |x| < 0.1, expm1(x) − x beyond.
-    func expm1MinusIdentity() -> GridDual {
-        let x = value
-        var f: Double
-        if abs(x) < 0.1 {
-            // x²/2! + x³/3! + … + x¹¹/11!: the first term left out is below 3·10⁻¹⁶ of the sum.
-            var term = x * x / 2, sum = term
-            for k in 3...11 { term *= x / Double(k); sum += term }
-            f = sum
-        } else {
-            f = Foundation.expm1(x) - x
-        }
-        return .init(value: f, tangent: Foundation.expm1(x) * tangent)
-    }
+    func log() -> LocalDual { .init(value: Foundation.log(value), tangent: tangent / value) }
 }
