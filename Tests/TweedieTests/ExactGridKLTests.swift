@@ -121,6 +121,29 @@ import Testing
         #expect(best.kl < 0.99 * (try other.divergence(levels: closedForm)))
     }
 
+    /// The Gaussian fit of a mixture: its covariance by the centred law of total covariance equals
+    /// the raw second moment Σ π_k (Λ_k + μ_k μ_kᵀ) − μ μᵀ, for full, diagonal and Dirac components.
+    @Test func gaussianFitHasTheMixturesMoments() throws {
+        var random = TestRandom(seed: 9)
+        let means = random.matrix(3, 4, scale: 2)
+        let weights = [0.2, 0.5, 0.3]
+        let fulls = (0..<3).map { _ in random.spd(4) }
+        for covariances in [ComponentCovariances.full(fulls), .diagonal(Matrix([[1, 2, 3, 4], [0.5, 0.5, 1, 1], [2, 1, 2, 1]])),
+                            .dirac] {
+            let mixture = try GaussianMixture(weights: weights, means: means, covariances: covariances)
+            let mu = mixture.mean
+            var raw = Matrix(rows: 4, columns: 4)
+            for k in 0..<3 {
+                let lambda = mixture.covariance(of: k)
+                for i in 0..<4 { for j in 0..<4 { raw[i, j] += weights[k] * (lambda[i, j] + means[k, i] * means[k, j]) } }
+            }
+            for i in 0..<4 { for j in 0..<4 { raw[i, j] -= mu[i] * mu[j] } }
+            #expect(isClose(mixture.covariance, raw, rtol: 1e-12, atol: 1e-12))
+            let fit = try mixture.gaussianFit
+            #expect(fit.componentCount == 1 && isClose(fit.means.row(0), mu, rtol: 1e-15))
+        }
+    }
+
     /// One dimension, one step: A = g(σ̃_0), the output is x̂_0 of the start, and the KL has a
     /// closed form; e^ℓ − 1 − ℓ keeps its relative accuracy where ℓ is tiny.
     @Test func oneLevelClosedForm() throws {
