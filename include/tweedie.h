@@ -75,6 +75,15 @@ int32_t tweedie_last_certificate(double *out);
 int32_t tweedie_truncation_study(tweedie_model model, const double *ks, ptrdiff_t k_count, ptrdiff_t count,
                                  uint64_t seed, const char *schedule, ptrdiff_t steps, char **out);
 
+/* Time grids by exact KL (Gaussian prior, or a mixture's Gaussian fit; sampler euler, ddim, heun or
+   dpmpp-2m): the KL of levels (count decreasing sigma/alpha values, without the final 0) and its
+   gradient (count values, may be NULL); the optimal grid for a budget of model calls beside the
+   published grids, as JSON (free with tweedie_string_free; sigma_max, sigma_min NaN for the schedule's) */
+int32_t tweedie_grid_kl(tweedie_model model, const char *sampler, const double *levels, ptrdiff_t count,
+                        double *kl, double *gradient);
+int32_t tweedie_schedule_optimize(tweedie_model model, const char *sampler, ptrdiff_t calls, const char *schedule,
+                                  double sigma_max, double sigma_min, int32_t keep_end, char **out);
+
 /* Schedules: alpha, sigma, log-SNR and their derivatives at count times; range receives [t_min, t_max] */
 int32_t tweedie_schedule_evaluate(const char *name, const double *times, ptrdiff_t count, double *alpha,
                                   double *sigma, double *log_snr, double *alpha_derivative,

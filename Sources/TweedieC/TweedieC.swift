@@ -463,6 +463,72 @@ public func tweedie_truncation_study(
     }
 }
 
+// MARK: Time grids by exact KL
+
+/// The method of a sampler named as the command line names it, for the exact KL of a grid.
+private func gridMethod(_ sampler: UnsafePointer<CChar>?) throws -> ExactGridKL.Method {
+    let text = try string(sampler, "sampler")
+    guard let method = ExactGridKL.Method(try SamplerConfiguration(parsing: text)) else {
+        throw CallError("sampler: \(text) is not a deterministic linear sampler; the exact KL of a grid needs "
+                        + "euler, ddim (eta = 0), heun without churn or dpmpp-2m")
+    }
+    return method
+}
+
+/// The exact KL(q_N ‖ p_0) of `sampler` on the grid of `count` levels σ̃ (decreasing, without the
+/// final 0) and its gradient (`count` values; may be null). A model of several components is
+/// replaced by its Gaussian fit.
+@_cdecl("tweedie_grid_kl")
+public func tweedie_grid_kl(
+    _ handle: UnsafeMutableRawPointer?, _ sampler: UnsafePointer<CChar>?, _ levels: UnsafePointer<Double>?,
+    _ count: Int, _ kl: UnsafeMutablePointer<Double>?, _ gradient: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    call {
+        guard let kl else { throw CallError("kl: null buffer") }
+        let objective = try ExactGridKL(model: try model(handle), method: try gridMethod(sampler), fitting: true)
+        let result = try objective.divergenceAndGradient(levels: try doubles(levels, count, "levels"))
+        kl.pointee = result.kl
+        write(result.gradient, to: gradient)
+    }
+}
+
+/// The grid of least exact KL for `sampler` within `calls` model calls, beside the published
+/// grids, as JSON (free with tweedie_string_free). sigma_max, sigma_min: NaN for the schedule's.
+@_cdecl("tweedie_schedule_optimize")
+public func tweedie_schedule_optimize(
+    _ handle: UnsafeMutableRawPointer?, _ sampler: UnsafePointer<CChar>?, _ calls: Int,
+    _ schedule: UnsafePointer<CChar>?, _ sigmaMax: Double, _ sigmaMin: Double, _ keepEnd: Int32,
+    _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+) -> Int32 {
+    call {
+        let method = try gridMethod(sampler)
+        guard calls >= 1, method.levels(calls: calls) <= ExactGridKL.maximumLevels else {
+            throw CallError("calls: between 1 and \(method.modelCalls(levels: ExactGridKL.maximumLevels)) for "
+                            + "\(method.rawValue), got \(calls)")
+        }
+        let grid = try Schedule.named(try string(schedule, "schedule"))
+        let range = try scaledNoiseRange(of: grid)
+        let top = sigmaMax.isNaN ? range.max : sigmaMax, bottom = sigmaMin.isNaN ? range.min : sigmaMin
+        let objective = try ExactGridKL(model: try model(handle), method: method, fitting: true)
+        let n = method.levels(calls: calls)
+        let optimum = try OptimalGrid(objective, count: n, sigmaMax: top, sigmaMin: bottom, freeEnd: keepEnd == 0)
+        func numbers(_ values: [Double]) -> String { "[" + values.map(json).joined(separator: ", ") + "]" }
+        let times = try optimum.levels.map { try grid.time(logSNR: -log($0)) }
+        var published: [String] = []
+        for kind in PublishedGrid.allCases {
+            let levels = kind.levels(count: n, sigmaMax: top, sigmaMin: bottom)
+            published.append("\"\(kind.rawValue)\": {\"sigmas\": \(numbers(levels + [0])), "
+                             + "\"kl\": \(json(try objective.divergence(levels: levels)))}")
+        }
+        try returnString("{\"method\": \"\(method.rawValue)\", \"model_calls\": \(method.modelCalls(levels: n)), "
+                         + "\"gaussian_fit\": \(objective.usesGaussianFit), "
+                         + "\"sigmas\": \(numbers(optimum.levels + [0])), \"times\": \(numbers(times)), "
+                         + "\"kl\": \(json(optimum.kl)), \"gradient_norm\": \(json(optimum.gradientNorm)), "
+                         + "\"intervals_at_floor\": \(optimum.intervalsAtFloor), "
+                         + "\"published\": {\(published.joined(separator: ", "))}}", out)
+    }
+}
+
 /// A finite number as JSON writes it (the study's figures are finite).
 private func json(_ value: Double) -> String { value.isFinite ? "\(value)" : "null" }
 

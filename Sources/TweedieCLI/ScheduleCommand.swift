@@ -61,22 +61,19 @@ struct ScheduleOptimizeCommand: ParsableCommand {
                                  + "for \(method.rawValue) (\(ExactGridKL.maximumLevels) levels), got \(calls)")
         }
         let s = try Schedule.named(schedule)
-        let ends = try TimeGrid.karras(s, count: 2)
-        let top = sigmaMax ?? s.sigma(ends[0]) / s.alpha(ends[0])
-        let bottom = sigmaMin ?? s.sigma(ends[1]) / s.alpha(ends[1])
+        let range = try scaledNoiseRange(of: s)
+        let top = sigmaMax ?? range.max
+        let bottom = sigmaMin ?? range.min
         guard top.isFinite, top > 0 else { throw CommandFailure("--sigma-max must be finite and positive, got \(top)") }
         guard bottom.isFinite, bottom > 0, bottom < top else {
             throw CommandFailure("--sigma-min must be positive and below σ̃_max = \(format(top)), got \(bottom)")
         }
         let m = try loadModel(model)
-        var prior = m
-        var fitted = false
-        if m.componentCount > 1 {
-            prior = try MixtureModel(prior: m.prior.gaussianFit, noise: m.noise, name: m.name)
-            fitted = true
-        }
         let start = Date()
-        let objective = try parsed { () throws(ArgumentError) in try ExactGridKL(model: prior, method: method) }
+        let objective = try parsed { () throws(ArgumentError) in
+            try ExactGridKL(model: m, method: method, fitting: true)
+        }
+        let fitted = objective.usesGaussianFit
         let optimum = try parsed { () throws(ArgumentError) in
             try OptimalGrid(objective, count: levelCount, sigmaMax: top, sigmaMin: bottom, freeEnd: !keepEnd)
         }
@@ -171,9 +168,11 @@ struct ScheduleOptimizeCommand: ParsableCommand {
         }
         chart.series = [.init(label: "optimal (exact KL)", points: optimal, color: SVGLineChart.palette[0])]
             + PublishedGrid.allCases.enumerated().map { i, grid in
-                .init(label: grid.rawValue, points: series[grid] ?? [], color: SVGLineChart.palette[i + 1], isDashed: true)
+                .init(label: grid.rawValue, points: series[grid] ?? [], color: SVGLineChart.palette[i + 1],
+                      isDashed: true)
             }
-        chart.caption = ["σ̃ from \(format(top)) to \(format(bottom)); the optimum keeps σ̃_max and frees the last level"]
+        chart.caption = ["σ̃ from \(format(top)) to \(format(bottom)); the optimum keeps σ̃_max"
+                         + (keepEnd ? " and σ̃_min" : " and frees the last level")]
         try chart.write(to: URL(fileURLWithPath: path))
     }
 }

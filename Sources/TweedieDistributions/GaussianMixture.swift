@@ -160,7 +160,9 @@ public struct GaussianMixture: Sendable, Equatable {
 
     /// The Gaussian with the mean and covariance of p_0 (its moment-matched, maximum-likelihood fit).
     public var gaussianFit: GaussianMixture {
-        get throws(ModelError) { try GaussianMixture(weights: [1], means: Matrix([mean]), covariances: .full([covariance])) }
+        get throws(ModelError) {
+            try GaussianMixture(weights: [1], means: Matrix([mean]), covariances: .full([covariance]))
+        }
     }
 
     /// The mean of p_0: Σ_k π_k μ_k.

@@ -50,13 +50,19 @@ public struct ExactGridKL: Sendable {
     /// m_j, the prior mean in the whitened eigenbasis, Uᵀ L⁻¹ μ.
     public let means: [Double]
 
-    /// The modes of `model`, which must be one Gaussian component with a non-singular covariance.
-    public init(model: MixtureModel, method: Method) throws(ArgumentError) {
-        guard model.componentCount == 1 else {
+    /// Whether p_0 is the Gaussian fit of a mixture (its mean and covariance), not the model itself.
+    public let usesGaussianFit: Bool
+
+    /// The modes of `model`, which must be one Gaussian component with a non-singular covariance;
+    /// with `fitting`, a model of several components (or a data set) is replaced by its Gaussian fit.
+    public init(model: MixtureModel, method: Method, fitting: Bool = false) throws(ArgumentError) {
+        guard model.componentCount == 1 || fitting else {
             throw ArgumentError("model", "the exact KL of a grid needs a single Gaussian component, "
                                 + "got \(model.componentCount) components (fit one Gaussian first)")
         }
-        let lambda = model.prior.covariance(of: 0)
+        usesGaussianFit = model.componentCount > 1
+        let lambda = usesGaussianFit ? model.prior.covariance : model.prior.covariance(of: 0)
+        let mu = usesGaussianFit ? model.prior.mean : model.prior.means.row(0)
         let eig: (values: [Double], vectors: Matrix)
         do {
             eig = try whitenedEigendecomposition(of: lambda, noise: model.noise, field: "covariances[0]")
@@ -69,7 +75,7 @@ public struct ExactGridKL: Sendable {
                                 + "\(eig.values.min() ?? 0)): every sampler's KL to it is infinite")
         }
         var whitenedMean = Matrix(rows: 1, columns: model.dimension)
-        whitenedMean.setRow(0, to: model.prior.means.row(0))
+        whitenedMean.setRow(0, to: mu)
         model.noise.apply(.whiten, to: &whitenedMean)
         let projected = BLAS.product(whitenedMean, eig.vectors)
         self.method = method
@@ -100,7 +106,9 @@ public struct ExactGridKL: Sendable {
             throw ArgumentError("levels", "at most \(maximumLevels) levels, got \(levels.count)")
         }
         for (i, s) in levels.enumerated() {
-            guard s.isFinite, s > 0 else { throw ArgumentError("levels", "σ̃[\(i)] must be finite and positive, got \(s)") }
+            guard s.isFinite, s > 0 else {
+                throw ArgumentError("levels", "σ̃[\(i)] must be finite and positive, got \(s)")
+            }
             if i > 0, !(s < levels[i - 1]) {
                 throw ArgumentError("levels", "levels must decrease strictly (σ̃[\(i - 1)] = \(levels[i - 1]), "
                                     + "σ̃[\(i)] = \(s))")
@@ -235,8 +243,12 @@ struct LocalDual {
         return LocalDual(value: s * s / d, tangent: t)
     }
 
-    static func + (a: LocalDual, b: LocalDual) -> LocalDual { .init(value: a.value + b.value, tangent: a.tangent + b.tangent) }
-    static func - (a: LocalDual, b: LocalDual) -> LocalDual { .init(value: a.value - b.value, tangent: a.tangent - b.tangent) }
+    static func + (a: LocalDual, b: LocalDual) -> LocalDual {
+        .init(value: a.value + b.value, tangent: a.tangent + b.tangent)
+    }
+    static func - (a: LocalDual, b: LocalDual) -> LocalDual {
+        .init(value: a.value - b.value, tangent: a.tangent - b.tangent)
+    }
     static func * (a: LocalDual, b: LocalDual) -> LocalDual {
         .init(value: a.value * b.value, tangent: b.value * a.tangent + a.value * b.tangent)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import TweedieDiffusion
 import TweedieDistributions
 
 /// The grids of scaled noise levels that samplers are run on in practice, N levels from σ̃_max
@@ -53,6 +54,12 @@ public enum PublishedGrid: String, Sendable, CaseIterable {
         if self != .alignYourSteps { levels[n - 1] = sigmaMin }
         return levels
     }
+}
+
+/// σ̃_max and σ̃_min of a schedule: σ/α at the ends of its time range, as Karras' grid takes them.
+public func scaledNoiseRange(of schedule: Schedule) throws(ScheduleError) -> (max: Double, min: Double) {
+    let ends = try TimeGrid.karras(schedule, count: 2)
+    return (schedule.sigma(ends[0]) / schedule.alpha(ends[0]), schedule.sigma(ends[1]) / schedule.alpha(ends[1]))
 }
 
 /// The grid that minimises the exact KL of ``ExactGridKL`` over N levels, the first held at

@@ -15,7 +15,7 @@ from tweedie import TweedieError, TweedieTypeError
 
 PACKAGE = Path(tweedie.__file__).resolve().parent
 RESULTS = ["OracleResult", "Posterior", "Measurement", "SamplerKL", "SamplerPathKL", "Likelihood", "PruningCertificate",
-           "CertifiedDenoising", "TruncationStudy"]
+           "CertifiedDenoising", "TruncationStudy", "OptimalGrid"]
 
 
 def section(doc: str, title: str) -> str:

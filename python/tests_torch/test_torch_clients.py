@@ -140,3 +140,28 @@ def test_a_torch_network_runs_through_tweedie_heun():
     c = tweedie.sample(network, dimension=2, sampler="heun", schedule="vp-linear", steps=8, count=100, seed=2,
                        batch_size=7)
     assert np.allclose(a, c, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("name, sampler", [("sample_euler", "euler"), ("sample_heun", "heun"),
+                                           ("sample_dpmpp_2m", "dpmpp-2m")])
+def test_the_optimal_grid_in_k_diffusion_has_the_kl_tweedie_states(name, sampler):
+    """The grid optimal_grid returns, run by k-diffusion's own sampler on the exact denoiser: its
+    output is an affine map of the start (probed on 0 and the unit vectors), and the Gaussian KL of
+    that output law to p_0, computed here with numpy, is the KL optimal_grid reports."""
+    sampling = k_diffusion_sampling()
+    rng = np.random.default_rng(11)
+    d = 3
+    a = rng.normal(size=(d, d))
+    mean, cov = rng.normal(size=d), a @ a.T / d + 0.2 * np.eye(d)
+    model = tweedie.Model.from_dict({"weights": [1], "means": [mean.tolist()], "covariance_type": "full",
+                                     "covariances": [cov.tolist()]})
+    grid = tweedie.optimal_grid(model, sampler=sampler, calls=9)
+    sigmas = torch.from_numpy(grid.sigmas)
+    probes = torch.from_numpy(np.vstack([np.zeros(d), np.eye(d)]))
+    images = getattr(sampling, name)(KDiffusionDenoiser(model), probes, sigmas, disable=True).numpy()
+    c, linear = images[0], (images[1:] - images[0]).T
+    out_cov = grid.sigmas[0] ** 2 * linear @ linear.T  # start N(0, σ_max² I)
+    difference = mean - c
+    kl = 0.5 * (np.trace(np.linalg.solve(cov, out_cov)) + difference @ np.linalg.solve(cov, difference) - d
+                + np.linalg.slogdet(cov)[1] - np.linalg.slogdet(out_cov)[1])
+    assert kl == pytest.approx(grid.kl, rel=1e-8)

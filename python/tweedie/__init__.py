@@ -17,6 +17,7 @@ from ._charts import plot_samples
 from ._datasets import CertifiedDenoising, PrunedDenoiser, PruningCertificate, TruncationStudy, truncation_study
 from ._errors import TweedieError, TweedieTypeError
 from ._evaluation import Likelihood, Measurement, evaluate, likelihood
+from ._grids import OptimalGrid, grid_kl, optimal_grid
 from ._inverse import Posterior, posterior
 from ._models import Model
 from ._oracle import Oracle, OracleResult, Schedule
@@ -25,5 +26,6 @@ from ._sampling import GUIDANCE_METHODS, SamplerKL, SamplerPathKL, sample, sampl
 __all__ = ["TweedieError", "TweedieTypeError", "Model", "Oracle", "OracleResult", "Schedule", "Measurement",
            "Likelihood", "Posterior", "sample", "evaluate", "likelihood", "posterior", "GUIDANCE_METHODS",
            "SamplerKL", "SamplerPathKL", "sampler_kl", "sampler_path_kl", "plot_samples", "PrunedDenoiser",
-           "CertifiedDenoising", "PruningCertificate", "truncation_study", "TruncationStudy"]
+           "CertifiedDenoising", "PruningCertificate", "truncation_study", "TruncationStudy",
+           "grid_kl", "optimal_grid", "OptimalGrid"]
 __version__ = "0.1.0"
