@@ -84,6 +84,11 @@ int32_t tweedie_grid_kl(tweedie_model model, const char *sampler, const double *
 int32_t tweedie_schedule_optimize(tweedie_model model, const char *sampler, ptrdiff_t calls, const char *schedule,
                                   double sigma_max, double sigma_min, int32_t keep_end, char **out);
 
+/* The mean (D) and covariance (D x D) of p_0 (either may be NULL); KL(N(m1, s1) || N(m2, s2)) */
+int32_t tweedie_model_moments(tweedie_model model, double *mean, double *covariance);
+int32_t tweedie_gaussian_kl(ptrdiff_t dimension, const double *m1, const double *s1, const double *m2,
+                            const double *s2, double *out);
+
 /* Schedules: alpha, sigma, log-SNR and their derivatives at count times; range receives [t_min, t_max] */
 int32_t tweedie_schedule_evaluate(const char *name, const double *times, ptrdiff_t count, double *alpha,
                                   double *sigma, double *log_snr, double *alpha_derivative,

@@ -492,6 +492,40 @@ public func tweedie_grid_kl(
     }
 }
 
+/// The mean (D) and covariance (D×D, row-major) of the model's p_0, by the law of total covariance
+/// (either buffer may be null).
+@_cdecl("tweedie_model_moments")
+public func tweedie_model_moments(
+    _ handle: UnsafeMutableRawPointer?, _ mean: UnsafeMutablePointer<Double>?,
+    _ covariance: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    call {
+        let prior = try model(handle).prior
+        write(prior.mean, to: mean)
+        if covariance != nil {
+            try MemoryBudget.require("model", "its covariance D × D", elements: [prior.dimension, prior.dimension])
+            write(prior.covariance.elements, to: covariance)
+        }
+    }
+}
+
+/// KL(N(m1, s1) ‖ N(m2, s2)) in dimension `dimension` (covariances row-major, positive definite).
+@_cdecl("tweedie_gaussian_kl")
+public func tweedie_gaussian_kl(
+    _ dimension: Int, _ m1: UnsafePointer<Double>?, _ s1: UnsafePointer<Double>?, _ m2: UnsafePointer<Double>?,
+    _ s2: UnsafePointer<Double>?, _ out: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    call {
+        guard dimension >= 1 else { throw CallError("dimension: must be at least 1, got \(dimension)") }
+        guard let out else { throw CallError("out: null buffer") }
+        out.pointee = try GaussianKL.divergence(
+            mean: try doubles(m1, dimension, "m1"),
+            covariance: try matrix(s1, rows: dimension, columns: dimension, "s1"),
+            referenceMean: try doubles(m2, dimension, "m2"),
+            referenceCovariance: try matrix(s2, rows: dimension, columns: dimension, "s2"))
+    }
+}
+
 /// The grid of least exact KL for `sampler` within `calls` model calls, beside the published
 /// grids, as JSON (free with tweedie_string_free). sigma_max, sigma_min: NaN for the schedule's.
 @_cdecl("tweedie_schedule_optimize")
@@ -522,6 +556,7 @@ public func tweedie_schedule_optimize(
         }
         try returnString("{\"method\": \"\(method.rawValue)\", \"model_calls\": \(method.modelCalls(levels: n)), "
                          + "\"gaussian_fit\": \(objective.usesGaussianFit), "
+                         + "\"initialization_floor\": \(json(objective.initializationFloor(sigmaMax: top))), "
                          + "\"sigmas\": \(numbers(optimum.levels + [0])), \"times\": \(numbers(times)), "
                          + "\"kl\": \(json(optimum.kl)), \"gradient_norm\": \(json(optimum.gradientNorm)), "
                          + "\"intervals_at_floor\": \(optimum.intervalsAtFloor), "

@@ -85,7 +85,10 @@ struct ScheduleOptimizeCommand: ParsableCommand {
               + (method.modelCalls(levels: levelCount) < calls ? " (a budget of \(calls))" : "")
               + " (\(levelCount) levels, then x̂_0), "
               + "σ̃ from \(format(top)) to " + (keepEnd ? format(bottom) : "≥ \(format(bottom)) (the last level free)"))
-        print("KL(q_N ‖ p_0) = \(format(optimum.kl)) nats; L-BFGS from \(optimum.start.rawValue) (best of 3 starts, "
+        let floor = objective.initializationFloor(sigmaMax: top)
+        print("KL(q_N ‖ p_0) = \(format(optimum.kl)) nats; the exact flow from the same start: \(format(floor)) nats "
+              + "(the start's error alone)")
+        print("L-BFGS from \(optimum.start.rawValue) (best of 3 starts, "
               + "\(optimum.iterations) iterations), gradient \(format(optimum.gradientNorm)); \(format(elapsed, 3)) s")
         print("")
         let times = try optimum.levels.map { try s.time(logSNR: -log($0)) }
@@ -103,7 +106,7 @@ struct ScheduleOptimizeCommand: ParsableCommand {
         }
         printTable(["grid", "exact KL (nats)", "gap", "σ̃ levels"], rows)
         if let out {
-            try writeJSON(out, optimum: optimum, times: times, published: published, fitted: fitted)
+            try writeJSON(out, optimum: optimum, times: times, published: published, fitted: fitted, floor: floor)
             print("")
             print("wrote \(out)")
         }
@@ -132,11 +135,11 @@ struct ScheduleOptimizeCommand: ParsableCommand {
     }
 
     private func writeJSON(_ path: String, optimum: OptimalGrid, times: [Double],
-                           published: [(PublishedGrid, [Double], Double)], fitted: Bool) throws {
+                           published: [(PublishedGrid, [Double], Double)], fitted: Bool, floor: Double) throws {
         func numbers(_ values: [Double]) -> String { "[" + values.map { "\($0)" }.joined(separator: ", ") + "]" }
         var text = "{\n"
         text += "  \"sampler\": \"\(sampler)\",\n  \"schedule\": \"\(schedule)\",\n  \"model_calls\": \(calls),\n"
-        text += "  \"gaussian_fit\": \(fitted),\n"
+        text += "  \"gaussian_fit\": \(fitted),\n  \"initialization_floor\": \(floor),\n"
         text += "  \"optimal\": {\"sigmas\": \(numbers(optimum.levels + [0])), \"times\": \(numbers(times)), "
             + "\"kl\": \(optimum.kl), \"gradient_norm\": \(optimum.gradientNorm)},\n"
         text += "  \"published\": {\n"

@@ -100,6 +100,19 @@ public struct ExactGridKL: Sendable {
         return (kl, gradient)
     }
 
+    /// The KL of the exact probability-flow map from the same start N(0, σ̃_max² Σ) to t = 0: the
+    /// start's error alone. Not a lower bound: a grid's discretization error can offset part of it.
+    /// Mode j's deviation is scaled by
+    /// A = √(γ_j/(γ_j + σ̃_max²)), so ℓ_j = −log1p(γ_j/σ̃_max²) (docs/math.md §12.5).
+    public func initializationFloor(sigmaMax: Double) -> Double {
+        var kl = 0.0
+        for (gamma, mean) in zip(eigenvalues, means) {
+            let ell = -Foundation.log1p(gamma / (sigmaMax * sigmaMax))
+            kl += 0.5 * (expm1MinusIdentity(ell) + mean * mean / (gamma + sigmaMax * sigmaMax))
+        }
+        return kl
+    }
+
     static func check(_ levels: [Double]) throws(ArgumentError) {
         guard !levels.isEmpty else { throw ArgumentError("levels", "a grid needs at least one level") }
         guard levels.count <= maximumLevels else {

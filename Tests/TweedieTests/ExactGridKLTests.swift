@@ -89,6 +89,7 @@ import Testing
         }
         #expect(optimum.gradientNorm <= 1e-6 * max(optimum.kl, 1), "\(optimum.levels) kl \(optimum.kl) it \(optimum.iterations) from \(optimum.start)")
         #expect(optimum.levels.first == 80)
+        #expect(objective.initializationFloor(sigmaMax: 80) > 0)
         #expect(zip(optimum.levels, optimum.levels.dropFirst()).allSatisfy { $0 > $1 })
         #expect(optimum.levels.last! >= 0.002 * (1 - 1e-12))
         // Holding the last level at σ̃_min: still no worse than the grids with that end, and no
@@ -119,6 +120,10 @@ import Testing
         let other = try ExactGridKL(model: scaled, method: .euler)
         let best = try OptimalGrid(other, count: levels, sigmaMax: 80, sigmaMin: 0.002, freeEnd: false)
         #expect(best.kl < 0.99 * (try other.divergence(levels: closedForm)))
+        // … but it is again in units of the data's standard deviation c: c tan(… atan(σ̃/c) …).
+        let c = 0.5
+        let rescaled = PublishedGrid.klOptimal.levels(count: levels, sigmaMax: 80 / c, sigmaMin: 0.002 / c).map { c * $0 }
+        #expect(isClose(best.levels, rescaled, rtol: 1e-5), "\(best.levels) vs \(rescaled)")
     }
 
     /// The Gaussian fit of a mixture: its covariance by the centred law of total covariance equals
@@ -142,6 +147,24 @@ import Testing
             let fit = try mixture.gaussianFit
             #expect(fit.componentCount == 1 && isClose(fit.means.row(0), mu, rtol: 1e-15))
         }
+    }
+
+    /// The floor — the exact probability-flow map from N(0, σ̃_max² I) — against the dense Gaussian KL
+    /// of its output law N(μ − a∘μ, σ̃_max² diag(a²)), a_j = √(λ_j/(λ_j + σ̃_max²)), for a diagonal Λ;
+    /// and a fine Heun grid approaches it from above.
+    @Test func initializationFloorIsTheExactFlowsKL() throws {
+        let (lambda, mu, s) = ([2.0, 0.5, 0.1], [1.0, -1.0, 0.5], 3.0)
+        let model = try MixtureModel(prior: GaussianMixture(weights: [1], means: Matrix([mu]),
+                                                            covariances: .full([Matrix.diagonal(lambda)])))
+        let objective = try ExactGridKL(model: model, method: .heun)
+        let a = lambda.map { ($0 / ($0 + s * s)).squareRoot() }
+        let dense = try GaussianKL.divergence(mean: zip(mu, a).map { $0 - $1 * $0 },
+                                              covariance: Matrix.diagonal(a.map { s * s * $0 * $0 }),
+                                              referenceMean: mu, referenceCovariance: Matrix.diagonal(lambda))
+        let floor = objective.initializationFloor(sigmaMax: s)
+        #expect(abs(floor - dense) <= 1e-12 * dense, "\(floor) vs \(dense)")
+        let fine = try objective.divergence(levels: PublishedGrid.karras.levels(count: 64, sigmaMax: s, sigmaMin: 1e-5))
+        #expect(fine >= floor && fine <= 1.001 * floor, "\(fine) vs floor \(floor)")
     }
 
     /// One dimension, one step: A = g(σ̃_0), the output is x̂_0 of the start, and the KL has a

@@ -107,6 +107,7 @@ def test_optimal_grid_on_scikit_learns_fit_of_iris():
         assert kl == pytest.approx(tweedie.grid_kl(model, sigmas, sampler="heun")[0], rel=1e-14)
     assert grid.kl == pytest.approx(tweedie.grid_kl(model, grid.sigmas, sampler="heun")[0], rel=1e-12)
     assert np.all(np.diff(grid.sigmas[:-1]) < 0)
+    assert 0 < grid.initialization_floor < 1e-6
     assert "OptimalGrid(" in repr(grid)
 
 

@@ -14,6 +14,7 @@ Every error is a :class:`TweedieError` (a ``ValueError``) with the library's one
 argument of the wrong type raises its subclass :class:`TweedieTypeError` (also a ``TypeError``).
 """
 from ._charts import plot_samples
+from ._conformance import Conformance, conformance, standard_conformance_prior
 from ._datasets import CertifiedDenoising, PrunedDenoiser, PruningCertificate, TruncationStudy, truncation_study
 from ._errors import TweedieError, TweedieTypeError
 from ._evaluation import Likelihood, Measurement, evaluate, likelihood
@@ -27,5 +28,5 @@ __all__ = ["TweedieError", "TweedieTypeError", "Model", "Oracle", "OracleResult"
            "Likelihood", "Posterior", "sample", "evaluate", "likelihood", "posterior", "GUIDANCE_METHODS",
            "SamplerKL", "SamplerPathKL", "sampler_kl", "sampler_path_kl", "plot_samples", "PrunedDenoiser",
            "CertifiedDenoising", "PruningCertificate", "truncation_study", "TruncationStudy",
-           "grid_kl", "optimal_grid", "OptimalGrid"]
+           "grid_kl", "optimal_grid", "OptimalGrid", "conformance", "Conformance", "standard_conformance_prior"]
 __version__ = "0.1.0"

@@ -90,6 +90,9 @@ class OptimalGrid:
         Model calls of a run on the grid.
     gaussian_fit : bool
         Whether p_0 was the Gaussian fit of a mixture.
+    initialization_floor : float
+        The KL of the exact probability-flow map from the same start N(0, σ_max² Σ): the start's error
+        alone (not a lower bound: a grid's discretization error can offset part of it).
     intervals_at_floor : list of int
         Intervals held at the shortest length allowed (where the exact optimum would merge levels).
     published : dict of str to (ndarray, float)
@@ -103,6 +106,7 @@ class OptimalGrid:
     gradient_norm: float
     model_calls: int
     gaussian_fit: bool
+    initialization_floor: float
     intervals_at_floor: list[int] = field(default_factory=list)
     published: dict[str, tuple[npt.NDArray[np.float64], float]] = field(default_factory=dict)
 
@@ -173,6 +177,6 @@ def optimal_grid(model: Model, *, sampler: str = "heun", calls: int = 10, schedu
     result = json.loads(take_string(out))
     return OptimalGrid(np.array(result["sigmas"], dtype=np.float64), np.array(result["times"], dtype=np.float64),
                        float(result["kl"]), float(result["gradient_norm"]), int(result["model_calls"]),
-                       bool(result["gaussian_fit"]), [int(i) for i in result["intervals_at_floor"]],
+                       bool(result["gaussian_fit"]), float(result["initialization_floor"]), [int(i) for i in result["intervals_at_floor"]],
                        {name: (np.array(grid["sigmas"], dtype=np.float64), float(grid["kl"]))
                         for name, grid in result["published"].items()})

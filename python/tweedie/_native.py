@@ -75,6 +75,8 @@ _signatures = {
     "tweedie_last_certificate": ([_d], _i),
     "tweedie_truncation_study": ([_p, _d, _n, _n, ctypes.c_uint64, _s, _n, ctypes.POINTER(_p)], _i),
     "tweedie_grid_kl": ([_p, _s, _d, _n, _d, _d], _i),
+    "tweedie_model_moments": ([_p, _d, _d], _i),
+    "tweedie_gaussian_kl": ([_n, _d, _d, _d, _d, _d], _i),
     "tweedie_schedule_optimize": ([_p, _s, _n, _s, ctypes.c_double, ctypes.c_double, ctypes.c_int32,
                                    ctypes.POINTER(_p)], _i),
 }

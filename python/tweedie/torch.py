@@ -23,9 +23,12 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from . import Model, Oracle, TweedieError
+from . import Model, Oracle, TweedieError, TweedieTypeError
+from ._conformance import Conformance
+from ._conformance import conformance as _conformance
+from ._conformance import standard_conformance_prior
 
-__all__ = ["KDiffusionDenoiser", "DiffusersModel", "k_diffusion_sampling"]
+__all__ = ["KDiffusionDenoiser", "DiffusersModel", "k_diffusion_sampling", "conformance"]
 
 
 def k_diffusion_sampling() -> types.ModuleType:
@@ -217,3 +220,41 @@ class DiffusersModel:
             sigma_rows = np.broadcast_to(np.atleast_1d(sigma), (rows.shape[0],))[:, None]
             prediction = alpha_rows * prediction - sigma_rows * result.denoised
         return UNetOutput(torch.from_numpy(np.ascontiguousarray(prediction)).reshape(x.shape).to(dtype=x.dtype, device=x.device))
+
+
+def conformance(sample: Any, model: Model | None = None, **options: Any) -> Conformance:
+    """:func:`tweedie.conformance` for a sampler with k-diffusion's signature.
+
+    ``sample(denoiser, x, sigmas, disable=True)`` is called with :class:`KDiffusionDenoiser` of the
+    prior, x and sigmas as float64 tensors, after ``torch.manual_seed(seed)`` (k-diffusion's
+    stochastic samplers draw their noise from torch's global generator).
+
+    Parameters
+    ----------
+    sample : callable
+        E.g. ``k_diffusion.sampling.sample_heun``, or ``functools.partial(sample_dpmpp_2m_sde, eta=1.0)``.
+    model : Model, optional
+        The prior; :func:`tweedie.standard_conformance_prior` by default.
+    **options
+        ``steps``, ``count``, ``seed``, ``sigma_min``, ``sigma_max`` as for :func:`tweedie.conformance`.
+
+    Returns
+    -------
+    Conformance
+
+    Raises
+    ------
+    TweedieTypeError
+        If ``sample`` is not callable.
+    """
+    if not callable(sample):
+        raise TweedieTypeError(f"sample: expected a callable, got {type(sample).__name__}")
+    prior = standard_conformance_prior() if model is None else model
+    denoiser = KDiffusionDenoiser(prior)
+
+    def run(x: npt.NDArray[np.float64], sigmas: npt.NDArray[np.float64], seed: int) -> npt.NDArray[np.float64]:
+        torch.manual_seed(seed)
+        out = sample(denoiser, torch.from_numpy(x), torch.from_numpy(sigmas), disable=True)
+        return _numpy(out)
+
+    return _conformance(run, prior, **options)
