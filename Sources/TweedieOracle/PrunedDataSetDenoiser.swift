@@ -337,13 +337,7 @@ public struct PrunedDataSetDenoiser: DenoisingModel {
     private func squaredDistance(_ y: UnsafePointer<Double>, _ means: Matrix, component c: Int,
                                  alpha: Double) -> Double {
         means.elements.withUnsafeBufferPointer { mu in
-            let atom = mu.baseAddress! + c * dimension
-            var sum = 0.0
-            for j in 0..<dimension {
-                let e = y[j] - alpha * atom[j]
-                sum += e * e
-            }
-            return sum
+            DiracKernel.squaredDistance(y, mu.baseAddress! + c * dimension, alpha: alpha, dimension: dimension)
         }
     }
 }
