@@ -77,6 +77,16 @@ enum DiracKernel {
         return Double(d + 2) * Double.ulpOfOne * (2 * y * nu + nu * nu) + 3 * Double.ulpOfOne * (y + nu) * (y + nu)
     }
 
+    /// How far below the best log-weight (nats) the Gram distances are recomputed when their rounding
+    /// bound e exceeds ``gramTolerance`` (docs/math.md §2.5): the components left have total weight at
+    /// most K e^(−L) of the whole, so with L = log(K e / gramTolerance) their rounding moves the
+    /// weighted log-weights by at most ``gramTolerance`` — what is accepted from every component when
+    /// e itself is below it. Never more than 40 nats.
+    @inline(__always)
+    static func recomputationMargin(logitError: Double, componentCount k: Int) -> Double {
+        min(40, max(0, log(Double(k) * logitError / gramTolerance)))
+    }
+
     /// ‖y − αν‖² by direct subtraction (no Gram expansion): the exact recomputation.
     @inline(__always)
     static func squaredDistance(_ y: UnsafePointer<Double>, _ nu: UnsafePointer<Double>, alpha: Double,
@@ -150,7 +160,8 @@ enum DiracKernel {
                     let logitError = gramRoundingBound(dimension: d, yNorm: yNorm[b], alpha: alpha,
                                                        largestSquaredNorm: tables.largestSquaredNorm) / (2 * sigma2)
                     if logitError > gramTolerance {
-                        let threshold = max(blockMax, state.rowMax[b]) - 40 - 2 * logitError
+                        let threshold = max(blockMax, state.rowMax[b]) - recomputationMargin(
+                            logitError: logitError, componentCount: kCount) - 2 * logitError
                         blockMax = -.infinity
                         for j in 0..<m {
                             let c = start + j
