@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Tweedie
+@testable import TweedieOracle
 
 /// Certified pruning of a data set's denoiser (docs/math.md §2.8) against the exact binary64 sum
 /// over every component: the certified bound must hold at every point — near-ties, duplicates,
@@ -246,5 +247,49 @@ import Testing
                                        values: [0.5], scaling: .none,
                                        to: FileManager.default.temporaryDirectory.appendingPathComponent("x.npz"))
         }
+    }
+}
+
+/// The data-set kernel's recomputation margin (docs/math.md §2.5): on near-copies far from the data's
+/// centre, at levels where the Gram expansion's rounding bound exceeds 10⁻⁹ nats and many atoms lie
+/// within 40 nats of the best, the denoiser agrees with a Float80 sum by direct subtraction to the
+/// accepted 2R·10⁻⁹ (R the data's radius), and the margin is what the bound says.
+@Suite struct DiracRecomputationTests {
+    @Test func nearCopiesAgreeWithAnExtendedPrecisionSum() throws {
+        var random = TestRandom(seed: 41)
+        let (k, d) = (1500, 96)
+        let base = random.normals(d).map { 30 * $0 }
+        let directions = random.matrix(3, d)
+        var rows: [[Double]] = []
+        // Two far clusters (so the centred Gram expansion rounds at ~300 × 300) of near-copies (so
+        // hundreds of atoms lie within 40 nats of the best at σ ≤ 1).
+        for i in 0..<k {
+            let c = random.normals(3).map { 0.05 * $0 }
+            let sign = i % 2 == 0 ? 1.0 : -1.0
+            rows.append((0..<d).map { j in sign * base[j] + (0..<3).reduce(0) { $0 + c[$1] * directions[$1, j] }
+                                     + 0.01 * random.normal() })
+        }
+        let prior = try GaussianMixture(weights: [Double](repeating: 1 / Double(k), count: k), means: Matrix(rows),
+                                        covariances: .dirac)
+        let oracle = try Oracle(MixtureModel(prior: prior))
+        let radius = rows.map { r in r.reduce(0) { $0 + $1 * $1 } }.max()!.squareRoot()
+        for sigma in [0.05, 0.2, 1.0] {
+            let points = Matrix((0..<6).map { i in rows[i * 98].map { $0 + sigma * random.normal() } })
+            let denoised = try oracle.denoise(points, at: NoiseLevel(alpha: 1, sigma: sigma))
+            for b in 0..<points.rows {
+                let y = points.row(b)
+                let logits = rows.map { r in -zip(y, r).reduce(Float80(0)) { $0 + Float80($1.0 - $1.1) * Float80($1.0 - $1.1) }
+                    / Float80(2 * sigma * sigma) }
+                let top = logits.max()!
+                let w = logits.map { exp($0 - top) }
+                let total = w.reduce(0, +)
+                let exact = (0..<d).map { j in Double((0..<k).reduce(Float80(0)) { $0 + w[$1] * Float80(rows[$1][j]) } / total) }
+                let error = zip(denoised.row(b), exact).map { abs($0 - $1) }.max()!
+                #expect(error <= 2 * radius * 1e-9, "σ = \(sigma), point \(b): \(error)")
+            }
+        }
+        #expect(DiracKernel.recomputationMargin(logitError: 1e-9, componentCount: 1) == 0)
+        #expect(abs(DiracKernel.recomputationMargin(logitError: 3e-9, componentCount: 50_000) - log(1.5e5)) < 1e-12)
+        #expect(DiracKernel.recomputationMargin(logitError: 1e6, componentCount: 1_000_000) == 40)
     }
 }
