@@ -40,6 +40,8 @@ int32_t tweedie_model_from_json(const uint8_t *bytes, ptrdiff_t count, tweedie_m
 int32_t tweedie_model_from_npz(const uint8_t *bytes, ptrdiff_t count, tweedie_model *out);
 int32_t tweedie_model_sizes(tweedie_model model, ptrdiff_t *dimension, ptrdiff_t *components, ptrdiff_t *shape,
                             ptrdiff_t capacity, ptrdiff_t *rank);
+/* N atoms, d axes and D' = (N-1)d of a model with a zero centre of mass; zeros without one */
+int32_t tweedie_model_subspace(tweedie_model model, ptrdiff_t *atoms, ptrdiff_t *axes, ptrdiff_t *degrees_of_freedom);
 int32_t tweedie_model_to_json(tweedie_model model, char **out);
 int32_t tweedie_model_save(tweedie_model model, const char *path);
 int32_t tweedie_model_log_density(tweedie_model model, const double *x, ptrdiff_t rows, ptrdiff_t columns,

@@ -104,6 +104,25 @@ private func matrix(_ pointer: UnsafePointer<Double>?, rows: Int, columns: Int, 
     return Matrix(rows: rows, columns: columns, elements: try doubles(pointer, count, name))
 }
 
+/// Points as the caller holds them (B × the model's point dimension) in the model's own coordinates:
+/// reduced for a model with a zero centre of mass (docs/math.md §13.1), else as given.
+private func modelPoints(_ m: MixtureModel, _ pointer: UnsafePointer<Double>?, rows: Int, columns: Int,
+                         _ name: String) throws -> Matrix {
+    let x = try matrix(pointer, rows: rows, columns: columns, name)
+    guard m.zeroCentreOfMass != nil else { return x }
+    guard columns == m.pointDimension else {
+        throw CallError("\(name): points of \(columns) coordinates, the model's have \(m.pointDimension) "
+                        + "(\(m.shape!.map(String.init).joined(separator: " × ")))")
+    }
+    return m.reduce(x)
+}
+
+/// The rows of D′×D′ matrices (posterior covariances) embedded on the subspace, flattened.
+private func embeddedCovariances(_ m: MixtureModel, _ matrices: [Matrix]) -> [Double] {
+    guard let subspace = m.zeroCentreOfMass else { return matrices.flatMap(\.elements) }
+    return matrices.flatMap { subspace.embedSymmetric($0).elements }
+}
+
 private func write(_ values: [Double], to pointer: UnsafeMutablePointer<Double>?) {
     guard let pointer, !values.isEmpty else { return }
     values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
@@ -178,11 +197,27 @@ public func tweedie_model_sizes(_ handle: UnsafeMutableRawPointer?, _ dimension:
                                 _ capacity: Int, _ rank: UnsafeMutablePointer<Int>?) -> Int32 {
     call {
         let m = try model(handle)
-        dimension?.pointee = m.dimension
+        dimension?.pointee = m.pointDimension
         components?.pointee = m.componentCount
         let sizes = m.shape ?? []
         rank?.pointee = sizes.count
         if let shape { for (i, n) in sizes.prefix(max(capacity, 0)).enumerated() { shape[i] = n } }
+    }
+}
+
+/// The zero centre of mass of the model (docs/math.md §13.1): N atoms, d axes and D′ = (N − 1)·d
+/// degrees of freedom, or three zeros for a model without one. Points go in and come out with
+/// N·d coordinates (the dimension ``tweedie_model_sizes`` reports); standard normals given to
+/// ``tweedie_sample`` have D′.
+@_cdecl("tweedie_model_subspace")
+public func tweedie_model_subspace(_ handle: UnsafeMutableRawPointer?, _ atoms: UnsafeMutablePointer<Int>?,
+                                   _ axes: UnsafeMutablePointer<Int>?,
+                                   _ degreesOfFreedom: UnsafeMutablePointer<Int>?) -> Int32 {
+    call {
+        let m = try model(handle)
+        atoms?.pointee = m.zeroCentreOfMass?.atoms ?? 0
+        axes?.pointee = m.zeroCentreOfMass?.axes ?? 0
+        degreesOfFreedom?.pointee = m.zeroCentreOfMass == nil ? 0 : m.dimension
     }
 }
 
@@ -208,7 +243,7 @@ public func tweedie_model_log_density(_ handle: UnsafeMutableRawPointer?, _ x: U
                                       _ columns: Int, _ out: UnsafeMutablePointer<Double>?) -> Int32 {
     call {
         let m = try model(handle)
-        let points = try matrix(x, rows: rows, columns: columns, "x")
+        let points = try modelPoints(m, x, rows: rows, columns: columns, "x")
         try requirePoints(points, dimension: m.dimension, "x")
         guard out != nil || rows == 0 else { throw CallError("out: null buffer") }
         write(try PriorDensity(m.prior).logDensity(points), to: out)
@@ -307,8 +342,8 @@ public func tweedie_oracle_evaluate(
     _ componentMeans: UnsafeMutablePointer<Double>?
 ) -> Int32 {
     call {
-        let o = try oracle(handle)
-        let points = try matrix(x, rows: rows, columns: columns, "x")
+        let o = try oracle(handle), m = o.model
+        let points = try modelPoints(m, x, rows: rows, columns: columns, "x")
         var extras: OracleExtras = []
         if posteriorCovariance != nil { extras.insert(.posteriorCovariance) }
         if componentMeans != nil { extras.insert(.componentMeans) }
@@ -317,17 +352,19 @@ public func tweedie_oracle_evaluate(
             let r = try o.evaluate(gather(points, group.rows), at: group.level, including: extras)
             scatter(r.logDensity, width: 1, rows: group.rows, total: rows, into: logDensity)
             scatter(r.responsibilities.elements, width: k, rows: group.rows, total: rows, into: responsibilities)
-            scatter(r.denoised.elements, width: d, rows: group.rows, total: rows, into: denoised)
-            scatter(r.noise.elements, width: d, rows: group.rows, total: rows, into: noise)
-            scatter(r.standardizedNoise.elements, width: d, rows: group.rows, total: rows, into: standardizedNoise)
-            scatter(r.score.elements, width: d, rows: group.rows, total: rows, into: score)
+            scatter(m.embed(r.denoised).elements, width: d, rows: group.rows, total: rows, into: denoised)
+            scatter(m.embed(r.noise).elements, width: d, rows: group.rows, total: rows, into: noise)
+            scatter(m.embed(r.standardizedNoise).elements, width: d, rows: group.rows, total: rows,
+                    into: standardizedNoise)
+            scatter(m.embed(r.score).elements, width: d, rows: group.rows, total: rows, into: score)
             scatter(r.divergence, width: 1, rows: group.rows, total: rows, into: divergence)
             if let covariances = r.posteriorCovariance {
-                scatter(covariances.flatMap(\.elements), width: d * d, rows: group.rows, total: rows,
+                scatter(embeddedCovariances(m, covariances), width: d * d, rows: group.rows, total: rows,
                         into: posteriorCovariance)
             }
             if let means = r.componentMeans {
-                scatter(means.flatMap(\.elements), width: k * d, rows: group.rows, total: rows, into: componentMeans)
+                scatter(means.flatMap { m.embed($0).elements }, width: k * d, rows: group.rows, total: rows,
+                        into: componentMeans)
             }
         }
     }
@@ -342,10 +379,10 @@ public func tweedie_oracle_denoise_level(
 ) -> Int32 {
     call {
         let o = try oracle(handle)
-        let points = try matrix(x, rows: rows, columns: columns, "x")
+        let points = try modelPoints(o.model, x, rows: rows, columns: columns, "x")
         guard out != nil || rows == 0 else { throw CallError("out: null buffer") }
         let denoised = try o.denoise(points, at: NoiseLevel(alpha: alpha, sigma: sigma))
-        write(denoised.elements, to: out)
+        write(o.model.embed(denoised).elements, to: out)
     }
 }
 
@@ -358,10 +395,10 @@ public func tweedie_oracle_denoise(
 ) -> Int32 {
     call {
         let o = try oracle(handle)
-        let points = try matrix(x, rows: rows, columns: columns, "x")
+        let points = try modelPoints(o.model, x, rows: rows, columns: columns, "x")
         guard out != nil || rows == 0 else { throw CallError("out: null buffer") }
         for group in try groupedByLevel(rows: rows, alpha: alpha, sigma: sigma, levelCount: levelCount) {
-            let denoised = try o.denoise(gather(points, group.rows), at: group.level)
+            let denoised = o.model.embed(try o.denoise(gather(points, group.rows), at: group.level))
             scatter(denoised.elements, width: columns, rows: group.rows, total: rows, into: out)
         }
     }
@@ -402,11 +439,12 @@ public func tweedie_pruned_denoise(
     call {
         guard let handle else { throw CallError("pruned: null handle") }
         let denoiser = Unmanaged<PrunedBox>.fromOpaque(handle).takeUnretainedValue().denoiser
-        let points = try matrix(x, rows: rows, columns: columns, "x")
+        let m = denoiser.oracle.model
+        let points = try modelPoints(m, x, rows: rows, columns: columns, "x")
         guard out != nil || rows == 0 else { throw CallError("out: null buffer") }
         for group in try groupedByLevel(rows: rows, alpha: alpha, sigma: sigma, levelCount: levelCount) {
             let result = try denoiser.denoiseCertified(gather(points, group.rows), at: group.level)
-            scatter(result.denoised.elements, width: columns, rows: group.rows, total: rows, into: out)
+            scatter(m.embed(result.denoised).elements, width: columns, rows: group.rows, total: rows, into: out)
             scatter(result.errorBounds, width: 1, rows: group.rows, total: rows, into: bounds)
             scatter(result.neglectedMass, width: 1, rows: group.rows, total: rows, into: masses)
             scatter(result.keptCounts.map(Double.init), width: 1, rows: group.rows, total: rows, into: kept)
@@ -674,14 +712,19 @@ public func tweedie_sample(
         }
         let network = parsed.network == nil ? nil : callback.map { networkFunction($0, context: context) }
         let setup = try parsed.prepare(model: try handle.map(model), network: network)
+        // Standard normals in the model's coordinates (D′ per sample with a zero centre of mass);
+        // samples out as the caller sees points (embedded on the subspace).
         let d = setup.dimension, count = parsed.count
         let z = try initial.map { try matrix($0, rows: count, columns: d, "init") }
         if let z { try requirePoints(z, "init") }
         guard let out else { throw CallError("out: null buffer") }
-        try MemoryBudget.require("count", "\(count) samples × D = \(d)", elements: [count, d])
+        let embedded = setup.model?.zeroCentreOfMass
+        let width = embedded?.ambientDimension ?? d
+        try MemoryBudget.require("count", "\(count) samples × D = \(width)", elements: [count, width])
         _ = try setup.run(standardNormals: z, keepsSamples: false, onBatch: { range, batch in
-            batch.elements.withUnsafeBufferPointer {
-                out.advanced(by: range.lowerBound * d).update(from: $0.baseAddress!, count: $0.count)
+            let points = embedded.map { $0.embed(batch) } ?? batch
+            points.elements.withUnsafeBufferPointer {
+                out.advanced(by: range.lowerBound * width).update(from: $0.baseAddress!, count: $0.count)
             }
         })
         if let c = setup.certificates?.summary {
@@ -704,7 +747,7 @@ public func tweedie_plot_samples(
 ) -> Int32 {
     call {
         let m = try model(handle)
-        let x = try matrix(samples, rows: rows, columns: columns, "samples")
+        let x = try modelPoints(m, samples, rows: rows, columns: columns, "samples")
         try requirePoints(x, "samples")
         try writeSamplePlot(model: m, oracle: try Oracle(m), samples: x, title: try string(title, "title"),
                             to: URL(fileURLWithPath: try string(path, "path")))
@@ -838,7 +881,7 @@ public func tweedie_likelihood(
             divergence: probes > 0 ? .hutchinson(probes: probes, seed: seed) : .exact,
             relativeTolerance: rtol, absoluteTolerance: atol,
             startTime: tMin.isNaN ? nil : tMin, endTime: tMax.isNaN ? nil : tMax)
-        let results = try likelihood.logLikelihood(matrix(x, rows: rows, columns: columns, "x"))
+        let results = try likelihood.logLikelihood(modelPoints(o.model, x, rows: rows, columns: columns, "x"))
         write(results.map(\.logLikelihood), to: logLikelihood)
         write(results.map(\.standardError), to: standardError)
         write(results.map { Double($0.functionEvaluations) }, to: evaluations)
@@ -856,7 +899,7 @@ public func tweedie_evaluate(
 ) -> Int32 {
     call {
         let m = try model(handle)
-        let x = try matrix(samples, rows: rows, columns: columns, "samples")
+        let x = try modelPoints(m, samples, rows: rows, columns: columns, "samples")
         let measurements = try SampleEvaluation.measure(x, model: m, seed: seed,
                                                         options: .init(projections: projections))
         try returnString(String(decoding: Measurement.json(measurements), as: UTF8.self), out)

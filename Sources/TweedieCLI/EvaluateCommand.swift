@@ -35,8 +35,8 @@ struct EvaluateCommand: ParsableCommand {
         try OutputPaths.requireSafe(outputs: out.map { [("--out", $0)] } ?? [],
                                     inputs: [("--model", model), ("--samples", samples)])
         let m = try loadModel(model)
-        let x = try ArrayFile.readMatrix(URL(fileURLWithPath: samples))
         let file = URL(fileURLWithPath: samples).lastPathComponent
+        let x = try modelPoints(m, ArrayFile.readMatrix(URL(fileURLWithPath: samples)), file: file)
         let quality: SampleQuality, measurements: [Tweedie.Measurement]
         do {
             quality = try SampleQuality(samples: x, mixture: m.prior, seed: seed, projections: projections)
@@ -48,7 +48,7 @@ struct EvaluateCommand: ParsableCommand {
         if let out { try AtomicFile.write(Tweedie.Measurement.json(measurements), to: URL(fileURLWithPath: out)) }
         guard !quiet else { return }
         var lines = ["evaluated \(x.rows) samples of \(file) against \(m.name ?? "the model") "
-                     + "(D = \(m.dimension), K = \(m.componentCount)), seed \(seed)", ""]
+                     + "(\(dimensionText(m)), K = \(m.componentCount)), seed \(seed)", ""]
         lines += sampleReport(quality, mixture: m.prior, seed: seed)
         if let out { lines += ["", "wrote \(out): \(measurements.map { $0.name }.joined(separator: ", "))"] }
         print(lines.joined(separator: "\n"))

@@ -65,7 +65,7 @@ struct LikelihoodCommand: ParsableCommand {
         let m = try loadModel(model)
         let oracle = try Oracle(m)
         let parsedSchedule = try Schedule.named(schedule)
-        let x = try ArrayFile.readMatrix(URL(fileURLWithPath: points))
+        let x = try modelPoints(m, ArrayFile.readMatrix(URL(fileURLWithPath: points)), file: points)
         let method: ProbabilityFlowLikelihood.Divergence = divergence == "exact"
             ? .exact : .hutchinson(probes: probes ?? 16, seed: seed ?? 0)
         let likelihood: ProbabilityFlowLikelihood
@@ -103,7 +103,7 @@ struct LikelihoodCommand: ParsableCommand {
         let method = hutchinson ? "Hutchinson, \(probes ?? 16) probes, seed \(seed ?? 0)" : "exact tr(ΣH)"
         let priorText = likelihood.prior == .gaussian ? "N(0, σ²Σ)" : "exact p_{t_max}"
         var lines = [
-            "probability-flow likelihood of \(model.name ?? "model") (D = \(model.dimension)) under \(schedule): "
+            "probability-flow likelihood of \(model.name ?? "model") (\(dimensionText(model))) under \(schedule): "
                 + "t \(format(likelihood.startTime)) → \(format(likelihood.endTime)), prior \(priorText), "
                 + "divergence \(method), rtol \(format(rtol)), atol \(format(atol))",
         ]

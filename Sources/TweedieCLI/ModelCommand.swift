@@ -48,17 +48,24 @@ func describe(_ m: MixtureModel) -> String {
     let prior = m.prior
     var lines: [String] = []
     lines.append("model \(m.name ?? "(unnamed)")")
-    lines.append("  dimension D = \(m.dimension)"
-                 + (m.shape.map { "  (shape \($0.map(String.init).joined(separator: "×")))" } ?? ""))
+    if let s = m.zeroCentreOfMass {
+        lines.append("  points \(s.atoms) atoms × \(s.axes) with zero centre of mass: "
+                     + "D′ = \(s.dimension) degrees of freedom (held in Helmert coordinates; docs/math.md §13.1)")
+    } else {
+        lines.append("  dimension D = \(m.dimension)"
+                     + (m.shape.map { "  (shape \($0.map(String.init).joined(separator: "×")))" } ?? ""))
+    }
     lines.append("  components K = \(m.componentCount), covariance type \(prior.covarianceType.rawValue)")
     lines.append("  noise covariance Σ: \(m.noise.structure.name)" + noiseDetail(m.noise))
     let entropyHint = -prior.weights.filter { $0 > 0 }.reduce(0) { $0 + $1 * log($1) }
-    lines.append("  weight entropy \(format(entropyHint)) nats; mean of p_0 \(format(prior.mean))")
+    lines.append("  weight entropy \(format(entropyHint)) nats; mean of p_0 "
+                 + "\(format(m.embed(Matrix(rows: 1, columns: m.dimension, elements: prior.mean)).elements))")
     lines.append("")
     let shown = min(prior.componentCount, 12)
+    let means = m.embed(prior.means)  // as the user gives points (on the subspace with a zero centre of mass)
     var rows: [[String]] = []
     for k in 0..<shown {
-        var row = ["\(k)", format(prior.weights[k]), format(prior.means.row(k), 4, limit: 3)]
+        var row = ["\(k)", format(prior.weights[k]), format(means.row(k), 4, limit: 3)]
         if prior.covarianceType == .dirac {
             row.append("point mass")
         } else {

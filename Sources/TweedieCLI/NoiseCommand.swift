@@ -57,19 +57,23 @@ struct NoiseCommand: ParsableCommand {
         let m = try model.map { try loadModel($0) }
         let (a, s) = try level.resolve()
         let start = Date()
-        let kernel: ForwardKernel, noisy: Matrix, clean: Matrix, pointShape: [Int]?
+        let kernel: ForwardKernel, clean: Matrix, pointShape: [Int]?
+        var noisy: Matrix
         if let count, let m {
             kernel = try ForwardKernel(alpha: a, sigma: s, noise: m.noise)
             let sample = try kernel.sampleMarginal(of: MixtureSampler(m.prior), count: count, seed: seed)
-            (noisy, clean, pointShape) = (sample.points, sample.cleanPoints, m.shape)
+            (noisy, clean, pointShape) = (m.embed(sample.points), m.embed(sample.cleanPoints), m.shape)
         } else {
             let path = cleanPoints!
-            let (x0, fileShape) = try ArrayFile.readPoints(URL(fileURLWithPath: path))
+            let (read, fileShape) = try ArrayFile.readPoints(URL(fileURLWithPath: path))
+            // With a zero centre of mass, x_0 is centred and the noise drawn on the subspace (§13.1).
+            let x0 = try m.map { try modelPoints($0, read, file: path) } ?? read
             kernel = try ForwardKernel(alpha: a, sigma: s, noise: m?.noise ?? .identity(dimension: x0.columns))
             do { noisy = try kernel.sample(from: x0, seed: seed) } catch {
                 throw CommandFailure("\(path): \(error)")
             }
-            (clean, pointShape) = (x0, m?.shape ?? fileShape)
+            (clean, pointShape) = (m?.embed(x0) ?? x0, m?.shape ?? fileShape)
+            if let m { noisy = m.embed(noisy) }
         }
         let elapsed = Date().timeIntervalSince(start)
         let outURL = URL(fileURLWithPath: out)

@@ -42,7 +42,7 @@ struct OracleCommand: ParsableCommand {
         let (a, s) = try level.resolve()
         let m = try loadModel(model)
         let oracle = try Oracle(m)
-        let x = try ArrayFile.readMatrix(URL(fileURLWithPath: points))
+        let x = try modelPoints(m, ArrayFile.readMatrix(URL(fileURLWithPath: points)), file: points)
         if let prune {
             try runPruned(oracle, x: x, alpha: a, sigma: s, tolerance: prune)
             return
@@ -60,23 +60,25 @@ struct OracleCommand: ParsableCommand {
         var arrays: [(String, NDArray)] = [
             ("log_density", NDArray(result.logDensity)),
             ("responsibilities", NDArray(matrix: result.responsibilities)),
-            ("denoised", NDArray(matrix: result.denoised)),
-            ("noise", NDArray(matrix: result.noise)),
-            ("standardized_noise", NDArray(matrix: result.standardizedNoise)),
-            ("score", NDArray(matrix: result.score)),
+            ("denoised", NDArray(matrix: m.embed(result.denoised))),
+            ("noise", NDArray(matrix: m.embed(result.noise))),
+            ("standardized_noise", NDArray(matrix: m.embed(result.standardizedNoise))),
+            ("score", NDArray(matrix: m.embed(result.score))),
             ("divergence", NDArray(result.divergence)),
             ("alpha", NDArray(scalar: a)),
             ("sigma", NDArray(scalar: s)),
         ]
+        let p = m.pointDimension
         if let c = result.posteriorCovariance {
-            arrays.append(("posterior_covariance", NDArray(stacking: c, rows: m.dimension, columns: m.dimension)))
+            let embedded = m.zeroCentreOfMass.map { s in c.map(s.embedSymmetric) } ?? c
+            arrays.append(("posterior_covariance", NDArray(stacking: embedded, rows: p, columns: p)))
         }
         if let c = result.componentMeans {
-            arrays.append(("component_means", NDArray(stacking: c, rows: m.componentCount, columns: m.dimension)))
+            arrays.append(("component_means", NDArray(stacking: c.map(m.embed), rows: m.componentCount, columns: p)))
         }
         try ArrayFile.writeArchive(arrays, to: URL(fileURLWithPath: out))
         guard !quiet else { return }
-        print(summary(result, x: x, model: m, alpha: a, sigma: s, elapsed: elapsed))
+        print(summary(result, x: m.embed(x), model: m, alpha: a, sigma: s, elapsed: elapsed))
         print("wrote \(out): " + arrays.map { "\($0.0) \($0.1.shapeText)" }.joined(separator: ", "))
     }
 
@@ -87,7 +89,7 @@ struct OracleCommand: ParsableCommand {
         let result = try certified(oracle, x: x, at: NoiseLevel(alpha: alpha, sigma: sigma), tolerance: tolerance)
         let elapsed = Date().timeIntervalSince(start)
         let arrays: [(String, NDArray)] = [
-            ("denoised", NDArray(matrix: result.denoised)),
+            ("denoised", NDArray(matrix: m.embed(result.denoised))),
             ("error_bound", NDArray(result.errorBounds)),
             ("neglected_mass", NDArray(result.neglectedMass)),
             ("kept", NDArray(result.keptCounts.map(Double.init))),
@@ -98,10 +100,10 @@ struct OracleCommand: ParsableCommand {
         guard !quiet else { return }
         var rows: [[String]] = []
         for b in 0..<min(x.rows, 8) {
-            rows.append(["\(b)", format(result.denoised.row(b), 3, limit: 3), format(result.errorBounds[b], 3),
+            rows.append(["\(b)", format(m.embed(result.denoised).row(b), 3, limit: 3), format(result.errorBounds[b], 3),
                          format(result.neglectedMass[b], 3), "\(result.keptCounts[b])"])
         }
-        print("pruned denoiser of \(m.name ?? "model") (D = \(m.dimension), K = \(m.componentCount)) at "
+        print("pruned denoiser of \(m.name ?? "model") (\(dimensionText(m)), K = \(m.componentCount)) at "
               + "\(level.timeDescription)α = \(format(alpha)), σ = \(format(sigma)), ε = \(format(tolerance))")
         print("\(x.rows) points in \(format(elapsed * 1e3, 3)) ms (set-up of the screens included); "
               + "largest certified error \(format(result.errorBounds.max() ?? 0))")
@@ -126,7 +128,7 @@ struct OracleCommand: ParsableCommand {
     private func summary(_ r: OracleResult, x: Matrix, model: MixtureModel, alpha: Double, sigma: Double,
                          elapsed: TimeInterval) -> String {
         let when = level.timeDescription
-        var lines = ["oracle of \(model.name ?? "model") (D = \(model.dimension), K = \(model.componentCount)) "
+        var lines = ["oracle of \(model.name ?? "model") (\(dimensionText(model)), K = \(model.componentCount)) "
                         + "at \(when)α = \(format(alpha)), σ = \(format(sigma))",
                      "\(r.count) points in \(format(elapsed * 1e3, 3)) ms; "
                         + "mean log p_t = \(format(r.logDensity.reduce(0, +) / Double(max(r.count, 1))))",
@@ -138,7 +140,7 @@ struct OracleCommand: ParsableCommand {
             let k = resp.indices.max { resp[$0] < resp[$1] } ?? 0
             let scoreNorm = r.score.row(b).reduce(0) { $0 + $1 * $1 }.squareRoot()
             rows.append(["\(b)", format(x.row(b), 3, limit: 3), format(r.logDensity[b]), "\(k) (\(format(resp[k], 3)))",
-                         format(r.denoised.row(b), 3, limit: 3), format(scoreNorm, 3), format(r.divergence[b])])
+                         format(model.embed(r.denoised).row(b), 3, limit: 3), format(scoreNorm, 3), format(r.divergence[b])])
         }
         lines.append(tableText(["point", "x_t", "log p_t", "top k (r_k)", "E[x_0|x_t]", "|score|", "tr(ΣH)"], rows))
         if r.count > shown { lines.append("  … \(r.count - shown) more points") }

@@ -293,7 +293,10 @@ struct SampleCommand: ParsableCommand {
         defer { bar?.finish() }
         let steps = plan.path.steps
         var onBatch: ((Range<Int>, Matrix) throws -> Void)?
-        if let writer = plan.writer { onBatch = { _, batch in try writer.append(batch) } }
+        if let writer = plan.writer {
+            let m = plan.model
+            onBatch = { _, batch in try writer.append(m.embed(batch)) }
+        }
         var progress: (@Sendable (Int, Int, Int, Int) -> Void)?
         if let bar { progress = { batch, _, done, _ in bar.update(batch * steps + done) } }
         do {
@@ -311,17 +314,19 @@ struct SampleCommand: ParsableCommand {
     private func writeOutputs(_ plan: SamplePlan, run: SamplingRun) throws {
         let m = plan.model, name = m.name ?? "model"
         try AtomicFile.writingTogether {
-            try ArrayFile.write(run.samples, to: URL(fileURLWithPath: out), shape: m.shape)
+            // With a zero centre of mass the run is in reduced coordinates: points are embedded (§13.1).
+            let samples = m.embed(run.samples)
+            try ArrayFile.write(samples, to: URL(fileURLWithPath: out), shape: m.shape)
             if let trajectory {
                 // rk45 records only the start and the end: times then holds t_0 alone.
                 let times = Array(plan.path.times.prefix(max(run.trajectory.count - 1, 0)))
                 try ArrayFile.writeArchive([("times", NDArray(times)),
-                                            ("x", NDArray(stacking: run.trajectory, rows: count,
-                                                          columns: m.dimension))],
+                                            ("x", NDArray(stacking: run.trajectory.map(m.embed), rows: count,
+                                                          columns: m.pointDimension))],
                                            to: URL(fileURLWithPath: trajectory))
             }
             if let xyz, let atoms = plan.atoms {
-                try XYZFile.write(run.samples, atoms: atoms, comment: { "sample \($0) of \(name)" },
+                try XYZFile.write(samples, atoms: atoms, comment: { "sample \($0) of \(name)" },
                                   to: URL(fileURLWithPath: xyz))
             }
             if memorization != nil || nearestImages != nil {

@@ -58,6 +58,23 @@ func loadModel(_ specification: String, forDisplay: Bool = true) throws -> Mixtu
     return model
 }
 
+/// Points read from `file` (B × the model's point dimension) in the model's own coordinates: reduced
+/// for a model with a zero centre of mass (docs/math.md §13.1), else as read.
+func modelPoints(_ m: MixtureModel, _ x: Matrix, file: String) throws -> Matrix {
+    guard let subspace = m.zeroCentreOfMass else { return x }
+    guard x.columns == subspace.ambientDimension else {
+        throw CommandFailure("\(file): points of \(x.columns) coordinates; the model's are \(subspace.atoms) atoms "
+                             + "× \(subspace.axes) = \(subspace.ambientDimension)")
+    }
+    return m.reduce(x)
+}
+
+/// "D = 12" or, with a zero centre of mass, "N × d = 4 × 3, D′ = 9 degrees of freedom".
+func dimensionText(_ m: MixtureModel) -> String {
+    guard let s = m.zeroCentreOfMass else { return "D = \(m.dimension)" }
+    return "\(s.atoms) atoms × \(s.axes), zero centre of mass: D′ = \(s.dimension) degrees of freedom"
+}
+
 /// `text` with control characters escaped as `\u{…}`.
 func printable(_ text: String) -> String {
     var result = ""

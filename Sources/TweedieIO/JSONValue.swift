@@ -56,6 +56,11 @@ struct JSONField {
         return Int(x)
     }
 
+    func bool() throws(FileError) -> Bool {
+        guard case .bool(let b) = value else { throw mismatch("true or false") }
+        return b
+    }
+
     func string() throws(FileError) -> String {
         guard case .string(let s) = value else { throw mismatch("a string") }
         return s

@@ -20,8 +20,9 @@ import TweedieDistributions
 ///     "covariance": …,                              // diagonal: [D]; full: D × D; kronecker: N × N
 ///     "block_size": d                               // kronecker only; optional, D / N by default
 ///   },
-///   "shape": [N, d]                                 // optional shape of one point
-/// }
+///   "shape": [N, d],                                // optional shape of one point
+///   "zero_centre_of_mass": true                     // optional: the model of the centred point
+/// }                                                 // and noise (docs/math.md §13.1); needs shape [N, d]
 /// ```
 ///
 /// **NPZ**, as `np.savez` writes it, with the keys `weights` (K), `means` (K, D), `covariances`
@@ -29,7 +30,8 @@ import TweedieDistributions
 /// (K,); absent for dirac), `covariance_type` (a string array of shape () or (1,)), and optionally
 /// `noise_type` (identity, diagonal, full or kronecker), `noise_covariance` (diagonal (D,), full
 /// (D, D), kronecker (N, N); when `noise_type` is absent the structure follows from this shape),
-/// `block_size` (kronecker; D / N by default), `shape` (float or integer array) and `name`.
+/// `block_size` (kronecker; D / N by default), `shape` (float or integer array), `name`, and
+/// `zero_centre_of_mass` (0 or 1).
 /// Other keys are ignored, so a fitted scikit-learn model saved with
 /// `np.savez(path, weights=gm.weights_, means=gm.means_, covariances=gm.covariances_,
 /// covariance_type=gm.covariance_type)` loads as is.
@@ -68,7 +70,7 @@ public enum ModelFile {
     /// Writes a model atomically; the format follows the extension.
     public static func write(_ model: MixtureModel, to url: URL) throws(FileError) {
         switch try Format(url) {
-        case .json: try AtomicFile.write(ModelJSON.encode(model), to: url)
+        case .json: try AtomicFile.write(try ModelJSON.encode(model), to: url)
         case .npz: try ModelNPZ.encode(model).write(to: url)
         }
     }
@@ -81,9 +83,12 @@ public enum ModelFile {
         guard case .npz = try Format(url) else {
             throw FileError(file: url.displayName, "8-bit data sets are stored in .npz files")
         }
+        guard model.zeroCentreOfMass == nil else {
+            throw FileError(file: url.displayName, "8-bit data sets have no zero centre of mass")
+        }
         let (k, d) = (model.componentCount, model.dimension)
         guard values.count == k * d else { throw FileError(file: url.displayName, "values do not match the model") }
-        var entries = ModelNPZ.encode(model).entries.filter { $0.name != "means" }
+        var entries = try ModelNPZ.encode(model).entries.filter { $0.name != "means" }
         entries.append(.init(name: "means", value: .numbers(NDArray(shape: [k, d], values: values)), storesBytes: true))
         entries.append(.init(name: "means_scale", value: .numbers(NDArray(scalar: scaling.scale))))
         entries.append(.init(name: "means_offset", value: .numbers(NDArray(scalar: scaling.offset))))
@@ -93,8 +98,20 @@ public enum ModelFile {
     /// The model in the given format, as bytes.
     public static func encode(_ model: MixtureModel, as format: Format) throws(FileError) -> Data {
         switch format {
-        case .json: ModelJSON.encode(model)
+        case .json: try ModelJSON.encode(model)
         case .npz: try ModelNPZ.encode(model).encoded()
+        }
+    }
+
+    /// The model as a file holds it: itself, or for a zero centre of mass its form on R^{N×d}
+    /// (docs/math.md §13.1), which reading with `zero_centre_of_mass` reduces back.
+    static func ambientForm(_ model: MixtureModel) throws(FileError) -> MixtureModel {
+        guard model.zeroCentreOfMass != nil else { return model }
+        do {
+            return try MixtureModel(prior: model.ambientPrior(), noise: model.ambientNoise(), shape: model.shape,
+                                    name: model.name)
+        } catch {
+            throw FileError(file: "", error)
         }
     }
 

@@ -4,7 +4,8 @@ import TweedieLinearAlgebra
 
 /// The JSON form of a ``MixtureModel``; see ``ModelFile`` for the schema.
 enum ModelJSON {
-    static let fields = ["name", "weights", "means", "covariance_type", "covariances", "noise", "shape"]
+    static let fields = ["name", "weights", "means", "covariance_type", "covariances", "noise", "shape",
+                         "zero_centre_of_mass"]
     static let noiseFields = ["type", "covariance", "block_size"]
 
     static func decode(_ data: Data) throws(FileError) -> MixtureModel {
@@ -27,9 +28,11 @@ enum ModelJSON {
             try field.elements().map { (item) throws(FileError) in try item.positiveInteger() }
         }
         try checkShape(shape, dimension: d)
+        let centred = try root["zero_centre_of_mass"].flatMap { $0.isNull ? nil : $0 }?.bool() ?? false
         do {
             let prior = try GaussianMixture(weights: weights, means: means, covariances: covariances)
-            return try MixtureModel(prior: prior, noise: noise, shape: shape, name: name)
+            let model = try MixtureModel(prior: prior, noise: noise, shape: shape, name: name)
+            return centred ? try MixtureModel.centred(model) : model
         } catch {
             throw FileError(file: "", error)
         }
@@ -99,7 +102,18 @@ enum ModelJSON {
         }
     }
 
-    static func encode(_ model: MixtureModel) -> Data {
+    /// `model` as written: a model with a zero centre of mass in its ambient form (§13.1), flagged.
+    static func encode(_ model: MixtureModel) throws(FileError) -> Data {
+        let stored = try ModelFile.ambientForm(model)
+        var data = encode(ambient: stored)
+        if model.zeroCentreOfMass != nil {
+            data.removeLast(2)  // "\n}\n"
+            data.append(Data(",\n  \"zero_centre_of_mass\": true\n}\n".utf8))
+        }
+        return data
+    }
+
+    private static func encode(ambient model: MixtureModel) -> Data {
         let prior = model.prior
         var lines: [String] = []
         if let name = model.name { lines.append("\"name\": \(quoted(name))") }

@@ -6,11 +6,12 @@ import TweedieLinearAlgebra
 enum ModelNPZ {
     /// The arrays a model archive may hold (others are ignored, and not even inflated).
     static let keys: Set<String> = ["weights", "means", "covariances", "covariance_type", "noise_covariance",
-                                    "noise_type", "block_size", "shape", "name", "means_scale", "means_offset"]
+                                    "noise_type", "block_size", "shape", "name", "means_scale", "means_offset",
+                                    "zero_centre_of_mass"]
     static let requiredKeys = ["weights", "means"]
     /// Read first: the arrays whose size does not grow with the model (and `means`, which sets K and D).
     static let shapeKeys: Set<String> = ["means", "covariance_type", "noise_type", "block_size", "shape", "name",
-                                         "means_scale", "means_offset"]
+                                         "means_scale", "means_offset", "zero_centre_of_mass"]
 
     /// Reads a model archive in two passes, so that no entry is inflated beyond what the model it
     /// describes can use: `means` (K×D) and the small arrays first, then `weights`, `covariances`
@@ -72,9 +73,16 @@ enum ModelNPZ {
             meanMatrix.elements = meanMatrix.elements.map { DataSetScaling(scale: scale, offset: offset).apply($0) }
         }
         try checkShape(shape, dimension: d)
+        let centred = try reader.optionalNumbers("zero_centre_of_mass").map { (array) throws(FileError) in
+            guard array.count == 1, array.values[0] == 0 || array.values[0] == 1 else {
+                throw FileError(field: "zero_centre_of_mass", "expected one boolean, got shape \(array.shapeText)")
+            }
+            return array.values[0] == 1
+        } ?? false
         do {
             let prior = try GaussianMixture(weights: weights.values, means: meanMatrix, covariances: covariances)
-            return try MixtureModel(prior: prior, noise: noise, shape: shape, name: name)
+            let model = try MixtureModel(prior: prior, noise: noise, shape: shape, name: name)
+            return centred ? try MixtureModel.centred(model) : model
         } catch {
             throw FileError(file: "", error)
         }
@@ -168,7 +176,17 @@ enum ModelNPZ {
         return Int(x)
     }
 
-    static func encode(_ model: MixtureModel) -> NPZArchive {
+    /// `model` as stored: a model with a zero centre of mass in its ambient form (§13.1), flagged.
+    static func encode(_ model: MixtureModel) throws(FileError) -> NPZArchive {
+        var archive = encode(ambient: try ModelFile.ambientForm(model))
+        if model.zeroCentreOfMass != nil {
+            archive = (try? NPZArchive(archive.entries + [.init(name: "zero_centre_of_mass",
+                                                                value: .numbers(NDArray(scalar: 1)))])) ?? archive
+        }
+        return archive
+    }
+
+    private static func encode(ambient model: MixtureModel) -> NPZArchive {
         let prior = model.prior
         var entries: [NPZArchive.Entry] = []
         func add(_ name: String, _ value: NPYValue) { entries.append(.init(name: name, value: value)) }

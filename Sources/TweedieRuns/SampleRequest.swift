@@ -198,6 +198,10 @@ public struct SampleRequest: Sendable, Equatable {
         }
         var posterior: ExactPosterior?
         if let guidance, let observation {
+            guard model?.zeroCentreOfMass == nil else {
+                throw RequestError("operator", "observations of a model with a zero centre of mass are not "
+                                   + "supported yet (docs/math.md §13.1)")
+            }
             guard observation.dimension == denoiser.dimension else {
                 throw RequestError("operator", "{operator} has \(observation.dimension) columns; "
                                    + "the model's dimension D is \(denoiser.dimension)")
