@@ -126,6 +126,13 @@ int32_t tweedie_evaluate(tweedie_model model, const double *samples, ptrdiff_t r
 int32_t tweedie_plot_samples(tweedie_model model, const double *samples, ptrdiff_t rows, ptrdiff_t columns,
                              const char *title, const char *path);
 
+/* Molecules (docs/math.md §13): files in and out, and superposition */
+int32_t tweedie_molecules_read(const char *path, const char *selection, char **out);
+int32_t tweedie_molecules_write(const char *path, const char *symbols, const double *frames, ptrdiff_t rows,
+                                ptrdiff_t columns, const char *titles);
+int32_t tweedie_superpose(const double *moving, const double *target, ptrdiff_t atoms, double *rotation,
+                          double *aligned, double *rmsd);
+
 #ifdef __cplusplus
 }
 #endif

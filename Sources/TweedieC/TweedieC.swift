@@ -905,3 +905,74 @@ public func tweedie_evaluate(
         try returnString(String(decoding: Measurement.json(measurements), as: UTF8.self), out)
     }
 }
+
+// MARK: Molecules
+
+/// The frames of a molecular file (.xyz, .extxyz, .sdf, .mol, .pdb; `selection` "all" or "ca" for
+/// PDB's Cα atoms, null for all) as a JSON object {"symbols": [N], "titles": [F], "frames": [[3N] × F]}
+/// into `out` (free it with ``tweedie_string_free``).
+@_cdecl("tweedie_molecules_read")
+public func tweedie_molecules_read(_ path: UnsafePointer<CChar>?, _ selection: UnsafePointer<CChar>?,
+                                   _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    call {
+        let name = selection.map { String(cString: $0) } ?? "all"
+        guard let chosen = MolecularFile.Selection(rawValue: name) else {
+            throw CallError("atoms: must be all or ca, got '\(name)'")
+        }
+        let c = try MolecularFile.read(URL(fileURLWithPath: try string(path, "path")), selection: chosen)
+        func quoted(_ text: String) -> String {
+            let data = (try? JSONSerialization.data(withJSONObject: [text])) ?? Data("[\"\"]".utf8)
+            return String(String(decoding: data, as: UTF8.self).dropFirst().dropLast())
+        }
+        var json = "{\"symbols\": [" + c.symbols.map(quoted).joined(separator: ", ") + "], \"titles\": ["
+            + c.titles.map(quoted).joined(separator: ", ") + "], \"frames\": ["
+        json += (0..<c.frameCount).map { f in
+            "[" + c.frames.row(f).map(\.description).joined(separator: ", ") + "]"
+        }.joined(separator: ", ")
+        json += "]}"
+        try returnString(json, out)
+    }
+}
+
+/// Writes `rows` frames of `columns` = 3N coordinates to a molecular file (format by extension),
+/// atomically; `symbols` holds the N element symbols separated by spaces, `titles` (may be null)
+/// one title per frame separated by newlines.
+@_cdecl("tweedie_molecules_write")
+public func tweedie_molecules_write(_ path: UnsafePointer<CChar>?, _ symbols: UnsafePointer<CChar>?,
+                                    _ frames: UnsafePointer<Double>?, _ rows: Int, _ columns: Int,
+                                    _ titles: UnsafePointer<CChar>?) -> Int32 {
+    call {
+        let atoms = try string(symbols, "symbols").split(separator: " ").map(String.init)
+        guard columns == 3 * atoms.count else {
+            throw CallError("frames: \(columns) coordinates per frame for \(atoms.count) atoms (expected 3 per atom)")
+        }
+        let x = try matrix(frames, rows: rows, columns: columns, "frames")
+        var named = titles.map { String(cString: $0).split(separator: "\n", omittingEmptySubsequences: false)
+            .map(String.init) }
+        if let given = named, given.count != rows {
+            guard given.count == 1 && given[0].isEmpty else {
+                throw CallError("titles: \(given.count) titles for \(rows) frames")
+            }
+            named = nil
+        }
+        try MolecularFile.write(Conformers(symbols: atoms, frames: x, titles: named),
+                                to: URL(fileURLWithPath: try string(path, "path")))
+    }
+}
+
+/// The Kabsch superposition of `moving` onto `target` (N×3 each, docs/math.md §13.2): the rotation
+/// (3×3, row-major) into `rotation`, the moving atoms centred, rotated and placed at the target's
+/// centre into `aligned` (N×3), the RMSD into `rmsd`; any output may be null.
+@_cdecl("tweedie_superpose")
+public func tweedie_superpose(_ moving: UnsafePointer<Double>?, _ target: UnsafePointer<Double>?, _ atoms: Int,
+                              _ rotation: UnsafeMutablePointer<Double>?, _ aligned: UnsafeMutablePointer<Double>?,
+                              _ rmsd: UnsafeMutablePointer<Double>?) -> Int32 {
+    call {
+        let fit = try Superposition(moving: matrix(moving, rows: atoms, columns: 3, "moving"),
+                                    onto: matrix(target, rows: atoms, columns: 3, "target"))
+        write(fit.rotation.elements, to: rotation)
+        write(fit.aligned.elements, to: aligned)
+        rmsd?.pointee = fit.rmsd
+    }
+}
+

@@ -32,10 +32,13 @@ struct DataSetCommand: ParsableCommand {
             discussion: """
                 The input is a .npy file, an .npz archive (the array named by --key, or its only array) of \
                 shape (N, D), (N, H, W) or (N, H, W, C), or a folder of PNG images of one size (read in the \
-                order of their names; alpha is dropped, palettes expanded). The model keeps each item's shape.
+                order of their names; alpha is dropped, palettes expanded). The model keeps each item's shape. \
+                A molecular file (.xyz, .extxyz, .sdf, .mol, .pdb) of frames of one molecule gives a model of \
+                its conformers with points of shape (N, 3), the element symbols kept, and a zero centre of mass \
+                unless --absolute is given (docs/math.md §13.1).
                 """)
 
-        @Argument(help: "A .npy or .npz file, or a folder of .png images.") var input: String
+        @Argument(help: "A .npy or .npz file, a folder of .png images, or a molecular file.") var input: String
         @Option(help: "The model file to write (.npz or .json).") var out: String
         @Option(help: """
             Scaling of the stored values: edm (x/127.5 − 1, [0, 255] → [-1, 1]), unit (x/255) or none \
@@ -45,6 +48,11 @@ struct DataSetCommand: ParsableCommand {
         @Option(help: "The array of an .npz archive to read (default: its only array).") var key: String?
         @Option(help: "Keep only the first N items.") var limit: Int?
         @Option(help: "The model's name (default: the input's file name).") var name: String?
+        @Option(help: "Molecular files: the atoms of a PDB file to read: all, or ca (the Cα atoms).")
+        var atoms: MolecularFile.Selection = .all
+        @Flag(help: "Molecular files: superpose every frame on the first (Kabsch) before the model is made.")
+        var align = false
+        @Flag(help: "Molecular files: keep absolute positions (no zero centre of mass).") var absolute = false
 
         func validate() throws {
             guard out.hasSuffix(".npz") || out.hasSuffix(".json") else {
@@ -59,6 +67,13 @@ struct DataSetCommand: ParsableCommand {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory) else {
                 throw CommandFailure("\(input): no such file or folder")
+            }
+            if !isDirectory.boolValue, (try? MolecularFile.Format(url)) != nil {
+                try importMolecules(url)
+                return
+            }
+            if align || absolute || atoms != .all {
+                throw CommandFailure("--align, --absolute and --atoms are for molecular files (.xyz, .sdf, .pdb)")
             }
             let (items, source, defaultScale) = try isDirectory.boolValue
                 ? (DataSetFiles.readImages(url, limit: limit), "PNG images", Scaling.edm)
@@ -97,6 +112,54 @@ struct DataSetCommand: ParsableCommand {
         }
     }
 }
+
+extension DataSetCommand.Import {
+    /// The conformers of a molecular file as a data-set model on R^{N×3} or its zero-centre-of-mass
+    /// subspace.
+    func importMolecules(_ url: URL) throws {
+        if scale != nil || key != nil { throw CommandFailure("--scale and --key are not for molecular files") }
+        var conformers = try MolecularFile.read(url, selection: atoms)
+        if let limit, limit < conformers.frameCount {
+            conformers = Conformers(symbols: conformers.symbols,
+                                    frames: Matrix(rows: limit, columns: conformers.frames.columns,
+                                                   elements: Array(conformers.frames.elements.prefix(
+                                                       limit * conformers.frames.columns))),
+                                    titles: Array(conformers.titles.prefix(limit)))
+        }
+        let n = conformers.atomCount, f = conformers.frameCount
+        var frames = conformers.frames
+        var largestRMSD = 0.0
+        if align, f > 1 {
+            let reference = Matrix(rows: n, columns: 3, elements: frames.row(0))
+            for i in 1..<f {
+                let fit = try Superposition(moving: Matrix(rows: n, columns: 3, elements: frames.row(i)),
+                                            onto: reference)
+                frames.setRow(i, to: fit.aligned.elements)
+                largestRMSD = max(largestRMSD, fit.rmsd)
+            }
+        }
+        var model: MixtureModel
+        do {
+            let prior = try GaussianMixture(weights: [Double](repeating: 1 / Double(f), count: f), means: frames,
+                                            covariances: .dirac)
+            model = try MixtureModel(prior: prior, shape: [n, 3], name: name ?? url.lastPathComponent)
+            try model.setAtomSymbols(conformers.symbols)
+            if !absolute { model = try .centred(model) }
+        } catch { throw CommandFailure("\(input): \(error.field): \(error.reason)") }
+        try ModelFile.write(model, to: URL(fileURLWithPath: out))
+        var counts: [String: Int] = [:]
+        for s in conformers.symbols { counts[s, default: 0] += 1 }
+        let formula = counts.keys.sorted().map { counts[$0]! == 1 ? $0 : "\($0)\(counts[$0]!)" }.joined()
+        var lines = ["imported \(f) frames of \(n) atoms (\(formula)) from \(url.lastPathComponent)"]
+        if align { lines.append("superposed on frame 0: largest RMSD \(format(largestRMSD)) (Kabsch)") }
+        lines.append("wrote \(out): a data-set model (Dirac components, K = \(f), equal weights), "
+                     + (absolute ? "points in R^{\(n)×3}, D = \(3 * n)"
+                                 : "zero centre of mass: D′ = \(3 * (n - 1)) degrees of freedom"))
+        print(lines.joined(separator: "\n"))
+    }
+}
+
+extension MolecularFile.Selection: ExpressibleByArgument {}
 
 /// Reading the items of a data set: arrays and folders of images.
 enum DataSetFiles {

@@ -74,7 +74,12 @@ struct SampleCommand: ParsableCommand {
         """)
     var trajectory: String?
     @Option(help: "Also draw the samples over the model's density to this .svg file.") var plot: String?
-    @Option(help: "Also write the samples as a multi-frame .xyz file (models of shape N×3).") var xyz: String?
+    @Option(help: """
+        Also write the samples as a molecular file, one frame per sample (models of shape N×3): .xyz \
+        (multi-frame), .sdf (one record per sample) or .pdb (one MODEL per sample), by extension; the \
+        elements are the model's atom symbols (C where it has none).
+        """)
+    var xyz: String?
     @Option(help: """
         Data sets: also write each sample's nearest training item, d₁, d₂, d₁/d₂ and whether it is memorized \
         (d₁/d₂ < 1/3) to this .csv file.
@@ -114,9 +119,12 @@ struct SampleCommand: ParsableCommand {
 
     func validate() throws {
         let outputs: [(String, String?, String)] = [("--out", out, ".npy"), ("--trajectory", trajectory, ".npz"),
-                                                    ("--plot", plot, ".svg"), ("--xyz", xyz, ".xyz"),
+                                                    ("--plot", plot, ".svg"), 
                                                     ("--memorization", memorization, ".csv"),
                                                     ("--nearest-images", nearestImages, ".png")]
+        if let xyz, (try? MolecularFile.Format(URL(fileURLWithPath: xyz))) == nil {
+            throw ValidationError("--xyz must name a .xyz, .sdf or .pdb file, got '\(xyz)'")
+        }
         // Distinct suffixes keep the output files distinct.
         for case let (flag, path?, suffix) in outputs {
             guard path.hasSuffix(suffix) else {
@@ -326,8 +334,10 @@ struct SampleCommand: ParsableCommand {
                                            to: URL(fileURLWithPath: trajectory))
             }
             if let xyz, let atoms = plan.atoms {
-                try XYZFile.write(samples, atoms: atoms, comment: { "sample \($0) of \(name)" },
-                                  to: URL(fileURLWithPath: xyz))
+                let symbols = m.atomSymbols ?? Array(repeating: "C", count: atoms)
+                try MolecularFile.write(Conformers(symbols: symbols, frames: samples,
+                                                   titles: (0..<samples.rows).map { "sample \($0) of \(name)" }),
+                                        to: URL(fileURLWithPath: xyz))
             }
             if memorization != nil || nearestImages != nil {
                 let found = try nearestTrainingItems(plan, run: run)

@@ -16,6 +16,9 @@ public struct MixtureModel: Sendable, Equatable {
     /// Present when the model lives on the zero-centre-of-mass subspace (its prior and noise then
     /// in reduced coordinates).
     public let zeroCentreOfMass: ZeroCentreOfMass?
+    /// The element symbol of each atom of points shaped [N, d] (metadata for molecular files).
+    /// Set with ``setAtomSymbols(_:)``.
+    public private(set) var atomSymbols: [String]?
 
     /// A model from its prior and noise in the coordinates the oracle computes in (reduced ones when
     /// `zeroCentreOfMass` is given; use ``centred(_:)`` to reduce a model on R^{N×d}).
@@ -48,6 +51,19 @@ public struct MixtureModel: Sendable, Equatable {
         self.noise = noise
         self.zeroCentreOfMass = zeroCentreOfMass
         self.shape = zeroCentreOfMass.map { [$0.atoms, $0.axes] } ?? shape
+    }
+
+    /// `symbols` as the model's ``atomSymbols``: one per atom of a point shaped [N, d].
+    public mutating func setAtomSymbols(_ symbols: [String]?) throws(ModelError) {
+        guard let symbols else { atomSymbols = nil; return }
+        guard let shape, shape.count == 2, symbols.count == shape[0] else {
+            throw ModelError("atom_symbols", "\(symbols.count) symbols for points of shape "
+                             + (shape.map { "\($0)" } ?? "[\(dimension)]") + " (one per atom of [N, d])")
+        }
+        if let bad = symbols.first(where: { $0.isEmpty || $0.count > 3 || !$0.allSatisfy({ $0.isLetter }) }) {
+            throw ModelError("atom_symbols", "'\(bad)' is not an element symbol (1 to 3 letters)")
+        }
+        atomSymbols = symbols
     }
 
     /// The dimension the oracle computes in: D, or D′ = (N − 1)·d with a zero centre of mass.
@@ -98,7 +114,10 @@ public struct MixtureModel: Sendable, Equatable {
         case .kronecker(let a, let block): structure = .kronecker(subspace.reduceAtomMatrix(a), blockSize: block)
         }
         let noise = try NoiseCovariance(structure, dimension: subspace.dimension, field: "noise_covariance")
-        return try MixtureModel(prior: prior, noise: noise, shape: shape, name: model.name, zeroCentreOfMass: subspace)
+        var centred = try MixtureModel(prior: prior, noise: noise, shape: shape, name: model.name,
+                                       zeroCentreOfMass: subspace)
+        try centred.setAtomSymbols(model.atomSymbols)
+        return centred
     }
 
     /// The prior on R^{N×d}, embedded from the subspace (singular covariances, means centred): what a

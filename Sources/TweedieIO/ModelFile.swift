@@ -21,6 +21,7 @@ import TweedieDistributions
 ///     "block_size": d                               // kronecker only; optional, D / N by default
 ///   },
 ///   "shape": [N, d],                                // optional shape of one point
+///   "atom_symbols": ["C", "H", …],                  // optional element of each atom (shape [N, d])
 ///   "zero_centre_of_mass": true                     // optional: the model of the centred point
 /// }                                                 // and noise (docs/math.md §13.1); needs shape [N, d]
 /// ```
@@ -31,7 +32,7 @@ import TweedieDistributions
 /// `noise_type` (identity, diagonal, full or kronecker), `noise_covariance` (diagonal (D,), full
 /// (D, D), kronecker (N, N); when `noise_type` is absent the structure follows from this shape),
 /// `block_size` (kronecker; D / N by default), `shape` (float or integer array), `name`, and
-/// `zero_centre_of_mass` (0 or 1).
+/// `zero_centre_of_mass` (0 or 1) and `atom_symbols` (one string, the symbols separated by spaces).
 /// Other keys are ignored, so a fitted scikit-learn model saved with
 /// `np.savez(path, weights=gm.weights_, means=gm.means_, covariances=gm.covariances_,
 /// covariance_type=gm.covariance_type)` loads as is.
@@ -108,8 +109,10 @@ public enum ModelFile {
     static func ambientForm(_ model: MixtureModel) throws(FileError) -> MixtureModel {
         guard model.zeroCentreOfMass != nil else { return model }
         do {
-            return try MixtureModel(prior: model.ambientPrior(), noise: model.ambientNoise(), shape: model.shape,
-                                    name: model.name)
+            var ambient = try MixtureModel(prior: model.ambientPrior(), noise: model.ambientNoise(),
+                                           shape: model.shape, name: model.name)
+            try ambient.setAtomSymbols(model.atomSymbols)
+            return ambient
         } catch {
             throw FileError(file: "", error)
         }

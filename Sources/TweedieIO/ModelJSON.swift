@@ -5,7 +5,7 @@ import TweedieLinearAlgebra
 /// The JSON form of a ``MixtureModel``; see ``ModelFile`` for the schema.
 enum ModelJSON {
     static let fields = ["name", "weights", "means", "covariance_type", "covariances", "noise", "shape",
-                         "zero_centre_of_mass"]
+                         "zero_centre_of_mass", "atom_symbols"]
     static let noiseFields = ["type", "covariance", "block_size"]
 
     static func decode(_ data: Data) throws(FileError) -> MixtureModel {
@@ -29,9 +29,13 @@ enum ModelJSON {
         }
         try checkShape(shape, dimension: d)
         let centred = try root["zero_centre_of_mass"].flatMap { $0.isNull ? nil : $0 }?.bool() ?? false
+        let symbols = try root["atom_symbols"].flatMap { $0.isNull ? nil : $0 }.map { (field) throws(FileError) in
+            try field.elements().map { (item) throws(FileError) in try item.string() }
+        }
         do {
             let prior = try GaussianMixture(weights: weights, means: means, covariances: covariances)
-            let model = try MixtureModel(prior: prior, noise: noise, shape: shape, name: name)
+            var model = try MixtureModel(prior: prior, noise: noise, shape: shape, name: name)
+            try model.setAtomSymbols(symbols)
             return centred ? try MixtureModel.centred(model) : model
         } catch {
             throw FileError(file: "", error)
@@ -107,7 +111,7 @@ enum ModelJSON {
         let stored = try ModelFile.ambientForm(model)
         var data = encode(ambient: stored)
         if model.zeroCentreOfMass != nil {
-            data.removeLast(2)  // "\n}\n"
+            data.removeLast(3)  // "\n}\n"
             data.append(Data(",\n  \"zero_centre_of_mass\": true\n}\n".utf8))
         }
         return data
@@ -140,6 +144,9 @@ enum ModelJSON {
         }
         if !model.noise.isIdentity { lines.append("\"noise\": {\n    " + noise.joined(separator: ",\n    ") + "\n  }") }
         if let shape = model.shape { lines.append("\"shape\": [\(shape.map(String.init).joined(separator: ", "))]") }
+        if let symbols = model.atomSymbols {
+            lines.append("\"atom_symbols\": [\(symbols.map(quoted).joined(separator: ", "))]")
+        }
         return Data(("{\n  " + lines.joined(separator: ",\n  ") + "\n}\n").utf8)
     }
 

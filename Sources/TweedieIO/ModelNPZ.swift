@@ -7,11 +7,12 @@ enum ModelNPZ {
     /// The arrays a model archive may hold (others are ignored, and not even inflated).
     static let keys: Set<String> = ["weights", "means", "covariances", "covariance_type", "noise_covariance",
                                     "noise_type", "block_size", "shape", "name", "means_scale", "means_offset",
-                                    "zero_centre_of_mass"]
+                                    "zero_centre_of_mass", "atom_symbols"]
     static let requiredKeys = ["weights", "means"]
     /// Read first: the arrays whose size does not grow with the model (and `means`, which sets K and D).
     static let shapeKeys: Set<String> = ["means", "covariance_type", "noise_type", "block_size", "shape", "name",
-                                         "means_scale", "means_offset", "zero_centre_of_mass"]
+                                         "means_scale", "means_offset", "zero_centre_of_mass",
+                                         "atom_symbols"]
 
     /// Reads a model archive in two passes, so that no entry is inflated beyond what the model it
     /// describes can use: `means` (K×D) and the small arrays first, then `weights`, `covariances`
@@ -79,9 +80,11 @@ enum ModelNPZ {
             }
             return array.values[0] == 1
         } ?? false
+        let symbols = try reader.optionalString("atom_symbols").map { $0.split(separator: " ").map(String.init) }
         do {
             let prior = try GaussianMixture(weights: weights.values, means: meanMatrix, covariances: covariances)
-            let model = try MixtureModel(prior: prior, noise: noise, shape: shape, name: name)
+            var model = try MixtureModel(prior: prior, noise: noise, shape: shape, name: name)
+            try model.setAtomSymbols(symbols)
             return centred ? try MixtureModel.centred(model) : model
         } catch {
             throw FileError(file: "", error)
@@ -211,6 +214,7 @@ enum ModelNPZ {
         if !model.noise.isIdentity { add("noise_type", .string(model.noise.structure.name)) }
         if let shape = model.shape { add("shape", .numbers(NDArray(shape.map(Double.init)))) }
         if let name = model.name { add("name", .string(name)) }
+        if let symbols = model.atomSymbols { add("atom_symbols", .string(symbols.joined(separator: " "))) }
         // The names above are distinct and valid, so this cannot fail.
         return (try? NPZArchive(entries)) ?? NPZArchive()
     }

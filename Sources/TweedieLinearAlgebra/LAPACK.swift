@@ -7,12 +7,16 @@ public enum LinearAlgebraError: Error, Equatable, Sendable, CustomStringConverti
     case notPositiveDefinite(leadingMinor: Int)
     /// The symmetric eigensolver did not converge.
     case eigenDecompositionFailed(info: Int)
+    /// The singular value decomposition did not converge.
+    case singularValueDecompositionFailed(info: Int)
 
     public var description: String {
         switch self {
         case .notPositiveDefinite(let order): "the leading \(order)×\(order) block is not positive definite"
         case .eigenDecompositionFailed(let info):
             "the symmetric eigensolver did not converge (LAPACK dsyevd info \(info))"
+        case .singularValueDecompositionFailed(let info):
+            "the singular value decomposition did not converge (LAPACK dgesvd info \(info))"
         }
     }
 }
@@ -69,6 +73,43 @@ public struct SymmetricEigendecomposition: Sendable {
         // Column-major eigenvectors read row-major are Uᵀ.
         values = w
         vectors = Matrix(rows: n, columns: n, elements: storage).transposed
+    }
+}
+
+/// A = U diag(values) Vᵀ for any m×n A (LAPACK `dgesvd`, full U and V); singular values descending.
+public struct SingularValueDecomposition: Sendable {
+    public let values: [Double]
+    /// U, m×m.
+    public let u: Matrix
+    /// Vᵀ, n×n.
+    public let vt: Matrix
+
+    public init(_ a: Matrix) throws(LinearAlgebraError) {
+        let m = a.rows, n = a.columns
+        var storage = a.elements
+        var s = [Double](repeating: 0, count: min(m, n))
+        var u = [Double](repeating: 0, count: m * m), vt = [Double](repeating: 0, count: n * n)
+        var superb = [Double](repeating: 0, count: max(min(m, n) - 1, 1))
+        BLAS.pinSingleThreaded()
+        let info = storage.withUnsafeMutableBufferPointer { p in
+            s.withUnsafeMutableBufferPointer { ps in
+                u.withUnsafeMutableBufferPointer { pu in
+                    vt.withUnsafeMutableBufferPointer { pv in
+                        superb.withUnsafeMutableBufferPointer { pw in
+                            LAPACKE_dgesvd(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "A")), CChar(UInt8(ascii: "A")),
+                                           Int32(m), Int32(n), p.baseAddress, Int32(max(n, 1)), ps.baseAddress,
+                                           pu.baseAddress, Int32(max(m, 1)), pv.baseAddress, Int32(max(n, 1)),
+                                           pw.baseAddress)
+                        }
+                    }
+                }
+            }
+        }
+        if info > 0 { throw .singularValueDecompositionFailed(info: Int(info)) }
+        precondition(info == 0, "dgesvd: illegal argument \(-info)")
+        values = s
+        self.u = Matrix(rows: m, columns: m, elements: u)
+        self.vt = Matrix(rows: n, columns: n, elements: vt)
     }
 }
 
