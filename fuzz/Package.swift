@@ -22,5 +22,7 @@ let package = Package(
                           swiftSettings: fuzzer),
         .executableTarget(name: "FuzzPNG", dependencies: [.product(name: "Tweedie", package: "Tweedie")],
                           swiftSettings: fuzzer),
+        .executableTarget(name: "FuzzMolecules", dependencies: [.product(name: "Tweedie", package: "Tweedie")],
+                          swiftSettings: fuzzer),
     ]
 )

@@ -632,6 +632,60 @@ def dataset_cases():
          "error", "x0_empty_huge_points.npy")
 
 
+def molecule_cases():
+    """Molecular files (`dataset import`) and zero-centre-of-mass models."""
+    def text(name, content):
+        write_bytes(name, content.encode("utf-8"))
+    water = "3\nwater\nO 0.0 0.0 0.0\nH 0.96 0.0 0.0\nH -0.24 0.93 0.0\n"
+    text("mol_ok.xyz", water + water.replace("0.93", "0.95"))
+    text("mol_bad_count.xyz", "three\nwater\nO 0 0 0\n")
+    text("mol_truncated.xyz", "3\nwater\nO 0 0 0\nH 1 0 0\n")
+    text("mol_nan.xyz", "1\nc\nO 0 nan 0\n")
+    text("mol_mixed_atoms.xyz", water + "2\nw\nO 0 0 0\nH 1 0 0\n")
+    text("mol_reordered.xyz", water + "3\nw\nH 0 0 0\nO 1 0 0\nH 0 1 0\n")
+    text("mol_v3000.sdf", "t\n\n\n  0  0  0     0  0            999 V3000\nM  V30 BEGIN CTAB\n")
+    text("mol_short_atom.sdf", "t\n\n\n  1  0  0  0  0  0  0  0  0  0999 V2000\n    0.0000    0.0000\nM  END\n")
+    text("mol_short_record.pdb", "ATOM      1  CA  ALA A   1       1.000   2.000\n")
+    text("mol_empty.pdb", "REMARK nothing here\nEND\n")
+    text("mol_binary.xyz", "")
+    write_bytes("mol_binary.xyz", bytes([0xFF, 0xFE, 0x00, 0x01]))
+    imported = ["dataset", "import"]
+    case("mol_ok", imported + ["{corpus}/mol_ok.xyz", "--align", "--out", "{out}/m.json"], "ok",
+         outputs=["{out}/m.json"])
+    for name, culprit, also in [("mol_bad_count.xyz", "line 1", "atom count"),
+                                ("mol_truncated.xyz", "line 1", "file ends"),
+                                ("mol_nan.xyz", "line 3", "finite number"),
+                                ("mol_mixed_atoms.xyz", "line 6", "2 atoms"),
+                                ("mol_reordered.xyz", "line 6", "atom 0 is H"),
+                                ("mol_v3000.sdf", "line 4", "V3000"),
+                                ("mol_short_atom.sdf", "line 5", "columns"),
+                                ("mol_short_record.pdb", "line 1", "columns 31"),
+                                ("mol_empty.pdb", "mol_empty.pdb", "no atoms"),
+                                ("mol_binary.xyz", "mol_binary.xyz", "UTF-8")]:
+        case("mol_" + name.replace(".", "_"), imported + ["{corpus}/" + name, "--out", "{out}/m.json"], "error",
+             name, also=[culprit, also])
+    case("mol_align_on_array", imported + ["{corpus}/dataset_two_arrays.npz", "--key", "x", "--align", "--out",
+                                            "{out}/m.json"], "error", "--align")
+    # A zero-centre-of-mass model without a point shape, with one atom, and its points of the wrong width.
+    zero = {"weights": [1.0], "means": [[0.0] * 6], "covariance_type": "spherical", "covariances": [1.0],
+            "zero_centre_of_mass": True}
+    write_json("zero_com_no_shape.json", json.dumps(zero))
+    write_json("zero_com_one_atom.json", json.dumps(dict(zero, shape=[1, 6])))
+    write_json("zero_com_ok.json", json.dumps(dict(zero, shape=[2, 3])))
+    write_json("zero_com_not_bool.json", json.dumps(dict(zero, shape=[2, 3], zero_centre_of_mass=1)))
+    write_json("zero_com_bad_symbols.json", json.dumps(dict(zero, shape=[2, 3], atom_symbols=["C"])))
+    write_npy("zero_com_points_5.npy", np.zeros((2, 5)))
+    case("zero_com_no_shape", on_model("zero_com_no_shape.json"), "error", "shape")
+    case("zero_com_one_atom", on_model("zero_com_one_atom.json"), "error", "shape", also=["2 atoms"])
+    case("zero_com_not_bool", on_model("zero_com_not_bool.json"), "error", "zero_centre_of_mass")
+    case("zero_com_bad_symbols", on_model("zero_com_bad_symbols.json"), "error", "atom_symbols")
+    case("zero_com_points_wrong_width", oracle("{corpus}/zero_com_ok.json", "{corpus}/zero_com_points_5.npy"),
+         "error", "zero_com_points_5.npy", also=["2 atoms × 3"])
+    case("zero_com_sample_bad_extension", ["sample", "--model", "{corpus}/zero_com_ok.json", "--sampler", "euler",
+                                           "--schedule", "edm", "--steps", "4", "--count", "2", "--out",
+                                           "{out}/s.npy", "--xyz", "{out}/s.mol2"], "error", "--xyz")
+
+
 def main():
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
@@ -645,6 +699,7 @@ def main():
     observation_cases()
     special_cases()
     dataset_cases()
+    molecule_cases()
     with open(path("cases.json"), "w") as f:
         json.dump(CASES, f, indent=1)
         f.write("\n")
