@@ -11,7 +11,7 @@ from typing import Any, Mapping, Optional, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from ._arguments import _array, _float64, numbers, one_line, points, shown, text
+from ._arguments import _array, _float64, flag, numbers, one_line, points, shown, text
 from ._arguments import path as _path
 from ._errors import TweedieError, TweedieTypeError
 from ._native import check, lib, pointer, take_string
@@ -19,7 +19,8 @@ from ._native import check, lib, pointer, take_string
 __all__ = ["Model"]
 
 _NPZ_NUMBERS = 1 << 20
-_JSON_FIELDS = {"name", "weights", "means", "covariance_type", "covariances", "noise", "shape"}
+_JSON_FIELDS = {"name", "weights", "means", "covariance_type", "covariances", "noise", "shape", "zero_centre_of_mass",
+                "atom_symbols"}
 _NOISE_FIELDS = {"type", "covariance", "block_size"}
 _SKLEARN_ATTRIBUTES = ("weights_", "means_", "covariances_", "covariance_type")
 #: from_dataset's maps of values: x → x/divisor + offset (None: as they are).
@@ -72,6 +73,15 @@ def _npz_archive(fields: Mapping[str, Any]) -> Optional[bytes]:
     for key in ("covariance_type", "name"):
         if fields.get(key) is not None:
             out[key] = np.array(str(fields[key]))
+    if fields.get("zero_centre_of_mass") is not None:
+        if not isinstance(fields["zero_centre_of_mass"], (bool, np.bool_)):
+            return None  # the JSON route names the field
+        out["zero_centre_of_mass"] = np.array(1.0 if fields["zero_centre_of_mass"] else 0.0)
+    if fields.get("atom_symbols") is not None:
+        symbols = fields["atom_symbols"]
+        if isinstance(symbols, str) or not all(isinstance(s, str) and s and " " not in s for s in symbols):
+            return None
+        out["atom_symbols"] = np.array(" ".join(symbols))
     buffer = io.BytesIO()
     np.savez(buffer, **out)
     return buffer.getvalue()
@@ -228,6 +238,9 @@ class Model:
                                       ctypes.byref(rank)))
         self._dimension, self._components = dimension.value, components.value
         self._shape = tuple(shape[i] for i in range(min(rank.value, 16))) if rank.value else (dimension.value,)
+        atoms, axes, freedom = ctypes.c_ssize_t(), ctypes.c_ssize_t(), ctypes.c_ssize_t()
+        check(lib.tweedie_model_subspace(handle, ctypes.byref(atoms), ctypes.byref(axes), ctypes.byref(freedom)))
+        self._degrees_of_freedom = freedom.value if atoms.value else dimension.value
 
     def __del__(self) -> None:
         handle = getattr(self, "_handle", None)
@@ -341,7 +354,8 @@ class Model:
 
     @classmethod
     def from_sklearn(cls, gm: Any, noise: Optional[npt.ArrayLike] = None, shape: Optional[Sequence[int]] = None,
-                     name: Optional[str] = None) -> Model:
+                     name: Optional[str] = None, *, zero_centre_of_mass: bool = False,
+                     atom_symbols: Optional[Sequence[str]] = None) -> Model:
         """A fitted scikit-learn Gaussian mixture as the prior.
 
         Parameters
@@ -354,11 +368,17 @@ class Model:
             The shape of one point (its product is D).
         name : str, optional
             The model's name.
+        zero_centre_of_mass : bool, default False
+            The model of the centred points (``shape`` must be (N, d)): densities on the subspace
+            where the atoms sum to zero, in (N − 1)·d degrees of freedom (docs/math.md §13.1).
+        atom_symbols : sequence of str, optional
+            The element of each of the N atoms, for molecular files.
 
         Returns
         -------
         Model
-            A model whose :meth:`log_density` equals ``gm.score_samples``.
+            A model whose :meth:`log_density` equals ``gm.score_samples`` (without a zero centre
+            of mass).
 
         Raises
         ------
@@ -378,6 +398,55 @@ class Model:
                 raise TweedieTypeError(f"shape: expected a sequence of integers, got {shown(shape)}") from None
         if name is not None:
             description["name"] = name
+        if flag(zero_centre_of_mass, "zero_centre_of_mass"):
+            description["zero_centre_of_mass"] = True
+        if atom_symbols is not None:
+            description["atom_symbols"] = _symbols(atom_symbols)
+        return cls.from_dict(description)
+
+    @classmethod
+    def from_conformers(cls, frames: npt.ArrayLike, symbols: Optional[Sequence[str]] = None, *,
+                        zero_centre_of_mass: bool = True, name: Optional[str] = None) -> Model:
+        """Conformers of one molecule as a data set: a Dirac component at each, equal weights.
+
+        Parameters
+        ----------
+        frames : array_like, shape (F, N, 3)
+            F conformers of N atoms (e.g. :attr:`Conformers.frames` of :func:`read_molecules`,
+            superposed first with :func:`superpose` if their orientation should not count).
+        symbols : sequence of str, optional
+            The N element symbols, kept for molecular files written from the model's samples.
+        zero_centre_of_mass : bool, default True
+            The model of the centred conformers, on the subspace where the atoms sum to zero
+            (3(N − 1) degrees of freedom; docs/math.md §13.1); False keeps absolute positions.
+        name : str, optional
+            The model's name.
+
+        Returns
+        -------
+        Model
+            Points of shape (N, 3); with a zero centre of mass, :attr:`degrees_of_freedom` is 3(N − 1).
+
+        Raises
+        ------
+        TweedieTypeError
+            If ``frames`` is not an array of numbers or ``symbols`` not strings.
+        TweedieError
+            If ``frames`` is not (F, N, 3), holds a NaN or an infinity, or ``symbols`` is not N
+            element symbols.
+        """
+        array = numbers(frames, "frames")
+        if array.ndim != 3 or array.shape[2] != 3 or array.shape[0] < 1 or array.shape[1] < 1:
+            raise TweedieError(f"frames: expected shape (F, N, 3) with F, N ≥ 1, got {array.shape}")
+        count, atoms = array.shape[0], array.shape[1]
+        description: dict[str, Any] = {"weights": np.full(count, 1.0 / count), "means": array.reshape(count, 3 * atoms),
+                                       "covariance_type": "dirac", "shape": [atoms, 3]}
+        if flag(zero_centre_of_mass, "zero_centre_of_mass"):
+            description["zero_centre_of_mass"] = True
+        if symbols is not None:
+            description["atom_symbols"] = _symbols(symbols)
+        if name is not None:
+            description["name"] = text(name, "name").decode()
         return cls.from_dict(description)
 
     @classmethod
@@ -482,6 +551,22 @@ class Model:
         return self._shape
 
     @property
+    def zero_centre_of_mass(self) -> bool:
+        """Whether the model lives on the subspace where the atoms of a point sum to zero."""
+        return self._degrees_of_freedom != self._dimension
+
+    @property
+    def degrees_of_freedom(self) -> int:
+        """The dimension densities count: D, or (N − 1)·d with a zero centre of mass."""
+        return self._degrees_of_freedom
+
+    @property
+    def atom_symbols(self) -> Optional[tuple[str, ...]]:
+        """The element of each atom, or None."""
+        symbols = self.to_dict().get("atom_symbols")
+        return None if symbols is None else tuple(symbols)
+
+    @property
     def weights(self) -> npt.NDArray[np.float64]:
         """The mixture weights, shape (K,)."""
         return np.array(self.to_dict()["weights"], dtype=np.float64)
@@ -530,6 +615,20 @@ class Model:
 
     def __repr__(self) -> str:
         return f"Model({self.name!r}, D={self.dimension}, K={self.components}, {self.covariance_type})"
+
+
+def _symbols(symbols: Any) -> list[str]:
+    """Element symbols as a list of strings, or a :class:`~tweedie.TweedieTypeError` naming them."""
+    if isinstance(symbols, (str, bytes)):
+        raise TweedieTypeError(f"atom_symbols: expected a sequence of strings, got {shown(symbols)}")
+    try:
+        listed = list(symbols)
+    except TypeError:
+        raise TweedieTypeError(f"atom_symbols: expected a sequence of strings, got {shown(symbols)}") from None
+    for s in listed:
+        if not isinstance(s, str):
+            raise TweedieTypeError(f"atom_symbols: expected strings, got {shown(s)}")
+    return listed
 
 
 def require_model(model: Any, caller: str) -> Model:

@@ -66,7 +66,9 @@ def sample(model: Union[Model, Network], *, sampler: str, schedule: str, count: 
     seed : int, default 0
         The seed; negative seeds wrap to 64 bits, as in numpy.
     init : array_like, shape (count, D), optional
-        The standard normals of the starting noise, instead of those drawn from ``seed``.
+        The standard normals of the starting noise, instead of those drawn from ``seed`` (for a
+        model with a zero centre of mass, shape (count, model.degrees_of_freedom): the noise in
+        its reduced coordinates).
     grid : str, optional
         The time grid: ``uniform``, ``log-snr``, ``karras``, ``linspace``, ``leading`` or
         ``trailing`` (the schedule's default when None).
@@ -144,7 +146,11 @@ def sample(model: Union[Model, Network], *, sampler: str, schedule: str, count: 
     if guidance is not None:
         request["guidance"] = {"method": guidance, "zeta": zeta}  # zeta None: left out (1 for dps)
     observation = _observation(operator, y, noise_std, noise_covariance, d)
-    z = _initial(init, count, d, shape)
+    if isinstance(model, Model) and model.zero_centre_of_mass:
+        # Standard normals in the model's reduced coordinates: one per degree of freedom (§13.1).
+        z = _initial(init, count, model.degrees_of_freedom, (model.degrees_of_freedom,))
+    else:
+        z = _initial(init, count, d, shape)
     encoded = _request_json(request)
     out = _output(count, d)
     callback_error: list[BaseException] = []

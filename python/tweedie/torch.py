@@ -27,8 +27,10 @@ from . import Model, Oracle, TweedieError, TweedieTypeError
 from ._conformance import Conformance
 from ._conformance import conformance as _conformance
 from ._conformance import standard_conformance_prior
+from ._molecules import Equivariance
+from ._molecules import equivariance as _equivariance
 
-__all__ = ["KDiffusionDenoiser", "DiffusersModel", "k_diffusion_sampling", "conformance"]
+__all__ = ["KDiffusionDenoiser", "DiffusersModel", "k_diffusion_sampling", "conformance", "equivariance"]
 
 
 def k_diffusion_sampling() -> types.ModuleType:
@@ -258,3 +260,41 @@ def conformance(sample: Any, model: Model | None = None, **options: Any) -> Conf
         return _numpy(out)
 
     return _conformance(run, prior, **options)
+
+
+def equivariance(module: Any, x: Any, *, sigma: float, **options: Any) -> Equivariance:
+    """:func:`tweedie.equivariance` for a torch denoiser of molecules.
+
+    ``module(x, sigma)`` is called with x a float64 tensor of shape (B, N, 3) and sigma a tensor
+    of B equal noise levels (k-diffusion's convention), under ``torch.no_grad()``; it returns the
+    denoised molecules, shape (B, N, 3).
+
+    Parameters
+    ----------
+    module : callable
+        A ``torch.nn.Module`` or any callable on tensors.
+    x : array_like or torch.Tensor, shape (B, N, 3)
+        The noisy molecules at which to check.
+    sigma : float
+        The noise level.
+    **options
+        ``draws``, ``centred``, ``model``, ``alpha``, ``seed`` as for :func:`tweedie.equivariance`.
+
+    Returns
+    -------
+    Equivariance
+    """
+    if not callable(module):
+        raise TweedieTypeError(f"module: expected a callable, got {type(module).__name__}")
+    points = _numpy(x) if isinstance(x, torch.Tensor) else x
+
+    def run(y: npt.NDArray[np.float64], level: float) -> npt.NDArray[np.float64]:
+        with torch.no_grad():
+            tensor = torch.from_numpy(np.ascontiguousarray(y))
+            out = module(tensor, torch.full((len(y),), level, dtype=torch.float64))
+        if not isinstance(out, torch.Tensor):
+            raise TweedieTypeError(f"module: returned {type(out).__name__}, expected a tensor")
+        return _numpy(out)
+
+    return _equivariance(run, points, sigma=sigma, **options)
+

@@ -1,0 +1,291 @@
+"""Molecules: molecular files in and out, superposition, and the equivariance of a denoiser.
+
+The readers and writers (XYZ and extended XYZ, SDF V2000, PDB) and the Kabsch superposition are the
+library's (docs/math.md §13); :func:`equivariance` runs any denoiser, a network or the exact oracle,
+on rotated and translated copies of the same points.
+"""
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from ._arguments import flag, integer, number, numbers, seed as _seed, text
+from ._arguments import path as _path
+from ._display import result_repr
+from ._errors import TweedieError
+from ._models import _symbols
+from ._native import check, lib, pointer, take_string
+
+__all__ = ["Conformers", "read_molecules", "write_molecules", "Superposition", "superpose", "Equivariance",
+           "equivariance"]
+
+
+@dataclass(frozen=True, repr=False)
+class Conformers:
+    """Frames of one molecule, as a molecular file holds them.
+
+    Attributes
+    ----------
+    symbols : tuple of str
+        The element symbol of each of the N atoms.
+    frames : ndarray of float64, shape (F, N, 3)
+        The coordinates of each frame (conformer, or step of a trajectory).
+    titles : tuple of str
+        Each frame's title or comment line.
+    """
+
+    symbols: tuple[str, ...]
+    frames: npt.NDArray[np.float64]
+    titles: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        return f"Conformers({self.frames.shape[0]} frames of {len(self.symbols)} atoms)"
+
+
+def read_molecules(path: str | os.PathLike[str], *, atoms: str = "all") -> Conformers:
+    """The frames of a molecular file: .xyz or .extxyz (multi-frame), .sdf or .mol (V2000), .pdb.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file; its extension chooses the format.
+    atoms : {"all", "ca"}, default "all"
+        For PDB files: every atom, or the Cα atoms of the amino-acid residues.
+
+    Returns
+    -------
+    Conformers
+
+    Raises
+    ------
+    TweedieError
+        If the file cannot be read, is not of a known format, or its frames differ in their atoms;
+        the message names the file and the line.
+
+    Examples
+    --------
+    >>> import tweedie
+    >>> c = tweedie.read_molecules("examples/molecules/butanol.xyz")   # doctest: +SKIP
+    >>> c.frames.shape                                                  # doctest: +SKIP
+    (40, 15, 3)
+    """
+    out = ctypes.c_void_p()
+    check(lib.tweedie_molecules_read(_path(path), text(atoms, "atoms"), ctypes.byref(out)))
+    parsed = json.loads(take_string(out))
+    symbols = tuple(parsed["symbols"])
+    frames = np.array(parsed["frames"], dtype=np.float64).reshape(len(parsed["frames"]), len(symbols), 3)
+    return Conformers(symbols, frames, tuple(parsed["titles"]))
+
+
+def write_molecules(path: str | os.PathLike[str], frames: npt.ArrayLike, symbols: Sequence[str], *,
+                    titles: Optional[Sequence[str]] = None) -> None:
+    """Writes frames to a molecular file, atomically; the extension (.xyz, .sdf, .pdb) chooses the format.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write.
+    frames : array_like, shape (F, N, 3) or (F, 3N)
+        The coordinates (e.g. samples of a model of shape (N, 3)).
+    symbols : sequence of str
+        The N element symbols.
+    titles : sequence of str, optional
+        One title per frame.
+
+    Raises
+    ------
+    TweedieError
+        If the shapes disagree, a coordinate is not finite or does not fit the format, or the file
+        cannot be written.
+    """
+    listed = _symbols(symbols)
+    array = numbers(frames, "frames")
+    if array.ndim == 3:
+        array = array.reshape(array.shape[0], -1)
+    if array.ndim != 2:
+        raise TweedieError(f"frames: expected shape (F, N, 3) or (F, 3N), got {array.shape}")
+    joined = None
+    if titles is not None:
+        names = [text(t, "titles").decode() for t in titles]
+        if any("\n" in t for t in names):
+            raise TweedieError("titles: a title may not hold a line break")
+        joined = "\n".join(names).encode()
+    check(lib.tweedie_molecules_write(_path(path), text(" ".join(listed), "symbols"), pointer(array), array.shape[0],
+                                      array.shape[1], joined))
+
+
+@dataclass(frozen=True, repr=False)
+class Superposition:
+    """The optimal superposition of one conformer onto another (Kabsch; docs/math.md §13.2).
+
+    Attributes
+    ----------
+    rotation : ndarray, shape (3, 3)
+        R, a proper rotation, applied to the centred moving atoms as R p.
+    aligned : ndarray, shape (N, 3)
+        The moving atoms centred, rotated and placed at the target's centre.
+    rmsd : float
+        The root-mean-square deviation after superposition.
+    """
+
+    rotation: npt.NDArray[np.float64]
+    aligned: npt.NDArray[np.float64]
+    rmsd: float
+
+    def __repr__(self) -> str:
+        return result_repr(self)
+
+
+def superpose(moving: npt.ArrayLike, target: npt.ArrayLike) -> Superposition:
+    """Superposes ``moving`` onto ``target`` (N×3 each) by the rotation of least RMSD.
+
+    Parameters
+    ----------
+    moving, target : array_like, shape (N, 3)
+        Two conformers of the same atoms, in the same order.
+
+    Returns
+    -------
+    Superposition
+
+    Raises
+    ------
+    TweedieError
+        If the shapes differ or a coordinate is not finite.
+    """
+    p, q = numbers(moving, "moving"), numbers(target, "target")
+    if p.ndim != 2 or p.shape[-1] != 3 or q.shape != p.shape:
+        raise TweedieError(f"moving, target: expected two arrays of shape (N, 3), got {p.shape} and {q.shape}")
+    rotation, aligned, rmsd = np.empty((3, 3)), np.empty_like(p), np.empty(1)
+    check(lib.tweedie_superpose(pointer(p), pointer(q), p.shape[0], pointer(rotation), pointer(aligned),
+                                pointer(rmsd)))
+    return Superposition(rotation, aligned, float(rmsd[0]))
+
+
+@dataclass(frozen=True, repr=False)
+class Equivariance:
+    """How far a denoiser is from E(3)-equivariance at one noise level (docs/math.md §13.2).
+
+    Attributes
+    ----------
+    deviations : ndarray, shape (draws,)
+        max over points of ‖D(R x + b) − (R D(x) + b)‖ / ‖D(x)‖ for each drawn rotation R and
+        translation b (without the + b on the right for a ``centred`` denoiser).
+    largest : float
+        The largest deviation.
+    reference : float or None
+        The same figure for the exact oracle of ``model`` on the same draws, when a model is given:
+        rounding where the model's law is invariant.
+    """
+
+    deviations: npt.NDArray[np.float64]
+    largest: float
+    reference: Optional[float]
+
+    def __repr__(self) -> str:
+        return result_repr(self)
+
+
+def _rotations(count: int, rng: np.random.Generator) -> npt.NDArray[np.float64]:
+    """``count`` rotations drawn uniformly: the Q factor of a Gaussian 3×3 matrix with the signs of
+    R's diagonal moved into Q, and a reflection undone."""
+    out = np.empty((count, 3, 3))
+    for i in range(count):
+        q, r = np.linalg.qr(rng.standard_normal((3, 3)))
+        q = q * np.sign(np.diag(r))
+        if np.linalg.det(q) < 0:
+            q[:, 0] = -q[:, 0]
+        out[i] = q
+    return out
+
+
+def equivariance(denoiser: Callable[[npt.NDArray[np.float64], float], Any], x: npt.ArrayLike, *, sigma: float,
+                 draws: int = 16, centred: bool = False, model: Any = None, alpha: float = 1.0,
+                 seed: int = 0) -> Equivariance:
+    """The equivariance check of a denoiser under rotations and translations of the molecule.
+
+    Parameters
+    ----------
+    denoiser : callable
+        ``denoiser(x, sigma)`` with x of shape (B, N, 3) returns E[x_0 | x] of the same shape (a
+        network's prediction of the clean molecule; see :func:`tweedie.torch.equivariance` for
+        torch modules).
+    x : array_like, shape (B, N, 3)
+        Noisy points at which to check.
+    sigma : float
+        The noise level passed to the denoiser.
+    draws : int, default 16
+        The number of random rotations (each with a random translation b ~ N(0, I_3)).
+    centred : bool, default False
+        For a denoiser of a zero-centre-of-mass model: translations are to be ignored, so the
+        check is D(R x + b) = R D(x).
+    model : Model, optional
+        A model whose exact oracle (at ``alpha``, ``sigma``) is checked on the same draws, for
+        reference; its point shape must be (N, 3).
+    alpha : float, default 1.0
+        The signal scale of ``model``'s oracle.
+    seed : int, default 0
+        The seed of the draws.
+
+    Returns
+    -------
+    Equivariance
+
+    Raises
+    ------
+    TweedieError
+        If ``x`` is not (B, N, 3), or the denoiser returns another shape or non-finite values.
+    """
+    points = numbers(x, "x")
+    if points.ndim != 3 or points.shape[2] != 3:
+        raise TweedieError(f"x: expected shape (B, N, 3), got {points.shape}")
+    count, s = integer(draws, "draws"), number(sigma, "sigma")
+    if count < 1:
+        raise TweedieError(f"draws: must be at least 1, got {count}")
+    centred_check = flag(centred, "centred")
+    rng = np.random.default_rng(_seed(seed))
+    rotations = _rotations(count, rng)
+    shifts = rng.standard_normal((count, 3))
+
+    def call(f: Callable[[npt.NDArray[np.float64], float], Any], y: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        out = np.asarray(f(y, s), dtype=np.float64)
+        if out.shape != y.shape:
+            raise TweedieError(f"denoiser: returned shape {out.shape} for points of shape {y.shape}")
+        if not np.all(np.isfinite(out)):
+            raise TweedieError("denoiser: returned a NaN or an infinity")
+        return out
+
+    def deviations(f: Callable[[npt.NDArray[np.float64], float], Any], centred_f: bool) -> npt.NDArray[np.float64]:
+        base = call(f, points)
+        scale = np.maximum(np.linalg.norm(base.reshape(len(base), -1), axis=1), 1e-300)
+        out = np.empty(count)
+        for i in range(count):
+            r, b = rotations[i], shifts[i]
+            moved = call(f, points @ r.T + b)
+            expected = base @ r.T + (0.0 if centred_f else b)
+            out[i] = float(np.max(np.linalg.norm((moved - expected).reshape(len(base), -1), axis=1) / scale))
+        return out
+
+    found = deviations(denoiser, centred_check)
+    reference = None
+    if model is not None:
+        from ._models import require_model
+        from ._oracle import Oracle
+
+        m = require_model(model, "equivariance")
+        if tuple(m.shape) != points.shape[1:]:
+            raise TweedieError(f"model: points of shape {m.shape}, x has points of shape {points.shape[1:]}")
+        oracle = Oracle(m)
+        a = number(alpha, "alpha")
+
+        def exact(y: npt.NDArray[np.float64], level: float) -> npt.NDArray[np.float64]:
+            return oracle.denoise(y, alpha=a, sigma=level).reshape(y.shape)
+
+        reference = float(np.max(deviations(exact, m.zero_centre_of_mass)))
+    return Equivariance(found, float(np.max(found)), reference)
