@@ -98,6 +98,10 @@ def write_molecules(path: str | os.PathLike[str], frames: npt.ArrayLike, symbols
     titles : sequence of str, optional
         One title per frame.
 
+    Returns
+    -------
+    None
+
     Raises
     ------
     TweedieError
