@@ -70,7 +70,10 @@ public enum MolecularFile {
         case .sdf: try readSDF(lines, into: &reader)
         case .pdb: try readPDB(lines, selection: selection, into: &reader)
         }
-        guard let symbols = reader.symbols, !reader.values.isEmpty else { throw FileError("holds no atoms") }
+        guard let symbols = reader.symbols, !reader.values.isEmpty else {
+            throw FileError(selection == .alphaCarbons && format == .pdb
+                            ? "holds no Cα atoms (ATOM records named CA)" : "holds no atoms")
+        }
         return Conformers(symbols: symbols,
                           frames: Matrix(rows: reader.titles.count, columns: 3 * symbols.count, elements: reader.values),
                           titles: reader.titles)
@@ -182,7 +185,8 @@ public enum MolecularFile {
     private static func number(_ field: Substring, line: Int, what: String) throws(FileError) -> Double {
         let trimmed = field.trimmingCharacters(in: .whitespaces)
         guard let x = Double(trimmed), x.isFinite else {
-            throw FileError(field: "line \(line)", "\(what): expected a finite number, got '\(printableField(trimmed))'")
+            throw FileError(field: "line \(line)",
+                            "\(what): expected a finite number, got '\(printableField(trimmed))'")
         }
         return x
     }
@@ -248,7 +252,8 @@ public enum MolecularFile {
         var column = 0, species: Int?, position: Int?
         for p in stride(from: 0, to: parts.count, by: 3) {
             guard let count = Int(parts[p + 2]), count >= 1, count <= 1000 else {
-                throw FileError(field: "line \(line)", "Properties=: the count of '\(printableField(String(parts[p])))' "
+                let name = printableField(String(parts[p]))
+                throw FileError(field: "line \(line)", "Properties=: the count of '\(name)' "
                                 + "is not a small positive integer")
             }
             let name = parts[p].lowercased(), type = parts[p + 1].uppercased()
@@ -337,7 +342,8 @@ public enum MolecularFile {
                 try flush(number)
                 open = true
                 frameLine = number
-                title = "model " + String(decoding: bytes.dropFirst(6), as: UTF8.self).trimmingCharacters(in: .whitespaces)
+                title = "model "
+                    + String(decoding: bytes.dropFirst(6), as: UTF8.self).trimmingCharacters(in: .whitespaces)
             case "ENDMDL", "END":
                 try flush(number)
             case "TITLE" where title.isEmpty:

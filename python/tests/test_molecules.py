@@ -173,3 +173,22 @@ def test_bad_molecular_calls(tmp_path):
     with pytest.raises(TweedieError, match="shape"):
         tweedie.Model.from_dict({"weights": [1.0], "means": [[0.0] * 6], "covariance_type": "dirac",
                                  "zero_centre_of_mass": True})
+
+
+def test_the_tour_prints_what_docs_molecules_shows(tmp_path):
+    """examples/molecules/tour.py, run from a copy of the repository's examples, prints the lines
+    docs/molecules.md shows (sklearn's fit is seeded; the numbers are the library's)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    shutil.copytree(root / "examples", tmp_path / "examples")
+    (tmp_path / "out").mkdir()
+    run = subprocess.run([sys.executable, "examples/molecules/tour.py"], cwd=tmp_path, capture_output=True, text=True,
+                         env=dict(os.environ), timeout=300)
+    assert run.returncode == 0, run.stderr
+    doc = (root / "docs" / "molecules.md").read_text()
+    for line in run.stdout.strip().splitlines():
+        assert line in doc, line
