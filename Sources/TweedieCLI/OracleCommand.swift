@@ -134,13 +134,14 @@ struct OracleCommand: ParsableCommand {
                         + "mean log p_t = \(format(r.logDensity.reduce(0, +) / Double(max(r.count, 1))))",
                      ""]
         let shown = min(r.count, 8)
+        let denoised = model.embed(r.denoised)
         var rows: [[String]] = []
         for b in 0..<shown {
             let resp = r.responsibilities.row(b)
             let k = resp.indices.max { resp[$0] < resp[$1] } ?? 0
             let scoreNorm = r.score.row(b).reduce(0) { $0 + $1 * $1 }.squareRoot()
             rows.append(["\(b)", format(x.row(b), 3, limit: 3), format(r.logDensity[b]), "\(k) (\(format(resp[k], 3)))",
-                         format(model.embed(r.denoised).row(b), 3, limit: 3), format(scoreNorm, 3), format(r.divergence[b])])
+                         format(denoised.row(b), 3, limit: 3), format(scoreNorm, 3), format(r.divergence[b])])
         }
         lines.append(tableText(["point", "x_t", "log p_t", "top k (r_k)", "E[x_0|x_t]", "|score|", "tr(ΣH)"], rows))
         if r.count > shown { lines.append("  … \(r.count - shown) more points") }

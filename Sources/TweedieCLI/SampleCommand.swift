@@ -119,7 +119,7 @@ struct SampleCommand: ParsableCommand {
 
     func validate() throws {
         let outputs: [(String, String?, String)] = [("--out", out, ".npy"), ("--trajectory", trajectory, ".npz"),
-                                                    ("--plot", plot, ".svg"), 
+                                                    ("--plot", plot, ".svg"),
                                                     ("--memorization", memorization, ".csv"),
                                                     ("--nearest-images", nearestImages, ".png")]
         if let xyz, (try? MolecularFile.Format(URL(fileURLWithPath: xyz))) == nil {

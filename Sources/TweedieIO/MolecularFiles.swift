@@ -58,7 +58,8 @@ public enum MolecularFile {
     }
 
     /// The frames of `data` in `format`.
-    public static func decode(_ data: Data, format: Format, selection: Selection = .all) throws(FileError) -> Conformers {
+    public static func decode(_ data: Data, format: Format,
+                              selection: Selection = .all) throws(FileError) -> Conformers {
         guard let text = String(data: data, encoding: .utf8) else { throw FileError("is not UTF-8 text") }
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
             $0.hasSuffix("\r") ? $0.dropLast() : $0
@@ -75,7 +76,8 @@ public enum MolecularFile {
                             ? "holds no Cα atoms (ATOM records named CA)" : "holds no atoms")
         }
         return Conformers(symbols: symbols,
-                          frames: Matrix(rows: reader.titles.count, columns: 3 * symbols.count, elements: reader.values),
+                          frames: Matrix(rows: reader.titles.count, columns: 3 * symbols.count,
+                                         elements: reader.values),
                           titles: reader.titles)
     }
 
@@ -90,7 +92,8 @@ public enum MolecularFile {
             throw FileError("frames of \(c.frames.columns) coordinates are not \(c.atomCount) atoms × 3")
         }
         if let i = c.frames.elements.firstIndex(where: { !$0.isFinite }) {
-            throw FileError("frame \(i / c.frames.columns), coordinate \(i % c.frames.columns) is \(c.frames.elements[i])")
+            let n = c.frames.columns
+            throw FileError("frame \(i / n), coordinate \(i % n) is \(c.frames.elements[i])")
         }
         if let bad = c.symbols.first(where: { $0.isEmpty || $0.count > 3 || !$0.allSatisfy({ $0.isLetter }) }) {
             throw FileError("the element symbol '\(bad)' is not 1 to 3 letters")
