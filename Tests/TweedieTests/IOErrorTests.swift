@@ -24,7 +24,7 @@ struct IOErrorTests {
         (#"{"weights": [1], "means": [[0]], "covariance_type": "dirac", "noise": {"type": "blue"}}"#,
          "model.json: noise.type: unknown noise type 'blue' (expected identity, diagonal, full, kronecker)"),
         (#"{"weights": [1], "means": [[0]], "covariance_type": "dirac", "covariance": []}"#,
-         "model.json: unknown field 'covariance' (known: name, weights, means, covariance_type, covariances, noise, shape)"),
+         "model.json: unknown field 'covariance' (known: name, weights, means, covariance_type, covariances, noise, shape, zero_centre_of_mass, atom_symbols)"),
         (#"{"means": [[0]], "covariance_type": "dirac"}"#, "model.json: weights: missing"),
         (#"{"weights": [1], "means": [[0]], "covariance_type": "spherical"}"#,
          "model.json: covariances: missing (needed for covariance_type 'spherical')"),
