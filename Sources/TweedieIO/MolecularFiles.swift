@@ -108,7 +108,7 @@ public enum MolecularFile {
         switch format {
         case .xyz:
             for f in 0..<c.frameCount {
-                text += "\(c.atomCount)\n\(title(f))\n"
+                text += "\(c.atomCount)\n\(xyzComment(title(f)))\n"
                 for i in 0..<c.atomCount {
                     text += c.symbols[i]
                     for axis in 0..<3 { text += String(format: " %.8f", coordinate(f, i, axis)) }
@@ -150,6 +150,14 @@ public enum MolecularFile {
             text += "END\n"
         }
         return Data(text.utf8)
+    }
+
+    /// A title as an XYZ comment line: an extended XYZ `Properties=` is rewritten to name the
+    /// columns written (symbol x y z), whatever the frame was read with.
+    private static func xyzComment(_ title: String) -> String {
+        guard let range = title.range(of: "properties=", options: .caseInsensitive) else { return title }
+        let end = title[range.upperBound...].firstIndex(where: \.isWhitespace) ?? title.endIndex
+        return title.replacingCharacters(in: range.lowerBound..<end, with: "Properties=species:S:1:pos:R:3")
     }
 
     // MARK: Reading
