@@ -54,6 +54,11 @@ import Testing
         #expect(c.symbols == ["O", "H"])
         #expect(c.frames.row(0) == [1, 2, 3, 4, 5, 6])
         #expect(c.frames.row(1) == [1.5, 2.5, 3.5, 4.5, 5.5, 6.5])
+        // Written back, the title keeps its metadata and names the columns written.
+        let text2 = String(decoding: try MolecularFile.encode(c, format: .xyz), as: UTF8.self)
+        #expect(text2.contains("Properties=species:S:1:pos:R:3 energy=-3.5"))
+        let back = try MolecularFile.decode(Data(text2.utf8), format: .xyz)
+        #expect(back.symbols == c.symbols && back.frames == c.frames)
     }
 
     static func pdbLine(_ record: String, _ serial: Int, _ name: String, _ altLoc: Character, _ residue: Int,
