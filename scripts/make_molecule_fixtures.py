@@ -14,7 +14,19 @@ Two references, each by a route the library does not take:
    sigma_T, m_p = 0, s_p = 1. For two molecules: methane (5 atoms, a regular tetrahedron of C-H
    bonds of 1.09 angstrom, perturbed) and a 9-atom cloud.
 
-2. The marginal p_t of a two-component mixture with full covariances on R^{5x3} under correlated
+2. The polynomial noise schedule of that work (`polynomial_2`, T = 1000, precision 1e-5), from its
+   definition: f = (1 - (i/T)^2)^2 on i = 0..T, the step ratios f_i/f_{i-1} (with a 1 before f_0)
+   clipped to [0.001, 1] and multiplied up, then alpha^2 = (1 - 2s) c + s; alpha^2 at chosen steps.
+
+3. The harmonic (matrix-valued) process of EigenFold (Jing et al.) on a chain of 7 atoms: the
+   Ornstein-Uhlenbeck process dx = -1/2 (H kron I_3) x dt + dW with H = kappa L (L the path
+   Laplacian, kappa = 3/3.8^2), whose moments are computed here with scipy.linalg.expm and a
+   pseudo-inverse, not by the eigendecomposition the library uses: the mean A_t x_0 =
+   expm(-H t/2) P x_0 and covariance S_t = (I - expm(-H t)) pinv(H) on the zero-centre-of-mass
+   subspace, for one chain; and the marginal log-density and score of a data set of three chain
+   conformations, in the null_space basis of the subspace.
+
+4. The marginal p_t of a two-component mixture with full covariances on R^{5x3} under correlated
    (Kronecker, harmonic-chain) noise, restricted to the zero-centre-of-mass subspace: an orthonormal
    basis Q of the subspace from scipy.linalg.null_space (not the Helmert basis the library uses),
    the reduced components N(alpha Q^T mu_k, alpha^2 Q^T L_k Q + sigma^2 Q^T S Q) evaluated by
@@ -46,6 +58,59 @@ def edm_prior_kl(x, alpha, sigma):
     dof = (n - 1) * d
     mq, sq, mp, sp = alpha * x, sigma, 0.0, 1.0
     return dof * np.log(sp / sq) + 0.5 * (dof * sq ** 2 + float(np.sum((mq - mp) ** 2))) / sp ** 2 - 0.5 * dof
+
+
+def polynomial_alphas2(steps, power=2.0, precision=1e-5, clip=0.001):
+    i = np.arange(steps + 1, dtype=np.float64)
+    f = (1.0 - (i / steps) ** power) ** 2
+    ratios = np.clip(f / np.concatenate([[1.0], f[:-1]]), clip, 1.0)
+    return (1.0 - 2.0 * precision) * np.cumprod(ratios) + precision
+
+
+def polynomial_case():
+    alphas2 = polynomial_alphas2(1000)
+    steps = [0, 1, 10, 250, 500, 900, 990, 998, 999, 1000]
+    return {"steps": steps, "alphas2": [float(alphas2[i]) for i in steps]}
+
+
+def harmonic_case(rng):
+    from scipy.linalg import expm
+    n, d, kappa = 7, 3, 3 / 3.8 ** 2
+    lap = np.diag([1.0] + [2.0] * (n - 2) + [1.0]) - np.eye(n, k=1) - np.eye(n, k=-1)
+    h = kappa * lap
+    centre = np.eye(n) - np.ones((n, n)) / n
+    q = null_space(np.kron(np.ones((1, n)), np.eye(d)))
+    # Three chain conformations: random walks of 3.8 angstrom steps.
+    chains = []
+    for _ in range(3):
+        steps = rng.normal(size=(n - 1, d))
+        steps = 3.8 * steps / np.linalg.norm(steps, axis=1, keepdims=True)
+        chains.append(np.vstack([np.zeros(d), np.cumsum(steps, axis=0)]))
+    cases = []
+    for t in (0.3, 2.5):
+        a_atoms = expm(-0.5 * h * t) @ centre
+        s_atoms = (centre - expm(-h * t) @ centre) @ np.linalg.pinv(h)
+        a_full, s_full = np.kron(a_atoms, np.eye(d)), np.kron(s_atoms, np.eye(d))
+        x0 = chains[0].ravel()
+        points = [a_full @ c.ravel() + rng.normal(size=n * d) for c in chains]
+        points.append(rng.normal(size=n * d) * 4 + 10.0)  # far, and off the subspace
+        logs, scores = [], []
+        for x in points:
+            y = q.T @ x
+            cov = q.T @ s_full @ q
+            terms, grads = [], []
+            for c in chains:
+                m = q.T @ a_full @ c.ravel()
+                terms.append(np.log(1 / 3) + multivariate_normal(m, cov).logpdf(y))
+                grads.append(-np.linalg.solve(cov, y - m))
+            terms = np.array(terms)
+            r = np.exp(terms - logsumexp(terms))
+            logs.append(float(logsumexp(terms)))
+            scores.append((q @ sum(r[k] * grads[k] for k in range(3))).tolist())
+        cases.append({"t": t, "mean": (a_full @ x0).tolist(), "covariance": s_full.ravel().tolist(),
+                      "points": np.array(points).ravel().tolist(), "log_density": logs,
+                      "score": np.array(scores).ravel().tolist()})
+    return {"atoms": n, "strength": kappa, "chains": np.array(chains).reshape(3, -1).tolist(), "cases": cases}
 
 
 def molecules(rng):
@@ -102,7 +167,8 @@ def mixture_case(rng):
 
 def main():
     rng = np.random.default_rng(20261205)
-    fixture = {"molecules": molecules(rng), "mixture": mixture_case(rng)}
+    fixture = {"molecules": molecules(rng), "mixture": mixture_case(rng), "polynomial": polynomial_case(),
+               "harmonic": harmonic_case(np.random.default_rng(7))}
     OUT.write_text(json.dumps(fixture, indent=1) + "\n")
     print(f"wrote {OUT}")
 

@@ -28,6 +28,11 @@ public struct DiscreteSchedule: Sendable, Equatable, CustomStringConvertible {
         /// Nichol & Dhariwal: β_i = min(1 − f(i/T)/f((i−1)/T), `maxBeta`) with
         /// f(u) = cos²(π/2·(u+s)/(1+s)) (diffusers "squaredcos_cap_v2").
         case cosine(s: Double, maxBeta: Double)
+        /// The polynomial schedule of E(3)-equivariant diffusion (Hoogeboom et al.; `polynomial_2` there
+        /// for `power` 2): c_i = Π_{j≤i} clip(f_j/f_{j−1}, `clip`, 1) with f_i = (1 − (i/T)^power)², f_{−1} = 1,
+        /// then ᾱ_i = (1 − 2`precision`) c_i + `precision` for i = 0 … T — so ᾱ_0 = 1 − `precision`, not 1
+        /// (docs/math.md §13.3).
+        case polynomial(power: Double, precision: Double, clip: Double)
         /// Betas given explicitly.
         case custom
     }
@@ -74,10 +79,48 @@ public struct DiscreteSchedule: Sendable, Equatable, CustomStringConvertible {
                                         reason: "must lie in (0, 1), got \(maxBeta)")
             }
             betas = Self.cosineBetas(s: s, maxBeta: maxBeta, steps: steps)
+        case let .polynomial(power, precision, clip):
+            guard power.isFinite, power > 0 else {
+                throw .invalidParameter(schedule: name, parameter: "power",
+                                        reason: "must be finite and > 0, got \(power)")
+            }
+            guard precision > 0, precision < 0.5 else {
+                throw .invalidParameter(schedule: name, parameter: "precision",
+                                        reason: "must lie in (0, 0.5), got \(precision)")
+            }
+            guard clip > 0, clip < 1 else {
+                throw .invalidParameter(schedule: name, parameter: "clip", reason: "must lie in (0, 1), got \(clip)")
+            }
+            self.init(recipe: recipe, logAlphaBars: Self.polynomialLogAlphaBars(power: power, precision: precision,
+                                                                                clip: clip, steps: steps))
+            return
         case .custom:
             throw .invalidParameter(schedule: name, parameter: "recipe", reason: "custom betas need init(betas:)")
         }
         try self.init(recipe: recipe, betas: betas)
+    }
+
+    /// A schedule from its log ᾱ_0 … log ᾱ_T (strictly decreasing), the betas derived as
+    /// β_i = −expm1(log ᾱ_i − log ᾱ_{i−1}).
+    private init(recipe: Recipe, logAlphaBars logs: [Double]) {
+        self.recipe = recipe
+        self.logAlphaBars = logs
+        self.betas = (1..<logs.count).map { -expm1(logs[$0] - logs[$0 - 1]) }
+    }
+
+    /// log ᾱ_i of ``Recipe/polynomial(power:precision:clip:)``.
+    static func polynomialLogAlphaBars(power: Double, precision: Double, clip: Double, steps: Int) -> [Double] {
+        var logs: [Double] = []
+        logs.reserveCapacity(steps + 1)
+        var previous = 1.0, logC = 0.0
+        for i in 0...steps {
+            let f = pow(1 - pow(Double(i) / Double(steps), power), 2)
+            logC += log(min(max(f / previous, clip), 1))
+            previous = f
+            // ᾱ = (1 − 2s) c + s, from log c without underflow.
+            logs.append(log((1 - 2 * precision) * exp(logC) + precision))
+        }
+        return logs
     }
 
     private init(recipe: Recipe, betas: [Double]) throws(ScheduleError) {
@@ -118,6 +161,12 @@ public struct DiscreteSchedule: Sendable, Equatable, CustomStringConvertible {
         checked(.cosine(s: s, maxBeta: maxBeta), steps: steps)
     }
 
+    /// The polynomial schedule of E(3)-equivariant diffusion (docs/math.md §13.3).
+    public static func polynomial(power: Double = 2, precision: Double = 1e-5, clip: Double = 0.001,
+                                  steps: Int = 1000) -> DiscreteSchedule {
+        checked(.polynomial(power: power, precision: precision, clip: clip), steps: steps)
+    }
+
     // MARK: Per-step values (i = 1 … T; ᾱ, α, σ also at i = 0)
 
     /// β_i, i ∈ 1 … T.
@@ -126,7 +175,7 @@ public struct DiscreteSchedule: Sendable, Equatable, CustomStringConvertible {
         return betas[i - 1]
     }
 
-    /// ᾱ_i = Π_{s≤i}(1 − β_s), i ∈ 0 … T (ᾱ_0 = 1) (docs/math.md §1).
+    /// ᾱ_i = ᾱ_0 Π_{s≤i}(1 − β_s), i ∈ 0 … T (ᾱ_0 = 1 except for the polynomial recipe) (docs/math.md §1).
     public func alphaBar(step i: Int) -> Double { exp(logAlphaBar(step: i)) }
 
     /// α_i = √ᾱ_i, the continuous α of step i (docs/math.md §1).
@@ -161,6 +210,9 @@ public struct DiscreteSchedule: Sendable, Equatable, CustomStringConvertible {
             "\(name):beta_start=\(formatParameter(a)),beta_end=\(formatParameter(b)),steps=\(stepCount)"
         case let .cosine(s, maxBeta):
             "\(name):s=\(formatParameter(s)),max_beta=\(formatParameter(maxBeta)),steps=\(stepCount)"
+        case let .polynomial(power, precision, clip):
+            "\(name):power=\(formatParameter(power)),precision=\(formatParameter(precision)),"
+                + "clip=\(formatParameter(clip)),steps=\(stepCount)"
         case .custom:
             "\(name) (\(stepCount) custom betas)"
         }
@@ -171,6 +223,7 @@ public struct DiscreteSchedule: Sendable, Equatable, CustomStringConvertible {
         case .linear: "ddpm"
         case .scaledLinear: "ddpm-scaled-linear"
         case .cosine: "ddpm-cosine"
+        case .polynomial: "polynomial"
         case .custom: "ddpm-custom"
         }
     }
@@ -221,6 +274,8 @@ struct DiscreteFormulas: ScheduleFormulas {
             ["beta_start": a, "beta_end": b, "steps": Double(schedule.stepCount)]
         case let .cosine(s, maxBeta):
             ["s": s, "max_beta": maxBeta, "steps": Double(schedule.stepCount)]
+        case let .polynomial(power, precision, clip):
+            ["power": power, "precision": precision, "clip": clip, "steps": Double(schedule.stepCount)]
         case .custom:
             ["steps": Double(schedule.stepCount)]
         }
@@ -263,7 +318,7 @@ struct DiscreteFormulas: ScheduleFormulas {
     func time(logSNR lambda: Double) -> Double {
         let target = 2 * VariancePreserving.logAlpha(logSNR: lambda)
         let logs = schedule.logAlphaBars, n = schedule.stepCount
-        if target >= 0 { return 0 }
+        if target >= logs[0] { return 0 }  // at or above the first knot's λ (log ᾱ_0 = 0 but for polynomial)
         if target == -.infinity { return .infinity }
         // Smallest i ≥ 1 with log ᾱ_i ≤ target; n if none (extrapolates past t = 1).
         var lo = 1, hi = n

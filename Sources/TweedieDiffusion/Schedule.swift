@@ -117,6 +117,12 @@ public struct Schedule: Sendable, Equatable, CustomStringConvertible {
         discrete(.cosine(s: s, maxBeta: maxBeta, steps: steps))
     }
 
+    /// The polynomial schedule of E(3)-equivariant diffusion (`polynomial_2` there; docs/math.md §13.3).
+    public static func polynomial(power: Double = 2, precision: Double = 1e-5, clip: Double = 0.001,
+                                  steps: Int = 1000) -> Schedule {
+        discrete(.polynomial(power: power, precision: precision, clip: clip, steps: steps))
+    }
+
     /// The underlying discrete schedule, if this is one.
     public var discrete: DiscreteSchedule? {
         if case let .discrete(d) = family { return d }

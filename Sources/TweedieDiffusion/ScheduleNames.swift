@@ -1,7 +1,7 @@
 extension Schedule {
     /// The names ``named(_:)`` accepts (besides the alias `karras` for `edm`).
     public static let allNames = ["vp-linear", "vp-cosine", "ve", "edm", "flow",
-                                  "ddpm", "ddpm-scaled-linear", "ddpm-cosine"]
+                                  "ddpm", "ddpm-scaled-linear", "ddpm-cosine", "polynomial"]
 
     private static let aliases = ["karras": "edm"]
 
@@ -15,6 +15,7 @@ extension Schedule {
         "ddpm": ["beta_start", "beta_end", "steps"],
         "ddpm-scaled-linear": ["beta_start", "beta_end", "steps"],
         "ddpm-cosine": ["s", "max_beta", "steps"],
+        "polynomial": ["power", "precision", "clip", "steps"],
     ]
 
     /// The schedule a specification names: a name from ``allNames`` (or `karras`), optionally
@@ -64,6 +65,11 @@ extension Schedule {
         case "ddpm-scaled-linear":
             let recipe = DiscreteSchedule.Recipe.scaledLinear(betaStart: value("beta_start", 0.00085),
                                                               betaEnd: value("beta_end", 0.012))
+            return try Schedule(.discrete(DiscreteSchedule(recipe, steps: steps())))
+        case "polynomial":
+            let recipe = DiscreteSchedule.Recipe.polynomial(power: value("power", 2),
+                                                            precision: value("precision", 1e-5),
+                                                            clip: value("clip", 0.001))
             return try Schedule(.discrete(DiscreteSchedule(recipe, steps: steps())))
         default:  // "ddpm-cosine"
             let recipe = DiscreteSchedule.Recipe.cosine(s: value("s", 0.008), maxBeta: value("max_beta", 0.999))

@@ -179,6 +179,7 @@ private func close(_ a: Double, _ b: Double, relative: Double, absolute: Double 
         let defaults: [String: Schedule] = [
             "vp-linear": .vpLinear(), "vp-cosine": .vpCosine(), "ve": .ve(), "edm": .edm(), "flow": .flow,
             "ddpm": .ddpm(), "ddpm-scaled-linear": .ddpmScaledLinear(), "ddpm-cosine": .ddpmCosine(),
+            "polynomial": .polynomial(),
         ]
         #expect(Set(Schedule.allNames) == Set(defaults.keys))
         for name in Schedule.allNames {

@@ -168,6 +168,27 @@ import Testing
         }
     }
 
+    @Test func polynomialScheduleOfEquivariantDiffusion() throws {
+        let c = try #require(Self.fixture["polynomial"] as? [String: Any])
+        let steps = (c["steps"] as! [Any]).map { ($0 as! NSNumber).intValue }
+        let expected = Self.numbers(c["alphas2"])
+        let schedule = try Schedule.named("polynomial")
+        #expect(schedule.description.hasPrefix("polynomial"))
+        for (i, step) in steps.enumerated() {
+            let t = Double(step) / 1000
+            let a = schedule.alpha(t), s = schedule.sigma(t)
+            #expect(abs(a * a - expected[i]) <= 1e-12 * expected[i], "step \(step): \(a * a) vs \(expected[i])")
+            #expect(abs(s * s - (1 - expected[i])) <= 1e-12, "step \(step)")
+        }
+        // The level at a knot is found again from its log-SNR; above the first knot, t = 0.
+        let lambda = schedule.logSNR(0.5)
+        #expect(abs(try schedule.time(logSNR: lambda) - 0.5) < 1e-12)
+        #expect(try schedule.time(logSNR: 40) == 0)
+        for bad in ["polynomial:power=0", "polynomial:precision=0.5", "polynomial:clip=1", "polynomial:steps=0"] {
+            #expect(throws: ScheduleError.self) { try Schedule.named(bad) }
+        }
+    }
+
     @Test(arguments: ["json", "npz"])
     func filesKeepTheModel(format: String) throws {
         let m = try Self.fixtureModel()
