@@ -130,6 +130,9 @@ int32_t tweedie_plot_samples(tweedie_model model, const double *samples, ptrdiff
 int32_t tweedie_molecules_read(const char *path, const char *selection, char **out);
 int32_t tweedie_molecules_write(const char *path, const char *symbols, const double *frames, ptrdiff_t rows,
                                 ptrdiff_t columns, const char *titles);
+int32_t tweedie_harmonic_evaluate(tweedie_model model, const double *atom_matrix, double strength, double t,
+                                  const double *x, ptrdiff_t rows, ptrdiff_t columns, double *log_density,
+                                  double *responsibilities, double *denoised, double *score);
 int32_t tweedie_superpose(const double *moving, const double *target, ptrdiff_t atoms, double *rotation,
                           double *aligned, double *rmsd);
 

@@ -976,3 +976,42 @@ public func tweedie_superpose(_ moving: UnsafePointer<Double>?, _ target: Unsafe
     }
 }
 
+/// The oracle under a harmonic process (docs/math.md §13.4) at time `t` for the B rows of `x`
+/// (B × N d): the process of `atomMatrix` (N×N, a graph Laplacian) or, when it is null, EigenFold's
+/// chain of strength `strength` (NaN: 3/3.8²). The model's points must be shaped [N, d] and its noise
+/// the identity. log p_t (B), p(k | x_t) (B × K), E[x_0 | x_t] and the score (B × N d) into the
+/// buffers given (any may be null).
+@_cdecl("tweedie_harmonic_evaluate")
+public func tweedie_harmonic_evaluate(
+    _ handle: UnsafeMutableRawPointer?, _ atomMatrix: UnsafePointer<Double>?, _ strength: Double, _ t: Double,
+    _ x: UnsafePointer<Double>?, _ rows: Int, _ columns: Int, _ logDensity: UnsafeMutablePointer<Double>?,
+    _ responsibilities: UnsafeMutablePointer<Double>?, _ denoised: UnsafeMutablePointer<Double>?,
+    _ score: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    call {
+        let m = try model(handle)
+        guard let shape = m.shape, shape.count == 2 else {
+            throw CallError("model: a harmonic process needs points shaped [N, d]")
+        }
+        guard m.noise.isIdentity else {
+            throw CallError("model: has its own noise covariance (\(m.noise.structure.name)); the harmonic process "
+                            + "sets the noise")
+        }
+        let process: HarmonicProcess
+        if let atomMatrix {
+            process = try HarmonicProcess(atomMatrix: matrix(atomMatrix, rows: shape[0], columns: shape[0],
+                                                             "atom_matrix"), axes: shape[1], field: "atom_matrix")
+        } else {
+            process = try HarmonicProcess.chain(atoms: shape[0], strength: strength.isNaN ? 3 / (3.8 * 3.8) : strength,
+                                                axes: shape[1])
+        }
+        let oracle = try HarmonicOracle(prior: m.zeroCentreOfMass == nil ? m.prior : m.ambientPrior(),
+                                        process: process)
+        let r = try oracle.evaluate(matrix(x, rows: rows, columns: columns, "x"), at: t)
+        write(r.logDensity, to: logDensity)
+        write(r.responsibilities.elements, to: responsibilities)
+        write(r.denoised.elements, to: denoised)
+        write(r.score.elements, to: score)
+    }
+}
+

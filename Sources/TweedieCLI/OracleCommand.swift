@@ -27,9 +27,26 @@ struct OracleCommand: ParsableCommand {
         one, and the certificate of each point.
         """)
     var prune: Double?
+    @Option(help: """
+        A harmonic (matrix-valued) process instead of a schedule, at --t alone (docs/math.md §13.4): \
+        chain (EigenFold's, κ = 3/3.8² Å⁻²), chain:strength=κ, or a .npy N×N matrix H (a graph \
+        Laplacian). Writes log_density, responsibilities, denoised, score and t.
+        """)
+    var harmonic: String?
     @Flag(name: .shortAndLong, help: "Print no summary.") var quiet = false
 
     func validate() throws {
+        if harmonic != nil {
+            guard level.t != nil, level.schedule == nil, level.alpha == nil, level.sigma == nil else {
+                throw ValidationError("--harmonic takes the time --t alone (no --schedule, --alpha or --sigma)")
+            }
+            guard prune == nil, !covariance, !components else {
+                throw ValidationError("--harmonic gives log_density, responsibilities, denoised and score: "
+                                      + "not with --prune, --covariance or --components")
+            }
+            guard out.hasSuffix(".npz") else { throw ValidationError("--out must name a .npz file, got '\(out)'") }
+            return
+        }
         try level.check()
         guard out.hasSuffix(".npz") else { throw ValidationError("--out must name a .npz file, got '\(out)'") }
         if prune != nil, covariance || components {
@@ -39,6 +56,10 @@ struct OracleCommand: ParsableCommand {
 
     func run() throws {
         try OutputPaths.requireSafe(outputs: [("--out", out)], inputs: [("--model", model), ("--x", points)])
+        if let harmonic {
+            try runHarmonic(harmonic, at: level.t!)
+            return
+        }
         let (a, s) = try level.resolve()
         let m = try loadModel(model)
         let oracle = try Oracle(m)
@@ -80,6 +101,72 @@ struct OracleCommand: ParsableCommand {
         guard !quiet else { return }
         print(summary(result, x: m.embed(x), model: m, alpha: a, sigma: s, elapsed: elapsed))
         print("wrote \(out): " + arrays.map { "\($0.0) \($0.1.shapeText)" }.joined(separator: ", "))
+    }
+
+    /// `--harmonic`: the oracle under a harmonic process at time t, on R^{N×d}.
+    private func runHarmonic(_ specification: String, at t: Double) throws {
+        let m = try loadModel(model)
+        guard let shape = m.shape, shape.count == 2 else {
+            throw CommandFailure("--harmonic needs a model whose points are N atoms × d; "
+                                 + "\(m.name ?? "the model") has no such shape")
+        }
+        guard m.noise.isIdentity else {
+            throw CommandFailure("--harmonic: \(m.name ?? "the model") has its own noise covariance "
+                                 + "(\(m.noise.structure.name)); the harmonic process sets the noise, so give a "
+                                 + "model without one")
+        }
+        let process = try harmonicProcess(specification, atoms: shape[0], axes: shape[1])
+        let oracle: HarmonicOracle
+        do {
+            oracle = try HarmonicOracle(prior: m.zeroCentreOfMass == nil ? m.prior : m.ambientPrior(), process: process)
+        } catch let error as ArgumentError {
+            throw CommandFailure("--model: \(error.reason)")
+        }
+        let x = try ArrayFile.readMatrix(URL(fileURLWithPath: points))
+        let start = Date()
+        let r: HarmonicOracle.Result
+        do { r = try oracle.evaluate(x, at: t) } catch {
+            throw CommandFailure(error.argument == "x" ? "\(points): \(error.reason)" : "--t \(t): \(error.reason)")
+        }
+        let elapsed = Date().timeIntervalSince(start)
+        let arrays: [(String, NDArray)] = [
+            ("log_density", NDArray(r.logDensity)), ("responsibilities", NDArray(matrix: r.responsibilities)),
+            ("denoised", NDArray(matrix: r.denoised)), ("score", NDArray(matrix: r.score)), ("t", NDArray(scalar: t)),
+        ]
+        try ArrayFile.writeArchive(arrays, to: URL(fileURLWithPath: out))
+        guard !quiet else { return }
+        let rates = process.rates
+        print("harmonic oracle of \(m.name ?? "model") (\(process.atoms) atoms × \(process.axes), zero centre of mass: "
+              + "D′ = \(process.dimension), K = \(m.componentCount)) at t = \(format(t)); "
+              + "rates λ from \(format(rates.first!)) to \(format(rates.last!))")
+        let a = process.coefficients(at: t).scale
+        print("\(x.rows) points in \(format(elapsed * 1e3, 3)) ms; mean log p_t = "
+              + "\(format(r.logDensity.reduce(0, +) / Double(max(x.rows, 1)))); a(t) from \(format(a.last!)) "
+              + "(stiffest mode) to \(format(a.first!))")
+        print("wrote \(out): " + arrays.map { "\($0.0) \($0.1.shapeText)" }.joined(separator: ", "))
+    }
+
+    /// `chain`, `chain:strength=κ` or an N×N `.npy` matrix.
+    private func harmonicProcess(_ text: String, atoms: Int, axes: Int) throws -> HarmonicProcess {
+        do {
+            if text == "chain" { return try .chain(atoms: atoms, axes: axes) }
+            if text.hasPrefix("chain:strength=") {
+                guard let kappa = Double(text.dropFirst("chain:strength=".count)) else {
+                    throw CommandFailure("--harmonic: '\(text)': the strength must be a number")
+                }
+                return try .chain(atoms: atoms, strength: kappa, axes: axes)
+            }
+            guard text.hasSuffix(".npy") else {
+                throw CommandFailure("--harmonic: expected chain, chain:strength=κ or an N×N .npy matrix, got '\(text)'")
+            }
+            let h = try ArrayFile.readMatrix(URL(fileURLWithPath: text))
+            guard h.rows == atoms, h.columns == atoms else {
+                throw CommandFailure("--harmonic: \(text) is \(h.rows)×\(h.columns); the model has \(atoms) atoms")
+            }
+            return try HarmonicProcess(atomMatrix: h, axes: axes)
+        } catch let error as ArgumentError {
+            throw CommandFailure("--harmonic: \(error.reason)")
+        }
     }
 
     /// `--prune`: the certified denoiser and its certificates.

@@ -192,3 +192,34 @@ def test_the_tour_prints_what_docs_molecules_shows(tmp_path):
     doc = (root / "docs" / "molecules.md").read_text()
     for line in run.stdout.strip().splitlines():
         assert line in doc, line
+
+
+def test_harmonic_oracle_against_scipy_expm_fixture():
+    """EigenFold's chain: the marginal of a data set of three chains, from the fixture computed with
+    scipy.linalg.expm and a pseudo-inverse (scripts/make_molecule_fixtures.py)."""
+    import json
+
+    root = Path(__file__).resolve().parents[2]
+    fixture = json.loads((root / "Tests/TweedieTests/Fixtures/zero_com_reference.json").read_text())["harmonic"]
+    n = fixture["atoms"]
+    chains = np.array(fixture["chains"]).reshape(3, n, 3)
+    model = tweedie.Model.from_conformers(chains, zero_centre_of_mass=False)
+    oracle = tweedie.HarmonicOracle(model, strength=fixture["strength"])
+    for case in fixture["cases"]:
+        x = np.array(case["points"]).reshape(4, n, 3)
+        result = oracle.evaluate(x, case["t"])
+        np.testing.assert_allclose(result.log_density, case["log_density"], rtol=1e-10)
+        np.testing.assert_allclose(result.score.reshape(4, -1), np.array(case["score"]).reshape(4, -1),
+                                   rtol=1e-9, atol=1e-9)
+        assert np.abs(result.denoised.sum(axis=1)).max() < 1e-10
+    # The same through an explicit H: the chain's Laplacian times κ.
+    lap = np.diag([1.0] + [2.0] * (n - 2) + [1.0]) - np.eye(n, k=1) - np.eye(n, k=-1)
+    explicit = tweedie.HarmonicOracle(model, atom_matrix=fixture["strength"] * lap)
+    x = np.array(fixture["cases"][0]["points"]).reshape(4, n, 3)
+    np.testing.assert_allclose(explicit.evaluate(x, 0.3).log_density, fixture["cases"][0]["log_density"], rtol=1e-10)
+    with pytest.raises(TweedieError, match="not all connected|centre of mass"):
+        tweedie.HarmonicOracle(model, atom_matrix=np.eye(n)).evaluate(x, 0.3)
+    with pytest.raises(TweedieError, match="t"):
+        oracle.evaluate(x, 0.0)
+    with pytest.raises(TweedieError, match="noise"):
+        tweedie.HarmonicOracle(tweedie.Model.builtin("chain16")).evaluate(np.zeros((1, 16, 3)), 0.5)

@@ -21,8 +21,8 @@ from ._evaluation import Likelihood, Measurement, evaluate, likelihood
 from ._grids import OptimalGrid, grid_kl, optimal_grid
 from ._inverse import Posterior, posterior
 from ._models import Model
-from ._molecules import (Conformers, Equivariance, Superposition, equivariance, read_molecules, superpose,
-                         write_molecules)
+from ._molecules import (Conformers, Equivariance, HarmonicOracle, HarmonicResult, Superposition, equivariance,
+                         read_molecules, superpose, write_molecules)
 from ._oracle import Oracle, OracleResult, Schedule
 from ._sampling import GUIDANCE_METHODS, SamplerKL, SamplerPathKL, sample, sampler_kl, sampler_path_kl
 
@@ -32,5 +32,5 @@ __all__ = ["TweedieError", "TweedieTypeError", "Model", "Oracle", "OracleResult"
            "CertifiedDenoising", "PruningCertificate", "truncation_study", "TruncationStudy",
            "grid_kl", "optimal_grid", "OptimalGrid", "conformance", "Conformance", "standard_conformance_prior",
            "Conformers", "read_molecules", "write_molecules", "Superposition", "superpose", "Equivariance",
-           "equivariance"]
+           "equivariance", "HarmonicOracle", "HarmonicResult"]
 __version__ = "0.1.0"

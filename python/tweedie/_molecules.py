@@ -23,7 +23,7 @@ from ._models import _symbols
 from ._native import check, lib, pointer, take_string
 
 __all__ = ["Conformers", "read_molecules", "write_molecules", "Superposition", "superpose", "Equivariance",
-           "equivariance"]
+           "equivariance", "HarmonicOracle", "HarmonicResult"]
 
 
 @dataclass(frozen=True, repr=False)
@@ -293,3 +293,91 @@ def equivariance(denoiser: Callable[[npt.NDArray[np.float64], float], Any], x: n
 
         reference = float(np.max(deviations(exact, m.zero_centre_of_mass)))
     return Equivariance(found, float(np.max(found)), reference)
+
+
+@dataclass(frozen=True, repr=False)
+class HarmonicResult:
+    """The oracle under a harmonic process at one time, for B points (docs/math.md §13.4).
+
+    Attributes
+    ----------
+    log_density : ndarray, shape (B,)
+        log p_t(x) on the zero-centre-of-mass subspace, in (N − 1)·d degrees of freedom.
+    responsibilities : ndarray, shape (B, K)
+        p(k | x_t).
+    denoised : ndarray, shape (B, N, d)
+        E[x_0 | x_t].
+    score : ndarray, shape (B, N, d)
+        ∇ log p_t(x).
+    """
+
+    log_density: npt.NDArray[np.float64]
+    responsibilities: npt.NDArray[np.float64]
+    denoised: npt.NDArray[np.float64]
+    score: npt.NDArray[np.float64]
+
+    def __repr__(self) -> str:
+        return result_repr(self)
+
+
+class HarmonicOracle:
+    """The exact oracle of a model under a harmonic (matrix-valued) process (docs/math.md §13.4).
+
+    The process dx = −½ (H ⊗ I_d) x dt + dW noises each normal mode of H at its own rate:
+    a_i(t) = exp(−λ_i t/2), s_i²(t) = (1 − exp(−λ_i t))/λ_i, the centre of mass dropped. By default
+    H is EigenFold's chain, κ L with L the Laplacian of the path of the atoms in their order.
+
+    Parameters
+    ----------
+    model : Model
+        A prior on points of shape (N, d) with the identity noise covariance (the process sets the
+        noise); it is taken on the zero-centre-of-mass subspace.
+    strength : float, optional
+        κ of the chain (3/3.8² Å⁻² by default).
+    atom_matrix : array_like, shape (N, N), optional
+        H itself: symmetric, positive semi-definite, with H 1 = 0 (instead of the chain).
+
+    Raises
+    ------
+    TweedieError
+        If the model's points are not (N, d), it has its own noise covariance, or H is not a
+        connected graph's Laplacian (on the first call).
+    """
+
+    def __init__(self, model: Any, *, strength: Optional[float] = None,
+                 atom_matrix: Optional[npt.ArrayLike] = None) -> None:
+        from ._models import require_model
+
+        self._model = require_model(model, "HarmonicOracle")
+        if len(self._model.shape) != 2:
+            raise TweedieError(f"model: a harmonic process needs points shaped (N, d), got {self._model.shape}")
+        self._strength = float("nan") if strength is None else number(strength, "strength")
+        self._matrix = None if atom_matrix is None else numbers(atom_matrix, "atom_matrix")
+
+    def evaluate(self, x: npt.ArrayLike, t: float) -> HarmonicResult:
+        """log p_t, p(k | x_t), E[x_0 | x_t] and the score at the points ``x`` and time ``t`` > 0.
+
+        Parameters
+        ----------
+        x : array_like, shape (B, N, d) or (B, N·d)
+            The noisy points (taken at their projection on the zero-centre-of-mass subspace).
+        t : float
+            The time of the process.
+
+        Returns
+        -------
+        HarmonicResult
+        """
+        from ._arguments import points
+
+        m = self._model
+        array = points(x, m.dimension, shape=m.shape)
+        rows = array.shape[0]
+        log_density, responsibilities = np.empty(rows), np.empty((rows, m.components))
+        denoised, score = np.empty_like(array), np.empty_like(array)
+        check(lib.tweedie_harmonic_evaluate(m._handle, pointer(self._matrix), self._strength, number(t, "t"),
+                                            pointer(array), rows, array.shape[1], pointer(log_density),
+                                            pointer(responsibilities), pointer(denoised), pointer(score)))
+        shape = (rows,) + tuple(m.shape)
+        return HarmonicResult(log_density, responsibilities, denoised.reshape(shape), score.reshape(shape))
+

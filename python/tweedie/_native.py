@@ -56,6 +56,7 @@ _signatures = {
     "tweedie_molecules_read": ([_s, _s, ctypes.POINTER(_p)], _i),
     "tweedie_molecules_write": ([_s, _s, _d, _n, _n, _s], _i),
     "tweedie_superpose": ([_d, _d, _n, _d, _d, _d], _i),
+    "tweedie_harmonic_evaluate": ([_p, _d, ctypes.c_double, ctypes.c_double, _d, _n, _n, _d, _d, _d, _d], _i),
     "tweedie_model_sizes": ([_p, ctypes.POINTER(_n), ctypes.POINTER(_n), ctypes.POINTER(_n), _n, ctypes.POINTER(_n)], _i),
     "tweedie_oracle_new": ([_p, ctypes.c_char_p, ctypes.POINTER(_p)], _i),
     "tweedie_oracle_free": ([_p], None),
