@@ -133,6 +133,11 @@ int32_t tweedie_molecules_write(const char *path, const char *symbols, const dou
 int32_t tweedie_harmonic_evaluate(tweedie_model model, const double *atom_matrix, double strength, double t,
                                   const double *x, ptrdiff_t rows, ptrdiff_t columns, double *log_density,
                                   double *responsibilities, double *denoised, double *score);
+int32_t tweedie_harmonic_sample(tweedie_model model, const double *atom_matrix, double strength, ptrdiff_t count,
+                                uint64_t seed, double t_max, double t_min, double rtol, double atol, double *out);
+int32_t tweedie_harmonic_likelihood(tweedie_model model, const double *atom_matrix, double strength, const double *x,
+                                    ptrdiff_t rows, ptrdiff_t columns, double t_min, double t_max, double rtol,
+                                    double atol, double *out);
 int32_t tweedie_superpose(const double *moving, const double *target, ptrdiff_t atoms, double *rotation,
                           double *aligned, double *rmsd);
 

@@ -976,6 +976,62 @@ public func tweedie_superpose(_ moving: UnsafePointer<Double>?, _ target: Unsafe
     }
 }
 
+/// The harmonic oracle of a C call: the model's prior under the process of `atomMatrix` (N×N) or of
+/// EigenFold's chain of `strength` (NaN: 3/3.8²).
+private func harmonicOracle(_ handle: UnsafeMutableRawPointer?, _ atomMatrix: UnsafePointer<Double>?,
+                            _ strength: Double) throws -> HarmonicOracle {
+    let m = try model(handle)
+    guard let shape = m.shape, shape.count == 2 else {
+        throw CallError("model: a harmonic process needs points shaped [N, d]")
+    }
+    guard m.noise.isIdentity else {
+        throw CallError("model: has its own noise covariance (\(m.noise.structure.name)); the harmonic process "
+                        + "sets the noise")
+    }
+    let process: HarmonicProcess
+    if let atomMatrix {
+        process = try HarmonicProcess(atomMatrix: matrix(atomMatrix, rows: shape[0], columns: shape[0], "atom_matrix"),
+                                      axes: shape[1], field: "atom_matrix")
+    } else {
+        process = try HarmonicProcess.chain(atoms: shape[0], strength: strength.isNaN ? 3 / (3.8 * 3.8) : strength,
+                                            axes: shape[1])
+    }
+    return try HarmonicOracle(prior: m.zeroCentreOfMass == nil ? m.prior : m.ambientPrior(), process: process)
+}
+
+/// `count` samples of the probability-flow ODE of a harmonic process from exact draws of p_{t_max}
+/// to t_min, closed by E[x_0 | x_{t_min}] (docs/math.md §13.5), into `out` (count × N d).
+@_cdecl("tweedie_harmonic_sample")
+public func tweedie_harmonic_sample(
+    _ handle: UnsafeMutableRawPointer?, _ atomMatrix: UnsafePointer<Double>?, _ strength: Double, _ count: Int,
+    _ seed: UInt64, _ tMax: Double, _ tMin: Double, _ rtol: Double, _ atol: Double,
+    _ out: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    call {
+        let flow = HarmonicFlow(oracle: try harmonicOracle(handle, atomMatrix, strength), relativeTolerance: rtol,
+                                absoluteTolerance: atol)
+        guard out != nil else { throw CallError("out: null buffer") }
+        write(try flow.sample(count: count, seed: seed, from: tMax, to: tMin).elements, to: out)
+    }
+}
+
+/// log p_{t_min}(x) of the rows of `x` by the probability-flow ODE of a harmonic process to t_max and
+/// the exact log p_{t_max} (docs/math.md §13.5), into `out` (B values).
+@_cdecl("tweedie_harmonic_likelihood")
+public func tweedie_harmonic_likelihood(
+    _ handle: UnsafeMutableRawPointer?, _ atomMatrix: UnsafePointer<Double>?, _ strength: Double,
+    _ x: UnsafePointer<Double>?, _ rows: Int, _ columns: Int, _ tMin: Double, _ tMax: Double, _ rtol: Double,
+    _ atol: Double, _ out: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    call {
+        let flow = HarmonicFlow(oracle: try harmonicOracle(handle, atomMatrix, strength), relativeTolerance: rtol,
+                                absoluteTolerance: atol)
+        guard out != nil || rows == 0 else { throw CallError("out: null buffer") }
+        let result = try flow.logLikelihood(matrix(x, rows: rows, columns: columns, "x"), from: tMin, to: tMax)
+        write(result.values, to: out)
+    }
+}
+
 /// The oracle under a harmonic process (docs/math.md §13.4) at time `t` for the B rows of `x`
 /// (B × N d): the process of `atomMatrix` (N×N, a graph Laplacian) or, when it is null, EigenFold's
 /// chain of strength `strength` (NaN: 3/3.8²). The model's points must be shaped [N, d] and its noise
@@ -989,24 +1045,7 @@ public func tweedie_harmonic_evaluate(
     _ score: UnsafeMutablePointer<Double>?
 ) -> Int32 {
     call {
-        let m = try model(handle)
-        guard let shape = m.shape, shape.count == 2 else {
-            throw CallError("model: a harmonic process needs points shaped [N, d]")
-        }
-        guard m.noise.isIdentity else {
-            throw CallError("model: has its own noise covariance (\(m.noise.structure.name)); the harmonic process "
-                            + "sets the noise")
-        }
-        let process: HarmonicProcess
-        if let atomMatrix {
-            process = try HarmonicProcess(atomMatrix: matrix(atomMatrix, rows: shape[0], columns: shape[0],
-                                                             "atom_matrix"), axes: shape[1], field: "atom_matrix")
-        } else {
-            process = try HarmonicProcess.chain(atoms: shape[0], strength: strength.isNaN ? 3 / (3.8 * 3.8) : strength,
-                                                axes: shape[1])
-        }
-        let oracle = try HarmonicOracle(prior: m.zeroCentreOfMass == nil ? m.prior : m.ambientPrior(),
-                                        process: process)
+        let oracle = try harmonicOracle(handle, atomMatrix, strength)
         let r = try oracle.evaluate(matrix(x, rows: rows, columns: columns, "x"), at: t)
         write(r.logDensity, to: logDensity)
         write(r.responsibilities.elements, to: responsibilities)

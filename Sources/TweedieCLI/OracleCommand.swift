@@ -118,7 +118,8 @@ struct OracleCommand: ParsableCommand {
         let process = try harmonicProcess(specification, atoms: shape[0], axes: shape[1])
         let oracle: HarmonicOracle
         do {
-            oracle = try HarmonicOracle(prior: m.zeroCentreOfMass == nil ? m.prior : m.ambientPrior(), process: process)
+            oracle = try HarmonicOracle(prior: m.zeroCentreOfMass == nil ? m.prior : m.ambientPrior(),
+                                        process: process)
         } catch let error as ArgumentError {
             throw CommandFailure("--model: \(error.reason)")
         }
@@ -157,7 +158,8 @@ struct OracleCommand: ParsableCommand {
                 return try .chain(atoms: atoms, strength: kappa, axes: axes)
             }
             guard text.hasSuffix(".npy") else {
-                throw CommandFailure("--harmonic: expected chain, chain:strength=κ or an N×N .npy matrix, got '\(text)'")
+                throw CommandFailure("--harmonic: expected chain, chain:strength=κ or an N×N .npy matrix, "
+                                     + "got '\(text)'")
             }
             let h = try ArrayFile.readMatrix(URL(fileURLWithPath: text))
             guard h.rows == atoms, h.columns == atoms else {

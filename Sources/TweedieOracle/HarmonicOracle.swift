@@ -27,6 +27,8 @@ public struct HarmonicOracle: Sendable {
         public var denoised: Matrix
         /// p(k | x_t), B × K.
         public var responsibilities: Matrix
+        /// Δ log p_t(x), the Laplacian on V, when asked for (docs/math.md §13.5); else empty.
+        public var laplacian: [Double] = []
     }
 
     /// `prior` is a mixture on R^{N×d} (dimension N·d, atoms major); it is taken on V (its centred law).
@@ -54,7 +56,7 @@ public struct HarmonicOracle: Sendable {
     }
 
     /// The oracle at time t > 0 for the rows of `x` (B × N d; points off V are taken at their projection).
-    public func evaluate(_ x: Matrix, at t: Double) throws(ArgumentError) -> Result {
+    public func evaluate(_ x: Matrix, at t: Double, laplacian: Bool = false) throws(ArgumentError) -> Result {
         guard t.isFinite, t > 0 else { throw ArgumentError("t", "must be finite and > 0, got \(t)") }
         guard x.columns == process.atoms * process.axes else {
             throw ArgumentError("x", "points of \(x.columns) coordinates; the process moves "
@@ -80,12 +82,25 @@ public struct HarmonicOracle: Sendable {
         } catch {
             throw ArgumentError("t", "\(error)")
         }
-        let r = try oracle.evaluate(u, alpha: 1, sigma: 1)
+        let r = try oracle.evaluate(u, alpha: 1, sigma: 1, including: laplacian ? .posteriorCovariance : [])
         let logScale = a.reduce(0) { $0 + log($1) }
         var score = r.score
         for b in 0..<score.rows { for j in 0..<score.columns { score[b, j] /= a[j] } }
-        return Result(logDensity: r.logDensity.map { $0 - logScale }, score: process.points(score),
-                      denoised: process.points(r.denoised), responsibilities: r.responsibilities)
+        var result = Result(logDensity: r.logDensity.map { $0 - logScale }, score: process.points(score),
+                            denoised: process.points(r.denoised), responsibilities: r.responsibilities)
+        if laplacian, let covariances = r.posteriorCovariance {
+            result.laplacian = covariances.map { Self.laplacian(posteriorCovariance: $0, scale: a, variance: s2) }
+        }
+        return result
+    }
+
+    /// Δ log p_t = Σ_j (a_j² Cov_jj / s_j⁴ − 1/s_j²) in mode coordinates (docs/math.md §13.5): the
+    /// trace of S⁻¹ A Cov[x̃_0 | x̃_t] A S⁻¹ − S⁻¹, summed so that no two large terms cancel per mode
+    /// more than the answer itself does.
+    static func laplacian(posteriorCovariance c: Matrix, scale a: [Double], variance s2: [Double]) -> Double {
+        var total = 0.0
+        for j in a.indices { total += (a[j] * a[j] * c[j, j] / s2[j] - 1) / s2[j] }
+        return total
     }
 
     /// x_t = A_t x_0 + S_t^{1/2} z for the rows of `x0`, with the standard normals `z` (B × (N − 1) d,

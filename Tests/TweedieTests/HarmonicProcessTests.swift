@@ -100,3 +100,57 @@ import Testing
         #expect(throws: ArgumentError.self) { try oracle.evaluate(Matrix(rows: 1, columns: 20), at: 1) }
     }
 }
+
+/// The probability-flow ODE of the harmonic process (docs/math.md §13.5).
+@Suite struct HarmonicFlowTests {
+    /// A Gaussian prior N(μ, v I) on V: p_t is Gaussian mode by mode, N(a μ̃, a² v + s²), so both
+    /// the likelihood and the samples' law have closed forms.
+    static func gaussianOracle() throws -> HarmonicOracle {
+        let process = try HarmonicProcess.chain(atoms: 5, strength: 0.6)
+        var random = TestRandom(seed: 3)
+        let mean = random.matrix(1, 15, scale: 2)
+        let prior = try GaussianMixture(weights: [1], means: mean, covariances: .spherical([0.3]))
+        return try HarmonicOracle(prior: prior, process: process)
+    }
+
+    @Test func likelihoodEqualsTheExactDensity() throws {
+        let oracle = try Self.gaussianOracle()
+        let flow = HarmonicFlow(oracle: oracle, relativeTolerance: 1e-9, absoluteTolerance: 1e-9)
+        var random = TestRandom(seed: 4)
+        let x = oracle.process.points(random.matrix(3, 12, scale: 1.5))
+        let (values, _) = try flow.logLikelihood(x, from: 0.05, to: 4)
+        let exact = try oracle.evaluate(x, at: 0.05).logDensity
+        // Independently, the closed form mode by mode.
+        let (a, s2) = oracle.process.coefficients(at: 0.05)
+        let xm = oracle.process.modes(x), mu = oracle.modePrior.means
+        for b in 0..<3 {
+            var closed = 0.0
+            for j in 0..<12 {
+                let v = a[j] * a[j] * 0.3 + s2[j], e = xm[b, j] - a[j] * mu[0, j]
+                closed += -0.5 * e * e / v - 0.5 * Foundation.log(2 * Double.pi * v)
+            }
+            #expect(abs(exact[b] - closed) < 1e-10 * abs(closed))
+            #expect(abs(values[b] - closed) < 1e-6 * abs(closed), "\(values[b]) vs \(closed)")
+        }
+    }
+
+    @Test func samplesHaveTheExactLaw() throws {
+        let oracle = try Self.gaussianOracle()
+        let flow = HarmonicFlow(oracle: oracle, relativeTolerance: 1e-8, absoluteTolerance: 1e-8)
+        let count = 2000
+        let samples = try flow.sample(count: count, seed: 11, from: 6, to: 1e-3)
+        // Centred, and E[x_0 | x_{t_min}] of N(μ, 0.3 I): mean μ̃, variance 0.3² / (0.3 + s²/a²) per mode.
+        for b in 0..<4 { for c in 0..<3 { #expect(abs((0..<5).reduce(0.0) { $0 + samples[b, 3 * $1 + c] }) < 1e-12) } }
+        let m = oracle.process.modes(samples), mu = oracle.modePrior.means
+        let (a, s2) = oracle.process.coefficients(at: 1e-3)
+        for j in 0..<12 {
+            let column = (0..<count).map { m[$0, j] }
+            let mean = column.reduce(0, +) / Double(count)
+            let variance = column.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(count - 1)
+            let expected = 0.3 * 0.3 / (0.3 + s2[j] / (a[j] * a[j]))
+            // 5 standard errors of a mean and of a variance from 2000 draws.
+            #expect(abs(mean - mu[0, j]) < 5 * (expected / Double(count)).squareRoot(), "mode \(j) mean")
+            #expect(abs(variance - expected) < 5 * expected * (2 / Double(count)).squareRoot(), "mode \(j) variance")
+        }
+    }
+}

@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from ._arguments import flag, integer, number, numbers, seed as _seed, text
+from ._arguments import flag, integer, number, numbers, points, seed as _seed, text
 from ._arguments import path as _path
 from ._display import result_repr
 from ._errors import TweedieError
@@ -246,9 +246,9 @@ def equivariance(denoiser: Callable[[npt.NDArray[np.float64], float], Any], x: n
     TweedieError
         If ``x`` is not (B, N, 3), or the denoiser returns another shape or non-finite values.
     """
-    points = numbers(x, "x")
-    if points.ndim != 3 or points.shape[2] != 3:
-        raise TweedieError(f"x: expected shape (B, N, 3), got {points.shape}")
+    noisy = numbers(x, "x")
+    if noisy.ndim != 3 or noisy.shape[2] != 3:
+        raise TweedieError(f"x: expected shape (B, N, 3), got {noisy.shape}")
     count, s = integer(draws, "draws"), number(sigma, "sigma")
     if count < 1:
         raise TweedieError(f"draws: must be at least 1, got {count}")
@@ -266,12 +266,12 @@ def equivariance(denoiser: Callable[[npt.NDArray[np.float64], float], Any], x: n
         return out
 
     def deviations(f: Callable[[npt.NDArray[np.float64], float], Any], centred_f: bool) -> npt.NDArray[np.float64]:
-        base = call(f, points)
+        base = call(f, noisy)
         scale = np.maximum(np.linalg.norm(base.reshape(len(base), -1), axis=1), 1e-300)
         out = np.empty(count)
         for i in range(count):
             r, b = rotations[i], shifts[i]
-            moved = call(f, points @ r.T + b)
+            moved = call(f, noisy @ r.T + b)
             expected = base @ r.T + (0.0 if centred_f else b)
             out[i] = float(np.max(np.linalg.norm((moved - expected).reshape(len(base), -1), axis=1) / scale))
         return out
@@ -283,8 +283,8 @@ def equivariance(denoiser: Callable[[npt.NDArray[np.float64], float], Any], x: n
         from ._oracle import Oracle
 
         m = require_model(model, "equivariance")
-        if tuple(m.shape) != points.shape[1:]:
-            raise TweedieError(f"model: points of shape {m.shape}, x has points of shape {points.shape[1:]}")
+        if tuple(m.shape) != noisy.shape[1:]:
+            raise TweedieError(f"model: points of shape {m.shape}, x has points of shape {noisy.shape[1:]}")
         oracle = Oracle(m)
         a = number(alpha, "alpha")
 
@@ -368,8 +368,6 @@ class HarmonicOracle:
         -------
         HarmonicResult
         """
-        from ._arguments import points
-
         m = self._model
         array = points(x, m.dimension, shape=m.shape)
         rows = array.shape[0]
@@ -380,4 +378,62 @@ class HarmonicOracle:
                                             pointer(responsibilities), pointer(denoised), pointer(score)))
         shape = (rows,) + tuple(m.shape)
         return HarmonicResult(log_density, responsibilities, denoised.reshape(shape), score.reshape(shape))
+
+    def sample(self, count: int, *, seed: int = 0, t_max: float = 10.0, t_min: float = 1e-3,
+               rtol: float = 1e-6, atol: float = 1e-6) -> npt.NDArray[np.float64]:
+        """Samples of the probability-flow ODE from exact draws of p_{t_max} to t_min, closed by
+        E[x_0 | x_{t_min}] (docs/math.md §13.5): the only error is the integrator's.
+
+        Parameters
+        ----------
+        count : int
+            The number of samples.
+        seed : int, default 0
+            The seed.
+        t_max, t_min : float, default 10 and 1e-3
+            The times the flow runs between.
+        rtol, atol : float, default 1e-6
+            Dormand–Prince's tolerances.
+
+        Returns
+        -------
+        ndarray of float64, shape (count, N, d)
+            The samples, on the zero-centre-of-mass subspace.
+        """
+        m = self._model
+        n = integer(count, "count")
+        if n < 1:
+            raise TweedieError(f"count: must be at least 1, got {n}")
+        out = np.empty((n, m.dimension))
+        check(lib.tweedie_harmonic_sample(m._handle, pointer(self._matrix), self._strength, n, _seed(seed),
+                                          number(t_max, "t_max"), number(t_min, "t_min"), number(rtol, "rtol"),
+                                          number(atol, "atol"), pointer(out)))
+        return out.reshape((n,) + tuple(m.shape))
+
+    def log_likelihood(self, x: npt.ArrayLike, *, t_min: float = 1e-3, t_max: float = 10.0, rtol: float = 1e-6,
+                       atol: float = 1e-6) -> npt.NDArray[np.float64]:
+        """log p_{t_min}(x) by the probability-flow ODE to t_max and the exact log p_{t_max}.
+
+        Parameters
+        ----------
+        x : array_like, shape (B, N, d) or (B, N·d)
+            The points (taken at their projection on the zero-centre-of-mass subspace).
+        t_min, t_max : float, default 1e-3 and 10
+            The times the flow runs between.
+        rtol, atol : float, default 1e-6
+            Dormand–Prince's tolerances.
+
+        Returns
+        -------
+        ndarray of float64, shape (B,)
+            The log-likelihoods, in (N − 1)·d degrees of freedom.
+        """
+        m = self._model
+        array = points(x, m.dimension, shape=m.shape)
+        out = np.empty(array.shape[0])
+        check(lib.tweedie_harmonic_likelihood(m._handle, pointer(self._matrix), self._strength, pointer(array),
+                                              array.shape[0], array.shape[1], number(t_min, "t_min"),
+                                              number(t_max, "t_max"), number(rtol, "rtol"), number(atol, "atol"),
+                                              pointer(out)))
+        return out
 
