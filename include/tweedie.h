@@ -134,7 +134,10 @@ int32_t tweedie_harmonic_evaluate(tweedie_model model, const double *atom_matrix
                                   const double *x, ptrdiff_t rows, ptrdiff_t columns, double *log_density,
                                   double *responsibilities, double *denoised, double *score);
 int32_t tweedie_harmonic_sample(tweedie_model model, const double *atom_matrix, double strength, ptrdiff_t count,
-                                uint64_t seed, double t_max, double t_min, double rtol, double atol, double *out);
+                                uint64_t seed, double t_max, double t_min, ptrdiff_t steps, double rtol, double atol,
+                                double *out);
+int32_t tweedie_harmonic_noise(tweedie_model model, const double *atom_matrix, double strength, const double *x0,
+                               ptrdiff_t rows, ptrdiff_t columns, double t, uint64_t seed, double *out);
 int32_t tweedie_harmonic_likelihood(tweedie_model model, const double *atom_matrix, double strength, const double *x,
                                     ptrdiff_t rows, ptrdiff_t columns, double t_min, double t_max, double rtol,
                                     double atol, double *out);

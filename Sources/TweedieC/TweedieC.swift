@@ -999,19 +999,44 @@ private func harmonicOracle(_ handle: UnsafeMutableRawPointer?, _ atomMatrix: Un
     return try HarmonicOracle(prior: m.zeroCentreOfMass == nil ? m.prior : m.ambientPrior(), process: process)
 }
 
-/// `count` samples of the probability-flow ODE of a harmonic process from exact draws of p_{t_max}
-/// to t_min, closed by E[x_0 | x_{t_min}] (docs/math.md §13.5), into `out` (count × N d).
+/// `count` samples of a harmonic process from exact draws of p_{t_max} to t_min, closed by
+/// E[x_0 | x_{t_min}] (docs/math.md §13.5), into `out` (count × N d): the probability-flow ODE by
+/// Dormand–Prince (`steps` = 0, tolerances `rtol`, `atol`) or the reverse SDE by Euler–Maruyama on
+/// `steps` equal steps.
 @_cdecl("tweedie_harmonic_sample")
 public func tweedie_harmonic_sample(
     _ handle: UnsafeMutableRawPointer?, _ atomMatrix: UnsafePointer<Double>?, _ strength: Double, _ count: Int,
-    _ seed: UInt64, _ tMax: Double, _ tMin: Double, _ rtol: Double, _ atol: Double,
+    _ seed: UInt64, _ tMax: Double, _ tMin: Double, _ steps: Int, _ rtol: Double, _ atol: Double,
     _ out: UnsafeMutablePointer<Double>?
 ) -> Int32 {
     call {
         let flow = HarmonicFlow(oracle: try harmonicOracle(handle, atomMatrix, strength), relativeTolerance: rtol,
                                 absoluteTolerance: atol)
         guard out != nil else { throw CallError("out: null buffer") }
-        write(try flow.sample(count: count, seed: seed, from: tMax, to: tMin).elements, to: out)
+        guard steps >= 0 else { throw CallError("steps: must be 0 (the ODE) or positive (the SDE), got \(steps)") }
+        let samples = steps == 0 ? try flow.sample(count: count, seed: seed, from: tMax, to: tMin)
+            : try flow.sampleSDE(count: count, seed: seed, from: tMax, to: tMin, steps: steps)
+        write(samples.elements, to: out)
+    }
+}
+
+/// x_t = A_t x_0 + S_t^{1/2} z for the rows of `x0` (B × N d) under a harmonic process, with z drawn
+/// from `seed` (sample b, step 0, in mode coordinates), into `out` (B × N d, on the subspace).
+@_cdecl("tweedie_harmonic_noise")
+public func tweedie_harmonic_noise(
+    _ handle: UnsafeMutableRawPointer?, _ atomMatrix: UnsafePointer<Double>?, _ strength: Double,
+    _ x0: UnsafePointer<Double>?, _ rows: Int, _ columns: Int, _ t: Double, _ seed: UInt64,
+    _ out: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    call {
+        let oracle = try harmonicOracle(handle, atomMatrix, strength)
+        let points = try matrix(x0, rows: rows, columns: columns, "x0")
+        try requirePoints(points, "x0")
+        let stream = NoiseStream(seed: seed), d = oracle.process.dimension
+        var z = Matrix(rows: rows, columns: d)
+        for b in 0..<rows { z.setRow(b, to: stream.normals(sample: b, step: 0, count: d)) }
+        guard out != nil || rows == 0 else { throw CallError("out: null buffer") }
+        write(try oracle.noise(points, standardNormals: z, at: t).elements, to: out)
     }
 }
 

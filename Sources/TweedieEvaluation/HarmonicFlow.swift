@@ -72,6 +72,40 @@ public struct HarmonicFlow: Sendable {
         return try oracle.evaluate(final, at: early).denoised
     }
 
+    /// `count` samples of the reverse-time SDE dx = [−½ (H ⊗ I) x − ∇ log p_t] dt + dW̄ by
+    /// Euler–Maruyama on `steps` equal steps from exact draws of p_T to t_min, closed by
+    /// E[x_0 | x_{t_min}] (EigenFold's sampler, on the exact score; docs/math.md §13.5).
+    public func sampleSDE(count: Int, seed: UInt64, from late: Double, to early: Double,
+                          steps: Int) throws -> Matrix {
+        try checkTimes(early, late)
+        guard steps >= 1 else { throw ArgumentError("steps", "must be at least 1, got \(steps)") }
+        try MemoryBudget.requireSteps("steps", steps)
+        let process = oracle.process, d = process.dimension
+        guard count >= 1 else { throw ArgumentError("count", "must be at least 1, got \(count)") }
+        try MemoryBudget.require("count", "\(count) samples × D′ = \(d)", elements: [count, d])
+        let x0 = try oracle.modePrior.sample(count: count, seed: seed).points
+        let (a, s2) = process.coefficients(at: late)
+        let stream = NoiseStream(seed: seed)
+        var y = Matrix(rows: count, columns: d)
+        for b in 0..<count {
+            let z = stream.normals(sample: b, step: 0, count: d)
+            for j in 0..<d { y[b, j] = a[j] * x0[b, j] + s2[j].squareRoot() * z[j] }
+        }
+        let h = (late - early) / Double(steps)
+        for k in 0..<steps {
+            let t = late - Double(k) * h
+            let score = process.modes(try oracle.evaluate(process.points(y), at: t).score)
+            for b in 0..<count {
+                let z = stream.normals(sample: b, step: k + 1, count: d)
+                for j in 0..<d {
+                    let drift = 0.5 * process.rates[j / process.axes] * y[b, j] + score[b, j]
+                    y[b, j] += drift * h + h.squareRoot() * z[j]
+                }
+            }
+        }
+        return try oracle.evaluate(process.points(y), at: early).denoised
+    }
+
     /// log p_{t_min}(x) for the rows of `x` (on R^{N×d}, taken at their projection on V), by the flow
     /// from t_min to T and the exact log p_T, with the solver's count of evaluations.
     public func logLikelihood(_ x: Matrix, from early: Double,

@@ -242,3 +242,26 @@ def test_harmonic_flow_likelihood_and_samples():
     assert np.abs(samples.mean(axis=0) - centred).max() < 0.15   # 0.3/√400 = 0.015 per coordinate, ×10
     with pytest.raises(TweedieError, match="t_min"):
         oracle.log_likelihood(x, t_min=1.0, t_max=0.5)
+
+
+def test_harmonic_noise_has_the_forward_moments():
+    """Noising one chain many times: the sample mean and covariance against the fixture's A_t x_0
+    and S_t (scipy's matrix exponential), within Monte Carlo error."""
+    import json
+
+    root = Path(__file__).resolve().parents[2]
+    fixture = json.loads((root / "Tests/TweedieTests/Fixtures/zero_com_reference.json").read_text())["harmonic"]
+    n = fixture["atoms"]
+    chains = np.array(fixture["chains"]).reshape(3, n, 3)
+    oracle = tweedie.HarmonicOracle(tweedie.Model.from_conformers(chains, zero_centre_of_mass=False),
+                                    strength=fixture["strength"])
+    case = fixture["cases"][0]
+    count = 20000
+    x0 = np.repeat(chains[:1], count, axis=0)
+    xt = oracle.noise(x0, case["t"], seed=3).reshape(count, -1)
+    mean, cov = np.array(case["mean"]), np.array(case["covariance"]).reshape(3 * n, 3 * n)
+    sd = np.sqrt(np.diag(cov))
+    assert np.all(np.abs(xt.mean(axis=0) - mean) < 5 * sd / np.sqrt(count) + 1e-12)
+    assert np.abs(np.cov(xt.T) - cov).max() < 5 * sd.max() ** 2 * np.sqrt(2 / count)
+    sde = oracle.sample(50, seed=1, t_max=5.0, t_min=1e-3, steps=200)
+    assert sde.shape == (50, n, 3) and np.abs(sde.sum(axis=1)).max() < 1e-10

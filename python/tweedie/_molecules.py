@@ -380,9 +380,10 @@ class HarmonicOracle:
         return HarmonicResult(log_density, responsibilities, denoised.reshape(shape), score.reshape(shape))
 
     def sample(self, count: int, *, seed: int = 0, t_max: float = 10.0, t_min: float = 1e-3,
-               rtol: float = 1e-6, atol: float = 1e-6) -> npt.NDArray[np.float64]:
-        """Samples of the probability-flow ODE from exact draws of p_{t_max} to t_min, closed by
-        E[x_0 | x_{t_min}] (docs/math.md §13.5): the only error is the integrator's.
+               steps: Optional[int] = None, rtol: float = 1e-6, atol: float = 1e-6) -> npt.NDArray[np.float64]:
+        """Samples from exact draws of p_{t_max} to t_min, closed by E[x_0 | x_{t_min}]
+        (docs/math.md §13.5): by the probability-flow ODE (the only error is the integrator's), or
+        with ``steps`` by the reverse SDE (Euler–Maruyama, EigenFold's sampler) on the exact score.
 
         Parameters
         ----------
@@ -392,8 +393,10 @@ class HarmonicOracle:
             The seed.
         t_max, t_min : float, default 10 and 1e-3
             The times the flow runs between.
+        steps : int, optional
+            Euler–Maruyama steps of the reverse SDE; None integrates the probability-flow ODE.
         rtol, atol : float, default 1e-6
-            Dormand–Prince's tolerances.
+            Dormand–Prince's tolerances (the ODE).
 
         Returns
         -------
@@ -406,9 +409,33 @@ class HarmonicOracle:
             raise TweedieError(f"count: must be at least 1, got {n}")
         out = np.empty((n, m.dimension))
         check(lib.tweedie_harmonic_sample(m._handle, pointer(self._matrix), self._strength, n, _seed(seed),
-                                          number(t_max, "t_max"), number(t_min, "t_min"), number(rtol, "rtol"),
+                                          number(t_max, "t_max"), number(t_min, "t_min"),
+                                          0 if steps is None else integer(steps, "steps"), number(rtol, "rtol"),
                                           number(atol, "atol"), pointer(out)))
         return out.reshape((n,) + tuple(m.shape))
+
+    def noise(self, x0: npt.ArrayLike, t: float, *, seed: int = 0) -> npt.NDArray[np.float64]:
+        """x_t = A_t x_0 + S_t^{1/2} z: the points noised by the process at time t (on the subspace).
+
+        Parameters
+        ----------
+        x0 : array_like, shape (B, N, d) or (B, N·d)
+            Clean points (taken at their projection on the zero-centre-of-mass subspace).
+        t : float
+            The time, ≥ 0.
+        seed : int, default 0
+            The seed of z (one draw per point, in mode coordinates).
+
+        Returns
+        -------
+        ndarray of float64, shape (B, N, d)
+        """
+        m = self._model
+        array = points(x0, m.dimension, "x0", shape=m.shape)
+        out = np.empty_like(array)
+        check(lib.tweedie_harmonic_noise(m._handle, pointer(self._matrix), self._strength, pointer(array),
+                                         array.shape[0], array.shape[1], number(t, "t"), _seed(seed), pointer(out)))
+        return out.reshape((array.shape[0],) + tuple(m.shape))
 
     def log_likelihood(self, x: npt.ArrayLike, *, t_min: float = 1e-3, t_max: float = 10.0, rtol: float = 1e-6,
                        atol: float = 1e-6) -> npt.NDArray[np.float64]:
