@@ -130,17 +130,19 @@ int32_t tweedie_plot_samples(tweedie_model model, const double *samples, ptrdiff
 int32_t tweedie_molecules_read(const char *path, const char *selection, char **out);
 int32_t tweedie_molecules_write(const char *path, const char *symbols, const double *frames, ptrdiff_t rows,
                                 ptrdiff_t columns, const char *titles);
-int32_t tweedie_harmonic_evaluate(tweedie_model model, const double *atom_matrix, double strength, double t,
-                                  const double *x, ptrdiff_t rows, ptrdiff_t columns, double *log_density,
-                                  double *responsibilities, double *denoised, double *score);
-int32_t tweedie_harmonic_sample(tweedie_model model, const double *atom_matrix, double strength, ptrdiff_t count,
-                                uint64_t seed, double t_max, double t_min, ptrdiff_t steps, double rtol, double atol,
-                                double *out);
-int32_t tweedie_harmonic_noise(tweedie_model model, const double *atom_matrix, double strength, const double *x0,
-                               ptrdiff_t rows, ptrdiff_t columns, double t, uint64_t seed, double *out);
-int32_t tweedie_harmonic_likelihood(tweedie_model model, const double *atom_matrix, double strength, const double *x,
-                                    ptrdiff_t rows, ptrdiff_t columns, double t_min, double t_max, double rtol,
-                                    double atol, double *out);
+/* A model's oracle under a harmonic (matrix-valued) process (docs/math.md §13.4) */
+typedef void *tweedie_harmonic;
+int32_t tweedie_harmonic_new(tweedie_model model, const double *atom_matrix, double strength, tweedie_harmonic *out);
+void tweedie_harmonic_free(tweedie_harmonic harmonic);
+int32_t tweedie_harmonic_evaluate(tweedie_harmonic harmonic, double t, const double *x, ptrdiff_t rows,
+                                  ptrdiff_t columns, double *log_density, double *responsibilities, double *denoised,
+                                  double *score);
+int32_t tweedie_harmonic_sample(tweedie_harmonic harmonic, ptrdiff_t count, uint64_t seed, double t_max, double t_min,
+                                ptrdiff_t steps, double rtol, double atol, double *out);
+int32_t tweedie_harmonic_noise(tweedie_harmonic harmonic, const double *x0, ptrdiff_t rows, ptrdiff_t columns,
+                               double t, uint64_t seed, double *out);
+int32_t tweedie_harmonic_likelihood(tweedie_harmonic harmonic, const double *x, ptrdiff_t rows, ptrdiff_t columns,
+                                    double t_min, double t_max, double rtol, double atol, double *out);
 int32_t tweedie_superpose(const double *moving, const double *target, ptrdiff_t atoms, double *rotation,
                           double *aligned, double *rmsd);
 

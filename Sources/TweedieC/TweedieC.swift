@@ -999,19 +999,48 @@ private func harmonicOracle(_ handle: UnsafeMutableRawPointer?, _ atomMatrix: Un
     return try HarmonicOracle(prior: m.zeroCentreOfMass == nil ? m.prior : m.ambientPrior(), process: process)
 }
 
+private final class HarmonicBox {
+    let oracle: HarmonicOracle
+    init(_ oracle: HarmonicOracle) { self.oracle = oracle }
+}
+
+private func harmonic(_ handle: UnsafeMutableRawPointer?) throws -> HarmonicOracle {
+    guard let handle else { throw CallError("harmonic: null handle") }
+    return Unmanaged<HarmonicBox>.fromOpaque(handle).takeUnretainedValue().oracle
+}
+
+/// The oracle of the model `handle` under a harmonic process (docs/math.md §13.4): the process of
+/// `atomMatrix` (N×N, a connected graph's Laplacian) or, when it is null, EigenFold's chain of
+/// `strength` (NaN: 3/3.8²); the model's points must be shaped [N, d] and its noise the identity.
+/// Free it with ``tweedie_harmonic_free``.
+@_cdecl("tweedie_harmonic_new")
+public func tweedie_harmonic_new(_ handle: UnsafeMutableRawPointer?, _ atomMatrix: UnsafePointer<Double>?,
+                                 _ strength: Double, _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
+    call {
+        let oracle = try harmonicOracle(handle, atomMatrix, strength)
+        guard let out else { throw CallError("out: null pointer") }
+        out.pointee = Unmanaged.passRetained(HarmonicBox(oracle)).toOpaque()
+    }
+}
+
+@_cdecl("tweedie_harmonic_free")
+public func tweedie_harmonic_free(_ handle: UnsafeMutableRawPointer?) {
+    guard let handle else { return }
+    Unmanaged<HarmonicBox>.fromOpaque(handle).release()
+}
+
 /// `count` samples of a harmonic process from exact draws of p_{t_max} to t_min, closed by
 /// E[x_0 | x_{t_min}] (docs/math.md §13.5), into `out` (count × N d): the probability-flow ODE by
 /// Dormand–Prince (`steps` = 0, tolerances `rtol`, `atol`) or the reverse SDE by Euler–Maruyama on
 /// `steps` equal steps.
 @_cdecl("tweedie_harmonic_sample")
 public func tweedie_harmonic_sample(
-    _ handle: UnsafeMutableRawPointer?, _ atomMatrix: UnsafePointer<Double>?, _ strength: Double, _ count: Int,
+    _ handle: UnsafeMutableRawPointer?, _ count: Int,
     _ seed: UInt64, _ tMax: Double, _ tMin: Double, _ steps: Int, _ rtol: Double, _ atol: Double,
     _ out: UnsafeMutablePointer<Double>?
 ) -> Int32 {
     call {
-        let flow = HarmonicFlow(oracle: try harmonicOracle(handle, atomMatrix, strength), relativeTolerance: rtol,
-                                absoluteTolerance: atol)
+        let flow = HarmonicFlow(oracle: try harmonic(handle), relativeTolerance: rtol, absoluteTolerance: atol)
         guard out != nil else { throw CallError("out: null buffer") }
         guard steps >= 0 else { throw CallError("steps: must be 0 (the ODE) or positive (the SDE), got \(steps)") }
         let samples = steps == 0 ? try flow.sample(count: count, seed: seed, from: tMax, to: tMin)
@@ -1024,12 +1053,11 @@ public func tweedie_harmonic_sample(
 /// from `seed` (sample b, step 0, in mode coordinates), into `out` (B × N d, on the subspace).
 @_cdecl("tweedie_harmonic_noise")
 public func tweedie_harmonic_noise(
-    _ handle: UnsafeMutableRawPointer?, _ atomMatrix: UnsafePointer<Double>?, _ strength: Double,
-    _ x0: UnsafePointer<Double>?, _ rows: Int, _ columns: Int, _ t: Double, _ seed: UInt64,
-    _ out: UnsafeMutablePointer<Double>?
+    _ handle: UnsafeMutableRawPointer?, _ x0: UnsafePointer<Double>?, _ rows: Int, _ columns: Int, _ t: Double,
+    _ seed: UInt64, _ out: UnsafeMutablePointer<Double>?
 ) -> Int32 {
     call {
-        let oracle = try harmonicOracle(handle, atomMatrix, strength)
+        let oracle = try harmonic(handle)
         let points = try matrix(x0, rows: rows, columns: columns, "x0")
         try requirePoints(points, "x0")
         let stream = NoiseStream(seed: seed), d = oracle.process.dimension
@@ -1044,33 +1072,29 @@ public func tweedie_harmonic_noise(
 /// the exact log p_{t_max} (docs/math.md §13.5), into `out` (B values).
 @_cdecl("tweedie_harmonic_likelihood")
 public func tweedie_harmonic_likelihood(
-    _ handle: UnsafeMutableRawPointer?, _ atomMatrix: UnsafePointer<Double>?, _ strength: Double,
-    _ x: UnsafePointer<Double>?, _ rows: Int, _ columns: Int, _ tMin: Double, _ tMax: Double, _ rtol: Double,
-    _ atol: Double, _ out: UnsafeMutablePointer<Double>?
+    _ handle: UnsafeMutableRawPointer?, _ x: UnsafePointer<Double>?, _ rows: Int, _ columns: Int, _ tMin: Double,
+    _ tMax: Double, _ rtol: Double, _ atol: Double, _ out: UnsafeMutablePointer<Double>?
 ) -> Int32 {
     call {
-        let flow = HarmonicFlow(oracle: try harmonicOracle(handle, atomMatrix, strength), relativeTolerance: rtol,
-                                absoluteTolerance: atol)
+        let flow = HarmonicFlow(oracle: try harmonic(handle), relativeTolerance: rtol, absoluteTolerance: atol)
         guard out != nil || rows == 0 else { throw CallError("out: null buffer") }
         let result = try flow.logLikelihood(matrix(x, rows: rows, columns: columns, "x"), from: tMin, to: tMax)
         write(result.values, to: out)
     }
 }
 
-/// The oracle under a harmonic process (docs/math.md §13.4) at time `t` for the B rows of `x`
-/// (B × N d): the process of `atomMatrix` (N×N, a graph Laplacian) or, when it is null, EigenFold's
-/// chain of strength `strength` (NaN: 3/3.8²). The model's points must be shaped [N, d] and its noise
-/// the identity. log p_t (B), p(k | x_t) (B × K), E[x_0 | x_t] and the score (B × N d) into the
-/// buffers given (any may be null).
+/// The harmonic oracle `handle` (``tweedie_harmonic_new``) at time `t` for the B rows of `x`
+/// (B × N d): log p_t (B), p(k | x_t) (B × K), E[x_0 | x_t] and the score (B × N d) into the buffers
+/// given (any may be null).
 @_cdecl("tweedie_harmonic_evaluate")
 public func tweedie_harmonic_evaluate(
-    _ handle: UnsafeMutableRawPointer?, _ atomMatrix: UnsafePointer<Double>?, _ strength: Double, _ t: Double,
+    _ handle: UnsafeMutableRawPointer?, _ t: Double,
     _ x: UnsafePointer<Double>?, _ rows: Int, _ columns: Int, _ logDensity: UnsafeMutablePointer<Double>?,
     _ responsibilities: UnsafeMutablePointer<Double>?, _ denoised: UnsafeMutablePointer<Double>?,
     _ score: UnsafeMutablePointer<Double>?
 ) -> Int32 {
     call {
-        let oracle = try harmonicOracle(handle, atomMatrix, strength)
+        let oracle = try harmonic(handle)
         let r = try oracle.evaluate(matrix(x, rows: rows, columns: columns, "x"), at: t)
         write(r.logDensity, to: logDensity)
         write(r.responsibilities.elements, to: responsibilities)

@@ -86,23 +86,25 @@ public struct HarmonicProcess: Sendable {
     /// x̃ = (Uᵀ ⊗ I_d) x for the rows of `points` (B × N d → B × D′); a point off V gives its projection's.
     public func modes(_ points: Matrix) -> Matrix {
         precondition(points.columns == atoms * axes, "modes: points of \(points.columns) coordinates")
-        var out = Matrix(rows: points.rows, columns: dimension)
-        for b in 0..<points.rows {
-            // Row b as an N × d matrix X; Uᵀ X is (N − 1) × d, flattened row-major like x̃.
-            let x = Matrix(rows: atoms, columns: axes, elements: points.row(b))
-            out.setRow(b, to: BLAS.product(basis, .transpose, x, .none).elements)
-        }
-        return out
+        return Self.applyPerAtom(basis, transposed: true, to: points, atoms: atoms, outputAtoms: atoms - 1, axes: axes)
     }
 
     /// x = (U ⊗ I_d) x̃ for the rows of `modes` (B × D′ → B × N d), on V.
     public func points(_ modes: Matrix) -> Matrix {
         precondition(modes.columns == dimension, "points: modes of \(modes.columns) coordinates")
-        var out = Matrix(rows: modes.rows, columns: atoms * axes)
-        for b in 0..<modes.rows {
-            let y = Matrix(rows: atoms - 1, columns: axes, elements: modes.row(b))
-            out.setRow(b, to: BLAS.product(basis, .none, y, .none).elements)
-        }
+        return Self.applyPerAtom(basis, transposed: false, to: modes, atoms: atoms - 1, outputAtoms: atoms, axes: axes)
+    }
+
+    /// (M ⊗ I_d) applied to every row of `x` (B × n d, atom major) with one GEMM: the rows are laid
+    /// side by side as the n × (B d) matrix [X_1 … X_B], multiplied by M (or Mᵀ), and laid back.
+    static func applyPerAtom(_ m: Matrix, transposed: Bool, to x: Matrix, atoms n: Int, outputAtoms p: Int,
+                             axes d: Int) -> Matrix {
+        let rows = x.rows, width = rows * d
+        var side = Matrix(rows: n, columns: width)
+        for b in 0..<rows { for i in 0..<n { for c in 0..<d { side[i, b * d + c] = x[b, i * d + c] } } }
+        let product = BLAS.product(m, transposed ? .transpose : .none, side, .none)  // p × (B d)
+        var out = Matrix(rows: rows, columns: p * d)
+        for b in 0..<rows { for i in 0..<p { for c in 0..<d { out[b, i * d + c] = product[i, b * d + c] } } }
         return out
     }
 }

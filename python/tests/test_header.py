@@ -10,7 +10,7 @@ import pytest
 from tweedie import _native
 
 HEADER = Path(__file__).resolve().parents[2] / "include" / "tweedie.h"
-HANDLES = {"tweedie_model", "tweedie_oracle", "tweedie_observation", "tweedie_pruned"}
+HANDLES = {"tweedie_model", "tweedie_oracle", "tweedie_observation", "tweedie_pruned", "tweedie_harmonic"}
 
 
 def c_kind(declaration: str) -> str:

@@ -218,11 +218,11 @@ def test_harmonic_oracle_against_scipy_expm_fixture():
     x = np.array(fixture["cases"][0]["points"]).reshape(4, n, 3)
     np.testing.assert_allclose(explicit.evaluate(x, 0.3).log_density, fixture["cases"][0]["log_density"], rtol=1e-10)
     with pytest.raises(TweedieError, match="not all connected|centre of mass"):
-        tweedie.HarmonicOracle(model, atom_matrix=np.eye(n)).evaluate(x, 0.3)
+        tweedie.HarmonicOracle(model, atom_matrix=np.eye(n))
     with pytest.raises(TweedieError, match="t"):
         oracle.evaluate(x, 0.0)
     with pytest.raises(TweedieError, match="noise"):
-        tweedie.HarmonicOracle(tweedie.Model.builtin("chain16")).evaluate(np.zeros((1, 16, 3)), 0.5)
+        tweedie.HarmonicOracle(tweedie.Model.builtin("chain16"))
 
 
 def test_harmonic_flow_likelihood_and_samples():

@@ -341,18 +341,30 @@ class HarmonicOracle:
     ------
     TweedieError
         If the model's points are not (N, d), it has its own noise covariance, or H is not a
-        connected graph's Laplacian (on the first call).
+        connected graph's Laplacian.
     """
 
     def __init__(self, model: Any, *, strength: Optional[float] = None,
                  atom_matrix: Optional[npt.ArrayLike] = None) -> None:
         from ._models import require_model
 
+        self._handle: Optional[ctypes.c_void_p] = None
         self._model = require_model(model, "HarmonicOracle")
         if len(self._model.shape) != 2:
             raise TweedieError(f"model: a harmonic process needs points shaped (N, d), got {self._model.shape}")
-        self._strength = float("nan") if strength is None else number(strength, "strength")
-        self._matrix = None if atom_matrix is None else numbers(atom_matrix, "atom_matrix")
+        given = float("nan") if strength is None else number(strength, "strength")
+        matrix = None if atom_matrix is None else numbers(atom_matrix, "atom_matrix")
+        if matrix is not None and matrix.shape != (self._model.shape[0],) * 2:
+            raise TweedieError(f"atom_matrix: expected shape {(self._model.shape[0],) * 2}, got {matrix.shape}")
+        handle = ctypes.c_void_p()
+        check(lib.tweedie_harmonic_new(self._model._handle, pointer(matrix), given, ctypes.byref(handle)))
+        self._handle = handle
+
+    def __del__(self) -> None:
+        handle = getattr(self, "_handle", None)
+        if handle:
+            lib.tweedie_harmonic_free(handle)
+            self._handle = None
 
     def evaluate(self, x: npt.ArrayLike, t: float) -> HarmonicResult:
         """log p_t, p(k | x_t), E[x_0 | x_t] and the score at the points ``x`` and time ``t`` > 0.
@@ -373,7 +385,7 @@ class HarmonicOracle:
         rows = array.shape[0]
         log_density, responsibilities = np.empty(rows), np.empty((rows, m.components))
         denoised, score = np.empty_like(array), np.empty_like(array)
-        check(lib.tweedie_harmonic_evaluate(m._handle, pointer(self._matrix), self._strength, number(t, "t"),
+        check(lib.tweedie_harmonic_evaluate(self._handle, number(t, "t"),
                                             pointer(array), rows, array.shape[1], pointer(log_density),
                                             pointer(responsibilities), pointer(denoised), pointer(score)))
         shape = (rows,) + tuple(m.shape)
@@ -408,7 +420,7 @@ class HarmonicOracle:
         if n < 1:
             raise TweedieError(f"count: must be at least 1, got {n}")
         out = np.empty((n, m.dimension))
-        check(lib.tweedie_harmonic_sample(m._handle, pointer(self._matrix), self._strength, n, _seed(seed),
+        check(lib.tweedie_harmonic_sample(self._handle, n, _seed(seed),
                                           number(t_max, "t_max"), number(t_min, "t_min"),
                                           0 if steps is None else integer(steps, "steps"), number(rtol, "rtol"),
                                           number(atol, "atol"), pointer(out)))
@@ -433,7 +445,7 @@ class HarmonicOracle:
         m = self._model
         array = points(x0, m.dimension, "x0", shape=m.shape)
         out = np.empty_like(array)
-        check(lib.tweedie_harmonic_noise(m._handle, pointer(self._matrix), self._strength, pointer(array),
+        check(lib.tweedie_harmonic_noise(self._handle, pointer(array),
                                          array.shape[0], array.shape[1], number(t, "t"), _seed(seed), pointer(out)))
         return out.reshape((array.shape[0],) + tuple(m.shape))
 
@@ -458,7 +470,7 @@ class HarmonicOracle:
         m = self._model
         array = points(x, m.dimension, shape=m.shape)
         out = np.empty(array.shape[0])
-        check(lib.tweedie_harmonic_likelihood(m._handle, pointer(self._matrix), self._strength, pointer(array),
+        check(lib.tweedie_harmonic_likelihood(self._handle, pointer(array),
                                               array.shape[0], array.shape[1], number(t_min, "t_min"),
                                               number(t_max, "t_max"), number(rtol, "rtol"), number(atol, "atol"),
                                               pointer(out)))
