@@ -176,8 +176,8 @@ def test_bad_molecular_calls(tmp_path):
 
 
 def test_the_tour_prints_what_docs_molecules_shows(tmp_path):
-    """examples/molecules/tour.py, run from a copy of the repository's examples, prints the lines
-    docs/molecules.md shows (sklearn's fit is seeded; the numbers are the library's)."""
+    """examples/molecules/tour.py and harmonic.py, run from a copy of the repository's examples, print
+    the lines docs/molecules.md shows (sklearn's fit is seeded; the numbers are the library's)."""
     import os
     import shutil
     import subprocess
@@ -186,12 +186,13 @@ def test_the_tour_prints_what_docs_molecules_shows(tmp_path):
     root = Path(__file__).resolve().parents[2]
     shutil.copytree(root / "examples", tmp_path / "examples")
     (tmp_path / "out").mkdir()
-    run = subprocess.run([sys.executable, "examples/molecules/tour.py"], cwd=tmp_path, capture_output=True, text=True,
-                         env=dict(os.environ), timeout=300)
-    assert run.returncode == 0, run.stderr
     doc = (root / "docs" / "molecules.md").read_text()
-    for line in run.stdout.strip().splitlines():
-        assert line in doc, line
+    for script in ("tour.py", "harmonic.py"):
+        run = subprocess.run([sys.executable, f"examples/molecules/{script}"], cwd=tmp_path, capture_output=True,
+                             text=True, env=dict(os.environ), timeout=300)
+        assert run.returncode == 0, run.stderr
+        for line in run.stdout.strip().splitlines():
+            assert line in doc, line
 
 
 def test_harmonic_oracle_against_scipy_expm_fixture():
