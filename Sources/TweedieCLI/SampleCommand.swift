@@ -33,6 +33,12 @@ struct SampleCommand: ParsableCommand {
     @Option(name: .customLong("init"), help: "Starting standard normals z: a .npy array of shape (C, D) or (C, N, d).")
     var initialNoise: String?
     @Option(help: "Time grid (default: karras; trailing for discrete schedules).") var grid: GridKind?
+    @Option(help: """
+        An explicit grid instead of --steps and --grid: the times t_0 > … > t_{N−1} of the schedule \
+        (σ for edm), comma-separated, or the optimal grid of a `tweedie schedule optimize --out` .json \
+        file made for the same schedule; every sampler then ends at σ = 0.
+        """)
+    var times: String?
 
     @Option(help: "ddim: η (0 deterministic, 1 ancestral); dpmpp-2m-sde: η (default 1).") var eta: Double?
     @Option(help: "ddpm: posterior variance beta-tilde (default) or forward variance beta.")
@@ -111,10 +117,36 @@ struct SampleCommand: ParsableCommand {
         do { configuration = try SamplerConfiguration(sampler, values: samplerOptions) } catch {
             throw ValidationError("--\(error.argument) \(error.reason)")
         }
-        return SampleRequest(sampler: configuration, schedule: schedule, grid: grid, steps: steps, count: count,
-                             seed: runOptions.seed, batchSize: runOptions.batchSize, precision: precision,
-                             guidance: guidance.map { SampleRequest.Guidance($0, zeta: zeta) },
-                             observation: try observation.observation(dimension: dimension), prune: prune)
+        var request = SampleRequest(sampler: configuration, schedule: schedule, grid: grid, steps: steps,
+                                    count: count, seed: runOptions.seed, batchSize: runOptions.batchSize,
+                                    precision: precision,
+                                    guidance: guidance.map { SampleRequest.Guidance($0, zeta: zeta) },
+                                    observation: try observation.observation(dimension: dimension), prune: prune)
+        request.times = try times.map(Self.parseTimes)
+        return request
+    }
+
+    /// `--times`: numbers separated by commas, or the optimal grid's `times` of a `schedule optimize
+    /// --out` file (made for the same schedule).
+    static func parseTimes(_ text: String) throws -> [Double] {
+        if text.hasSuffix(".json") {
+            let data = try FileContents.read(URL(fileURLWithPath: text))
+            guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let optimal = root["optimal"] as? [String: Any], let times = optimal["times"] as? [Double],
+                  !times.isEmpty else {
+                throw CommandFailure("--times: \(text) holds no optimal.times (a schedule optimize --out file)")
+            }
+            return times.last == 0 ? Array(times.dropLast()) : times
+        }
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        var values: [Double] = []
+        for part in parts {
+            guard let x = Double(part.trimmingCharacters(in: .whitespaces)), x.isFinite else {
+                throw ValidationError("--times: '\(part)' is not a finite number")
+            }
+            values.append(x)
+        }
+        return values.last == 0 ? Array(values.dropLast()) : values
     }
 
     func validate() throws {
@@ -246,6 +278,7 @@ struct SampleCommand: ParsableCommand {
                 }
             }
             stepsText = setup.request.sampler.kind.isAdaptive ? "adaptive steps"
+                : command.times != nil ? "given grid, \(setup.path.steps) steps"
                 : "\((command.grid ?? .default(for: setup.schedule)).rawValue) grid, \(setup.path.steps) steps"
             if command.xyz != nil {
                 guard let shape = m.shape, shape.count == 2, shape[1] == 3 else {

@@ -146,7 +146,13 @@ struct GridParameters {
     }
 
     func levels(_ theta: [Double]) -> [Double] {
-        positions(theta).enumerated().map { i, c in i == 0 ? sigmaMax : exp(log(sigmaMax) - span * c) }
+        // In exact arithmetic every level is ≥ σ̃_min, and the last is σ̃_min when the end is held;
+        // rounding is not allowed to step outside the schedule's range.
+        positions(theta).enumerated().map { i, c in
+            if i == 0 { return sigmaMax }
+            if !freeEnd, i == count - 1 { return sigmaMin }
+            return max(exp(log(sigmaMax) - span * c), sigmaMin)
+        }
     }
 
     /// The intervals held at the floor δ (p_k below 10⁻⁶ of δ).

@@ -73,3 +73,9 @@ func readContents(of url: URL) throws(FileError) -> Data {
 
 /// The text of the current `errno`.
 func errorText() -> String { String(cString: strerror(errno)) }
+
+/// Whole files read as the readers read them (regular files only, within the memory limit).
+public enum FileContents {
+    /// The bytes of the regular file `url`; a ``FileError`` naming it otherwise.
+    public static func read(_ url: URL) throws(FileError) -> Data { try readContents(of: url) }
+}

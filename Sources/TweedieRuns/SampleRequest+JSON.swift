@@ -24,8 +24,8 @@ extension SampleRequest: Codable {
         init?(intValue: Int) { nil }
     }
 
-    private static let fields = ["sampler", "sampler_options", "schedule", "grid", "steps", "count", "seed",
-                                 "batch_size", "precision", "guidance", "network", "prune"]
+    private static let fields = ["sampler", "sampler_options", "schedule", "grid", "steps", "times", "count",
+                                 "seed", "batch_size", "precision", "guidance", "network", "prune"]
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Key.self)
@@ -81,6 +81,7 @@ extension SampleRequest: Codable {
         self.schedule = schedule
         grid = try named(GridKind.self, "grid", try value(String.self, "grid"))
         steps = try integer(Int.self, "steps")
+        times = try value([Double].self, "times")
         guard let count = try integer(Int.self, "count") else { throw RequestError("count", "{count} is needed") }
         self.count = count
         seed = try integer(UInt64.self, "seed") ?? 0
@@ -104,6 +105,7 @@ extension SampleRequest: Codable {
         try c.encode(schedule, forKey: Key("schedule"))
         try c.encodeIfPresent(grid?.rawValue, forKey: Key("grid"))
         try c.encodeIfPresent(steps, forKey: Key("steps"))
+        try c.encodeIfPresent(times, forKey: Key("times"))
         try c.encode(count, forKey: Key("count"))
         try c.encode(seed, forKey: Key("seed"))
         try c.encodeIfPresent(batchSize, forKey: Key("batch_size"))

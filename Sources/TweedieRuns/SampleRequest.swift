@@ -55,6 +55,10 @@ public struct SampleRequest: Sendable, Equatable {
     public var grid: GridKind?
     /// N, the intervals of the grid; nil for an adaptive sampler, which chooses its own.
     public var steps: Int?
+    /// An explicit grid instead of `grid` and `steps`: the N times t_0 > … > t_{N−1} in the
+    /// schedule's own time (σ itself for edm), after which every sampler ends at σ = 0 — e.g. a grid
+    /// of least exact KL (docs/math.md §12.5).
+    public var times: [Double]?
     /// C, the number of samples.
     public var count: Int
     /// The noise stream: sample i uses only the noise of (seed, i).
@@ -94,6 +98,21 @@ public struct SampleRequest: Sendable, Equatable {
     /// Checks every rule between the request's fields; throws the first one broken.
     public func validate() throws(RequestError) {
         let kind = sampler.kind
+        if let times {
+            guard !kind.isAdaptive else {
+                throw RequestError("times",
+                                   "{times}: the \(kind.rawValue) sampler is adaptive and chooses its own steps")
+            }
+            guard steps == nil, grid == nil else {
+                throw RequestError("times", "{times} gives the grid itself: not with {steps} or {grid}")
+            }
+            guard !times.isEmpty, times.count <= MemoryBudget.maximumSteps else {
+                throw RequestError("times",
+                                   "{times} must hold 1 to \(MemoryBudget.maximumSteps) times, got \(times.count)")
+            }
+            guard times.allSatisfy(\.isFinite) else { throw RequestError("times", "{times} must be finite numbers") }
+            return try validateRest()
+        }
         if kind.isAdaptive, steps != nil {
             throw RequestError("steps", "{steps} is not an option of the \(kind.rawValue) sampler: "
                                + "it is adaptive ({rtol} and {atol} set its accuracy)")
@@ -102,6 +121,11 @@ public struct SampleRequest: Sendable, Equatable {
             guard let steps else { throw RequestError("steps", "{steps} is needed by the \(kind.rawValue) sampler") }
             guard steps >= 1 else { throw RequestError("steps", "{steps} must be at least 1, got \(steps)") }
         }
+        try validateRest()
+    }
+
+    /// The rules that do not concern the grid.
+    private func validateRest() throws(RequestError) {
         guard count >= 1 else { throw RequestError("count", "{count} must be at least 1, got \(count)") }
         if let batchSize, batchSize < 1 {
             throw RequestError("batch_size", "{batch_size} must be at least 1, got \(batchSize)")
@@ -166,7 +190,14 @@ public struct SampleRequest: Sendable, Equatable {
                         exactPosterior: Bool = false) throws -> SamplingSetup {
         try validate()
         let schedule = try Schedule.named(schedule)
-        let path = try sampler.path(schedule: schedule, grid: grid, steps: steps)
+        let path: SamplingPath
+        if let times {
+            do { path = try SamplingPath(schedule: schedule, times: times) } catch let error as ArgumentError {
+                throw RequestError("times", "{times}: \(error.reason)")
+            }
+        } else {
+            path = try sampler.path(schedule: schedule, grid: grid, steps: steps)
+        }
         var priorOracle: Oracle?
         var denoiser: any DenoisingModel
         if let network {

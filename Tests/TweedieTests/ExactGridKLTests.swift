@@ -95,6 +95,9 @@ import Testing
         // Holding the last level at σ̃_min: still no worse than the grids with that end, and no
         // better than the free end.
         let held = try OptimalGrid(objective, count: 6, sigmaMax: 80, sigmaMin: 0.002, freeEnd: false)
+        // A held end is σ̃_min exactly, and no level falls below it by rounding (a sampler would
+        // refuse a time outside edm's range).
+        #expect(held.levels.last == 0.002 && held.levels.allSatisfy { $0 >= 0.002 })
         #expect(abs(held.levels.last! - 0.002) <= 1e-12)
         #expect(held.kl >= optimum.kl * (1 - 1e-12))
         for grid in [PublishedGrid.karras, .klOptimal, .uniformLogSNR] {

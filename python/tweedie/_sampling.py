@@ -34,6 +34,7 @@ Network = Callable[[np.ndarray, np.ndarray, np.ndarray], npt.ArrayLike]
 
 def sample(model: Union[Model, Network], *, sampler: str, schedule: str, count: int, steps: Optional[int] = None,
            seed: int = 0, init: Optional[npt.ArrayLike] = None, grid: Optional[str] = None,
+           times: Optional[npt.ArrayLike] = None,
            dimension: Optional[int] = None, prediction: str = "x0", noise_model: Optional[Model] = None,
            batch_size: Optional[int] = None, guidance: Optional[str] = None, operator: Optional[npt.ArrayLike] = None,
            y: Optional[npt.ArrayLike] = None, noise_std: Optional[float] = None,
@@ -72,6 +73,10 @@ def sample(model: Union[Model, Network], *, sampler: str, schedule: str, count: 
     grid : str, optional
         The time grid: ``uniform``, ``log-snr``, ``karras``, ``linspace``, ``leading`` or
         ``trailing`` (the schedule's default when None).
+    times : array_like, optional
+        An explicit grid instead of ``steps`` and ``grid``: the times t_0 > … > t_{N−1} of the
+        schedule (σ for ``edm``; a final 0 is dropped), e.g. ``optimal_grid(...).sigmas``; every
+        sampler then ends at σ = 0.
     dimension : int, optional
         D, for a callable ``model`` (required then).
     prediction : {"x0", "epsilon", "v", "score", "flow"}, default "x0"
@@ -140,7 +145,7 @@ def sample(model: Union[Model, Network], *, sampler: str, schedule: str, count: 
     if flag(return_certificate, "return_certificate") and prune is None:
         raise TweedieError("return_certificate: needs prune= (only a pruned run has a certificate)")
     request: dict[str, Any] = {"sampler": sampler, "sampler_options": sampler_options, "schedule": schedule,
-                               "grid": grid, "steps": steps, "count": count, "seed": _seed(seed), "batch_size": batch_size,
+                               "grid": grid, "steps": steps, "times": _times(times), "count": count, "seed": _seed(seed), "batch_size": batch_size,
                                "precision": precision, "prune": None if prune is None else number(prune, "prune")}
     handle, d, shape = _driver(model, dimension, prediction, noise_model, request)
     if guidance is not None:
@@ -163,6 +168,14 @@ def sample(model: Union[Model, Network], *, sampler: str, schedule: str, count: 
     if return_certificate:  # the library keeps it per thread: read it on this one, right after the run
         return samples, last_certificate()
     return samples
+
+
+def _times(times: Optional[npt.ArrayLike]) -> Optional[list[float]]:
+    """An explicit grid as a list of floats, a final 0 (k-diffusion's last level) dropped."""
+    if times is None:
+        return None
+    values = numbers(times, "times").ravel().tolist()
+    return values[:-1] if values and values[-1] == 0 else values
 
 
 def _check_types(*, steps: Optional[int], batch_size: Optional[int], zeta: Optional[float],
