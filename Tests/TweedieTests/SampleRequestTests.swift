@@ -31,6 +31,32 @@ import Testing
         #expect(text.contains("\"sampler_options\":{\"s_churn\":1}") && text.contains("\"batch_size\":7"))
     }
 
+    @Test func anExplicitGridIsTheSamplersOwnPath() throws {
+        // times given explicitly run the sampler on exactly that path: the Karras times of 6 steps
+        // give the Karras run bit for bit, through the JSON form too.
+        let model = BuiltinModels.ring8()
+        let karras = try SamplingPath.make(.karras, schedule: .vpLinear(), steps: 6)
+        var request = try Self.heun()
+        request.steps = nil
+        request.times = karras.times
+        let decoded = try SampleRequest(json: request.json())
+        #expect(decoded.times == karras.times)
+        let run = try decoded.prepare(model: model).run()
+        #expect(run.samples.elements == (try Self.heun().prepare(model: model).run()).samples.elements)
+        for (change, message) in [({ (r: inout SampleRequest) in r.steps = 6 }, "not with steps"),
+                                  ({ (r: inout SampleRequest) in r.times = [0.5, 0.7] }, "decrease"),
+                                  ({ (r: inout SampleRequest) in r.times = [] }, "1 to")] {
+            var bad = request
+            change(&bad)
+            do {
+                _ = try bad.prepare(model: model)
+                Issue.record("accepted \(bad.times ?? [])")
+            } catch let error as RequestError {
+                #expect(error.field == "times" && error.description.contains(message), "\(error)")
+            }
+        }
+    }
+
     @Test func theJSONFormReadsWhatPythonWrites() throws {
         let json = #"{"sampler": "ddim:eta=0.5", "sampler_options": {"s_noise": 1}, "schedule": "edm", "steps": 4, "count": 3}"#
         let error = #expect(throws: RequestError.self) { try SampleRequest(json: Data(json.utf8)) }
