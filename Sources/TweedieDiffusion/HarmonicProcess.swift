@@ -24,6 +24,7 @@ public struct HarmonicProcess: Sendable {
         guard axes >= 1, ShapeArithmetic.elementCount([n, axes]) != nil else {
             throw ArgumentError(field, "\(n) atoms × \(axes) axes is not a point shape")
         }
+        try MemoryBudget.require(field, "the eigendecomposition of a \(n) × \(n) matrix", elements: [n, n, 4])
         guard h.elements.allSatisfy(\.isFinite) else { throw ArgumentError(field, "holds a NaN or an infinity") }
         let scale = h.elements.reduce(0) { max($0, abs($1)) }
         guard scale > 0 else { throw ArgumentError(field, "is zero") }
@@ -56,6 +57,7 @@ public struct HarmonicProcess: Sendable {
     public static func chain(atoms n: Int, strength kappa: Double = 3 / (3.8 * 3.8),
                              axes: Int = 3) throws(ArgumentError) -> HarmonicProcess {
         guard n >= 2, n <= 100_000 else { throw ArgumentError("atoms", "a chain needs 2 to 100000 atoms, got \(n)") }
+        try MemoryBudget.require("atoms", "a chain of \(n) atoms (its \(n) × \(n) matrix)", elements: [n, n, 4])
         guard kappa.isFinite, kappa > 0 else { throw ArgumentError("strength", "must be finite and > 0, got \(kappa)") }
         var h = Matrix(rows: n, columns: n)
         for i in 0..<(n - 1) {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import math
 import os
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
@@ -353,6 +354,8 @@ class HarmonicOracle:
         if len(self._model.shape) != 2:
             raise TweedieError(f"model: a harmonic process needs points shaped (N, d), got {self._model.shape}")
         given = float("nan") if strength is None else number(strength, "strength")
+        if strength is not None and not (math.isfinite(given) and given > 0):
+            raise TweedieError(f"strength: must be finite and > 0, got {given}")
         matrix = None if atom_matrix is None else numbers(atom_matrix, "atom_matrix")
         if matrix is not None and matrix.shape != (self._model.shape[0],) * 2:
             raise TweedieError(f"atom_matrix: expected shape {(self._model.shape[0],) * 2}, got {matrix.shape}")
@@ -419,7 +422,10 @@ class HarmonicOracle:
         n = integer(count, "count")
         if n < 1:
             raise TweedieError(f"count: must be at least 1, got {n}")
-        out = np.empty((n, m.dimension))
+        try:
+            out = np.empty((n, m.dimension))
+        except (MemoryError, ValueError):  # ValueError: a size beyond numpy's
+            raise TweedieError(f"count: {n} samples × D = {m.dimension} do not fit in memory") from None
         check(lib.tweedie_harmonic_sample(self._handle, n, _seed(seed),
                                           number(t_max, "t_max"), number(t_min, "t_min"),
                                           0 if steps is None else integer(steps, "steps"), number(rtol, "rtol"),

@@ -174,7 +174,10 @@ def _times(times: Optional[npt.ArrayLike]) -> Optional[list[float]]:
     """An explicit grid as a list of floats, a final 0 (k-diffusion's last level) dropped."""
     if times is None:
         return None
-    values = numbers(times, "times").ravel().tolist()
+    array = numbers(times, "times").ravel()
+    if not np.all(np.isfinite(array)):
+        raise TweedieError("times: must be finite numbers")
+    values = array.tolist()
     return values[:-1] if values and values[-1] == 0 else values
 
 
