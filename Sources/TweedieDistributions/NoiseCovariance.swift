@@ -210,6 +210,8 @@ public struct NoiseCovariance: Sendable, Equatable {
     /// Applies an operation of the factor to every row of `x`.
     public func apply(_ operation: FactorOperation, to x: inout Matrix) {
         precondition(x.columns == dimension, "points have \(x.columns) coordinates, Σ is \(dimension)×\(dimension)")
+        // Σ = I changes nothing: return before asking for the storage, which would copy a shared one.
+        if case .identity = structure { return }
         let rows = x.rows
         x.elements.withUnsafeMutableBufferPointer { apply(operation, rows: rows, to: $0.baseAddress!) }
     }

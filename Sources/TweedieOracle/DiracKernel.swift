@@ -41,12 +41,16 @@ enum DiracKernel {
             meansAreWhitened = mixture.noise.isIdentity
             let width = meansAreWhitened ? d : 2 * d
             var centredTransposed = Matrix(rows: d, columns: k)
-            var joined = Matrix(rows: k, columns: width)
+            // With Σ = I the joined table is the means themselves: shared, not copied (a data set is
+            // held once more only for the centred transposed atoms the GEMMs read).
+            var joined = meansAreWhitened ? mixture.means : Matrix(rows: k, columns: width)
             var norms = [Double](repeating: 0, count: k)
             for c in 0..<k {
                 for i in 0..<d {
-                    joined[c, i] = mixture.means[c, i]
-                    if !meansAreWhitened { joined[c, d + i] = mixture.whitenedMeans[c, i] }
+                    if !meansAreWhitened {
+                        joined[c, i] = mixture.means[c, i]
+                        joined[c, d + i] = mixture.whitenedMeans[c, i]
+                    }
                     let v = mixture.whitenedMeans[c, i] - centre[i]
                     centredTransposed[i, c] = v
                     norms[c] += v * v

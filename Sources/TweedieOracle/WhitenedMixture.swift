@@ -57,7 +57,9 @@ struct WhitenedMixture: Sendable {
             noiseVariances = []
         }
 
-        var gammas = Matrix(rows: k, columns: d)
+        // Dirac components have no eigenvalues to keep (γ = 0): a K × D table of zeros would be as
+        // large as the data set.
+        var gammas = Matrix(rows: k, columns: prior.covarianceType == .dirac ? 0 : d)
         switch prior.covariances {
         case .dirac:
             structure = .dirac
@@ -128,7 +130,7 @@ struct WhitenedMixture: Sendable {
     /// (docs/math.md §2, V_k = L · Lᵀ of this). It does not depend on x_t.
     func whitenedPosteriorCovariance(_ k: Int, alpha: Double, sigma: Double) -> Matrix {
         let e = (0..<dimension).map { i -> Double in
-            let gamma = eigenvalues[k, i]
+            let gamma = isDirac ? 0 : eigenvalues[k, i]
             return sigma * sigma * gamma / (alpha * alpha * gamma + sigma * sigma)
         }
         guard let u = basis(of: k) else { return .diagonal(e) }
