@@ -24,6 +24,11 @@ struct NoiseCommand: ParsableCommand {
     @Option(help: "Output .npy file for x_t (written atomically).") var out: String
     @Option(name: .customLong("also-x0"), help: "Also write the clean samples x_0 to this .npy file (with --count).")
     var alsoCleanPoints: String?
+    @Option(help: """
+        A harmonic (matrix-valued) process instead of a schedule, at --t alone (docs/math.md §13.4): \
+        chain, chain:strength=κ or a .npy N×N matrix H; needs --model (points of N atoms × d).
+        """)
+    var harmonic: String?
     @Flag(name: .shortAndLong, help: "Print no summary.") var quiet = false
 
     func validate() throws {
@@ -34,7 +39,14 @@ struct NoiseCommand: ParsableCommand {
         default: throw ValidationError("give either --model with --count, or --x0")
         }
         if let count, count < 0 { throw ValidationError("--count must be non-negative, got \(count)") }
-        try level.check()
+        if harmonic != nil {
+            guard model != nil else { throw ValidationError("--harmonic needs --model (the atoms and the prior)") }
+            guard level.t != nil, level.schedule == nil, level.alpha == nil, level.sigma == nil else {
+                throw ValidationError("--harmonic takes the time --t alone (no --schedule, --alpha or --sigma)")
+            }
+        } else {
+            try level.check()
+        }
         guard out.hasSuffix(".npy") else { throw ValidationError("--out must name a .npy file, got '\(out)'") }
         if let alsoCleanPoints {
             guard count != nil else {
@@ -55,6 +67,10 @@ struct NoiseCommand: ParsableCommand {
                                     inputs: (model.map { [("--model", $0)] } ?? [])
                                         + (cleanPoints.map { [("--x0", $0)] } ?? []))
         let m = try model.map { try loadModel($0) }
+        if let harmonic, let m {
+            try runHarmonic(harmonic, model: m, at: level.t!)
+            return
+        }
         let (a, s) = try level.resolve()
         let start = Date()
         let kernel: ForwardKernel, clean: Matrix, pointShape: [Int]?
@@ -93,5 +109,48 @@ struct NoiseCommand: ParsableCommand {
         let extra = alsoCleanPoints.map { " (x_0 in \($0))" } ?? ""
         print("noised \(noisy.rows) \(source) (D = \(noisy.columns)) at \(when)α = \(format(kernel.alpha)), "
               + "σ = \(format(kernel.sigma)), seed \(seed) in \(format(elapsed * 1e3, 3)) ms; wrote \(out)\(extra)")
+    }
+
+    /// `--harmonic`: x_t = A_t x_0 + S_t^{1/2} z on the zero-centre-of-mass subspace, z from (--seed, i).
+    private func runHarmonic(_ specification: String, model m: MixtureModel, at t: Double) throws {
+        let oracle = try harmonicOracle(specification, model: m)
+        let process = oracle.process
+        let clean: Matrix
+        if let count {
+            do {
+                let prior = m.zeroCentreOfMass == nil ? m.prior : try m.ambientPrior()
+                clean = try prior.sample(count: count, seed: seed).points
+            } catch let error as ArgumentError {
+                throw CommandFailure("--count: \(error.reason)")
+            }
+        } else {
+            let path = cleanPoints!
+            clean = try ArrayFile.readPoints(URL(fileURLWithPath: path)).points
+            guard clean.columns == process.atoms * process.axes else {
+                throw CommandFailure("\(path): points of \(clean.columns) coordinates; the model's are "
+                                     + "\(process.atoms) atoms × \(process.axes)")
+            }
+        }
+        let stream = NoiseStream(seed: seed)
+        var z = Matrix(rows: clean.rows, columns: process.dimension)
+        for b in 0..<clean.rows { z.setRow(b, to: stream.normals(sample: b, step: 0, count: process.dimension)) }
+        let noisy: Matrix
+        do { noisy = try oracle.noise(clean, standardNormals: z, at: t) } catch {
+            throw CommandFailure("--\(error.argument) \(t): \(error.reason)")
+        }
+        let outURL = URL(fileURLWithPath: out)
+        if let alsoCleanPoints {
+            let cleanURL = URL(fileURLWithPath: alsoCleanPoints)
+            try ArrayFile.write(clean, to: cleanURL, shape: m.shape)
+            do { try ArrayFile.write(noisy, to: outURL, shape: m.shape) } catch {
+                try? FileManager.default.removeItem(at: cleanURL)
+                throw error
+            }
+        } else {
+            try ArrayFile.write(noisy, to: outURL, shape: m.shape)
+        }
+        guard !quiet else { return }
+        print("noised \(noisy.rows) points by the harmonic process \(specification) at t = \(format(t)) "
+              + "(\(process.atoms) atoms × \(process.axes), D′ = \(process.dimension)), seed \(seed); wrote \(out)")
     }
 }

@@ -106,23 +106,8 @@ struct OracleCommand: ParsableCommand {
     /// `--harmonic`: the oracle under a harmonic process at time t, on R^{N×d}.
     private func runHarmonic(_ specification: String, at t: Double) throws {
         let m = try loadModel(model)
-        guard let shape = m.shape, shape.count == 2 else {
-            throw CommandFailure("--harmonic needs a model whose points are N atoms × d; "
-                                 + "\(m.name ?? "the model") has no such shape")
-        }
-        guard m.noise.isIdentity else {
-            throw CommandFailure("--harmonic: \(m.name ?? "the model") has its own noise covariance "
-                                 + "(\(m.noise.structure.name)); the harmonic process sets the noise, so give a "
-                                 + "model without one")
-        }
-        let process = try harmonicProcess(specification, atoms: shape[0], axes: shape[1])
-        let oracle: HarmonicOracle
-        do {
-            oracle = try HarmonicOracle(prior: m.zeroCentreOfMass == nil ? m.prior : m.ambientPrior(),
-                                        process: process)
-        } catch let error as ArgumentError {
-            throw CommandFailure("--model: \(error.reason)")
-        }
+        let oracle = try harmonicOracle(specification, model: m)
+        let process = oracle.process
         let x = try ArrayFile.readMatrix(URL(fileURLWithPath: points))
         let start = Date()
         let r: HarmonicOracle.Result
@@ -145,30 +130,6 @@ struct OracleCommand: ParsableCommand {
               + "\(format(r.logDensity.reduce(0, +) / Double(max(x.rows, 1)))); a(t) from \(format(a.last!)) "
               + "(stiffest mode) to \(format(a.first!))")
         print("wrote \(out): " + arrays.map { "\($0.0) \($0.1.shapeText)" }.joined(separator: ", "))
-    }
-
-    /// `chain`, `chain:strength=κ` or an N×N `.npy` matrix.
-    private func harmonicProcess(_ text: String, atoms: Int, axes: Int) throws -> HarmonicProcess {
-        do {
-            if text == "chain" { return try .chain(atoms: atoms, axes: axes) }
-            if text.hasPrefix("chain:strength=") {
-                guard let kappa = Double(text.dropFirst("chain:strength=".count)) else {
-                    throw CommandFailure("--harmonic: '\(text)': the strength must be a number")
-                }
-                return try .chain(atoms: atoms, strength: kappa, axes: axes)
-            }
-            guard text.hasSuffix(".npy") else {
-                throw CommandFailure("--harmonic: expected chain, chain:strength=κ or an N×N .npy matrix, "
-                                     + "got '\(text)'")
-            }
-            let h = try ArrayFile.readMatrix(URL(fileURLWithPath: text))
-            guard h.rows == atoms, h.columns == atoms else {
-                throw CommandFailure("--harmonic: \(text) is \(h.rows)×\(h.columns); the model has \(atoms) atoms")
-            }
-            return try HarmonicProcess(atomMatrix: h, axes: axes)
-        } catch let error as ArgumentError {
-            throw CommandFailure("--harmonic: \(error.reason)")
-        }
     }
 
     /// `--prune`: the certified denoiser and its certificates.

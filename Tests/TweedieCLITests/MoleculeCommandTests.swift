@@ -63,4 +63,35 @@ import Tweedie
         #expect(archive["log_density"]?.numbers?.values == r.logDensity)
         #expect(archive["component_means"]?.numbers?.shape == [3, 2, 12])
     }
+
+    @Test func harmonicNoiseAndOracle() throws {
+        let dir = try CLI.scratch()
+        let model = dir.appendingPathComponent("chains.json")
+        let imported = try CLI.run(["dataset", "import",
+                                    Self.examples.appendingPathComponent("chains-synthetic.xyz").path,
+                                    "--limit", "8", "--out", model.path])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let xt = dir.appendingPathComponent("xt.npy"), x0 = dir.appendingPathComponent("x0.npy")
+        let noised = try CLI.run(["noise", "--model", model.path, "--count", "5", "--harmonic", "chain", "--t", "0.7",
+                                  "--seed", "4", "--out", xt.path, "--also-x0", x0.path])
+        #expect(noised.status == 0, "\(noised.stderr)")
+        // The library's own noising from the same standard normals, bit for bit.
+        let m = try ModelFile.read(model)
+        let oracle = try HarmonicOracle(prior: m.ambientPrior(), process: .chain(atoms: 12))
+        let clean = try ArrayFile.readMatrix(x0), noisy = try ArrayFile.readMatrix(xt)
+        let stream = NoiseStream(seed: 4)
+        var z = Matrix(rows: 5, columns: 33)
+        for b in 0..<5 { z.setRow(b, to: stream.normals(sample: b, step: 0, count: 33)) }
+        #expect(try oracle.noise(clean, standardNormals: z, at: 0.7) == noisy)
+        for b in 0..<5 { #expect(Self.centreOfMass(noisy, row: b, atoms: 12).allSatisfy { abs($0) < 1e-12 }) }
+        let out = dir.appendingPathComponent("h.npz")
+        let run = try CLI.run(["oracle", "--model", model.path, "--x", xt.path, "--harmonic", "chain", "--t", "0.7",
+                               "--out", out.path, "--quiet"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let archive = try NPZArchive.read(out)
+        #expect(archive["log_density"]?.numbers?.values == (try oracle.evaluate(noisy, at: 0.7)).logDensity)
+        let bad = try CLI.run(["noise", "--model", model.path, "--count", "2", "--harmonic", "chain", "--t", "1",
+                               "--schedule", "edm", "--out", xt.path])
+        #expect(bad.status != 0 && bad.stderr.contains("--harmonic takes the time --t alone"))
+    }
 }
