@@ -18,6 +18,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        // The explorer's local HTTP server (tweedie explore): small, no dependencies of its own.
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
@@ -53,9 +55,13 @@ let package = Package(
                 dependencies: ["TweedieRandom", "TweedieLinearAlgebra", "TweedieDistributions",
                                "TweedieDiffusion", "TweedieOracle", "TweedieSamplers", "TweedieInverse", "TweedieEvaluation",
                                "TweedieRuns", "TweedieIO", "TweedieCharts"]),
+        // Explore/ holds the explorer's page (HTML, script, style) and the vendored plotly.js with its licence.
         .executableTarget(name: "TweedieCLI",
                           dependencies: ["Tweedie",
-                                         .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                         .product(name: "FlyingFox", package: "FlyingFox"),
+                                         .product(name: "FlyingSocks", package: "FlyingFox")],
+                          resources: [.copy("Explore")]),
         .executableTarget(name: "TweedieBenchmarks", dependencies: ["Tweedie"]),
         .target(name: "TweedieC", dependencies: ["Tweedie"]),
         .testTarget(name: "TweedieTests", dependencies: ["Tweedie"],
