@@ -7,12 +7,15 @@
 #   make test-python-torch  the same with PyTorch, k-diffusion and diffusers (a 6 GB environment)
 #   make test-docs   runs every `$ tweedie …` command shown in README.md and docs/*.md
 #   make lint        checks Sources/ against the project's style (lines ≤ 120 characters; .editorconfig)
+#   make test-explore  the page of `tweedie explore` in headless Chromium (Selenium), against the CLI's numbers
+#   make explore     serves the explorer of ring8 at http://127.0.0.1:8765/ (release build)
 #   make bench-dataset  EDM's Heun on a 50 000-item CIFAR-shaped data set: Tweedie against numpy, torch and faiss
 SWIFT ?= swift
 APT_PACKAGES = libopenblas-dev liblapacke-dev pkg-config
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test build deps bench bench-python bench-peers bench-dataset clean fuzz test-slurm test-python test-python-torch test-docs lint
+.PHONY: demo test build deps bench bench-python bench-peers bench-dataset clean fuzz test-slurm test-python test-python-torch test-docs lint \
+	test-explore explore bench-explore
 
 deps:
 	@if ! pkg-config --exists openblas 2>/dev/null || [ ! -f /usr/include/lapacke.h ]; then \
@@ -76,6 +79,34 @@ fuzz: deps
 test-slurm: deps
 	$(SWIFT) build --product tweedie
 	bash scripts/test-slurm.sh
+
+# The explorer's page: `tweedie explore --model ring8` (any 2-D model; --project i,j for others).
+EXPLORE_MODEL ?= ring8
+explore: build
+	$$($(SWIFT) build -c release --show-bin-path)/tweedie explore --model $(EXPLORE_MODEL)
+
+# The explorer in a real headless browser: Chromium and its driver from Debian's packages (installed
+# if missing), Selenium from PyPI (python/requirements-browser.txt) in .build/browser-venv; the test
+# loads the served page and a static copy, moves the sliders, and compares every number shown with the
+# CLI's `explore --state` JSON. Screenshots go to .build/artifacts/.
+BROWSER_VENV = .build/browser-venv
+test-explore: deps
+	$(SWIFT) build --product tweedie
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+		echo "Installing chromium and chromium-driver with apt-get"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; }
+	@python3 -c "import ensurepip" 2>/dev/null || { echo "Installing python3-venv with apt-get"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv; }
+	python3 -m venv $(BROWSER_VENV)
+	$(BROWSER_VENV)/bin/pip install -q --upgrade pip
+	$(BROWSER_VENV)/bin/pip install -q -r python/requirements-browser.txt
+	cd python && TWEEDIE_CLI=$$(cd .. && $(SWIFT) build --show-bin-path)/tweedie \
+		TWEEDIE_ARTIFACTS=$(CURDIR)/.build/artifacts ../$(BROWSER_VENV)/bin/python -m pytest -q tests_browser
+
+# The explorer's response times (a t-slider move, a step-count move) on a 64-component model, beside
+# the 100 ms a slider needs: benchmarks/explore_latency.py against the release CLI.
+bench-explore: build
+	python3 benchmarks/explore_latency.py --tweedie $$($(SWIFT) build -c release --show-bin-path)/tweedie
 
 # The Python package in a fresh virtual environment (.build/python-venv): `pip install ./python[test]`
 # builds libTweedieC.so (release, static Swift runtime) and bundles it; pytest then runs its tests
