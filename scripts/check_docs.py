@@ -10,7 +10,7 @@ temporary directory holding a copy of the repository's `examples/` and empty `ou
 folders, so that `examples/ring8-points.npy`, `out/x.npz` and `--plot docs/demo.svg` resolve there
 and the repository's files are never written. `tweedie` is a copy, taken at the start, of the
 binary named by the environment variable TWEEDIE_CLI (default: .build/debug/tweedie in the
-repository).
+repository), with the resource folder beside it (the explorer's page).
 
 A command must exit with status 0, unless its output in the doc begins with `tweedie: error:`: then
 it must exit non-zero with exactly one line on stderr, starting with `tweedie: error:`.
@@ -187,9 +187,13 @@ def main(arguments):
         return 2
 
     # A private copy of the binary: a rebuild during the run neither changes it nor makes it busy.
+    # Its resources (the explorer's page) travel with it, as they would in an installation.
     bin_directory = tempfile.mkdtemp(prefix="tweedie-docs-bin-")
     try:
         shutil.copy2(binary, os.path.join(bin_directory, "tweedie"))
+        resources = os.path.join(os.path.dirname(os.path.realpath(binary)), "Tweedie_TweedieCLI.resources")
+        if os.path.isdir(resources):
+            shutil.copytree(resources, os.path.join(bin_directory, "Tweedie_TweedieCLI.resources"))
         return check(paths, bin_directory)
     finally:
         shutil.rmtree(bin_directory, ignore_errors=True)

@@ -182,9 +182,9 @@ function drawFigures() {
     { type: "bar", x: labels, y: state.model.weights, name: "π (exact)", marker: { color: "#888" } },
     { type: "bar", x: labels, y: run.mode_weights, name: run.sampler, marker: { color: "#ff8c00" } },
   ], {
-    margin: { l: 40, r: 10, t: 28, b: 30 }, barmode: "group", title: { text: "mode weights", font: { size: 13 } },
-    legend: { orientation: "h", y: -0.2 }, xaxis: { showticklabels: labels.length <= 16 },
-  }, { displaylogo: false });
+    margin: { l: 40, r: 10, t: 28, b: 50 }, barmode: "group", title: { text: "mode weights", font: { size: 13 } },
+    legend: { orientation: "h", y: -0.25 }, xaxis: { showticklabels: labels.length <= 16 },
+  }, { displaylogo: false, displayModeBar: false });
 }
 
 function drawCurve() {
@@ -209,10 +209,10 @@ function drawCurve() {
     });
   }
   Plotly.react("curve-plot", traces, {
-    margin: { l: 50, r: 10, t: 28, b: 36 }, title: { text: "error vs model calls: " + curve.sampler, font: { size: 13 } },
-    xaxis: { type: "log", title: { text: "model calls per sample" } }, yaxis: { type: "log" },
-    legend: { orientation: "h", y: -0.35 },
-  }, { displaylogo: false });
+    margin: { l: 50, r: 10, t: 28, b: 80 }, title: { text: "error vs model calls: " + curve.sampler, font: { size: 13 } },
+    xaxis: { type: "log", title: { text: "model calls per sample" }, tickvals: [1, 2, 5, 10, 20, 50, 100, 200] },
+    yaxis: { type: "log", exponentformat: "power" }, legend: { orientation: "h", y: -0.45 },
+  }, { displaylogo: false, displayModeBar: false });
 }
 
 async function updateDensity() {
