@@ -9,7 +9,8 @@ struct TweedieCommand: ParsableCommand {
         abstract: "Diffusion models with an exact oracle: Gaussian-mixture data, linear-Gaussian noise.",
         subcommands: [ModelCommand.self, OracleCommand.self, NoiseCommand.self, SampleCommand.self,
                       PosteriorCommand.self, StudyCommand.self, EvaluateCommand.self, CompareCommand.self,
-                      LikelihoodCommand.self, DataSetCommand.self, ScheduleCommand.self, ExploreCommand.self])
+                      LikelihoodCommand.self, DataSetCommand.self, ScheduleCommand.self, ConformanceCommand.self,
+                      ExploreCommand.self])
 
     /// Runs a command; any failure is one line on stderr and a non-zero exit (help and
     /// version requests print as usual).

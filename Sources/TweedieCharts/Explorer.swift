@@ -320,9 +320,11 @@ public struct JSONWriter: Sendable, CustomStringConvertible {
 
     public var description: String { "{" + members.joined(separator: ",") + "}" }
 
-    static func number(_ x: Double) -> String { x.isFinite ? "\(x)" : "null" }
+    /// A number at round-trip precision; NaN and ±∞, which JSON lacks, as null.
+    public static func number(_ x: Double) -> String { x.isFinite ? "\(x)" : "null" }
 
-    static func quoted(_ s: String) -> String {
+    /// A JSON string literal.
+    public static func quoted(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {
