@@ -140,3 +140,29 @@ def test_bad_calls_raise_one_line(call, error):
     with pytest.raises(error) as raised:
         call()
     assert "\n" not in str(raised.value)
+
+
+def test_cli_agrees_with_this_implementation(tmp_path):
+    """`tweedie conformance` (Swift: its own start, its own Euler and Heun) against tweedie.conformance on the
+    numpy samplers above: both are deterministic affine maps from a start of exactly matched moments, so the
+    KL to q_ref must agree to rounding although the two starts differ."""
+    import json
+    import os
+    import subprocess
+
+    cli = os.environ.get("TWEEDIE_CLI")
+    if not cli:
+        pytest.skip("TWEEDIE_CLI is not set (make test-python sets it)")
+    model = tmp_path / "prior.json"
+    model.write_text(json.dumps(PRIOR.to_dict()))
+    for name, run, order in (("euler", euler, 1), ("heun", heun, 2)):
+        out = tmp_path / f"{name}.json"
+        subprocess.run([cli, "conformance", "--model", str(model), "--sampler", name, "--steps", "4,8,16,32",
+                        "--count", "256", "--order", str(order), "--out", str(out)], check=True, capture_output=True)
+        swift = json.loads(out.read_text())
+        here = tweedie.conformance(run, PRIOR, steps=[4, 8, 16, 32], count=256, order=order)
+        np.testing.assert_allclose(swift["kl"], here.kl, rtol=1e-8)
+        np.testing.assert_allclose(swift["kl_to_p0"], here.kl_to_p0, rtol=1e-8)
+        assert swift["grid_floor"] == pytest.approx(here.grid_floor, rel=1e-10)
+        assert swift["order"] == pytest.approx(here.order, rel=1e-8)
+        assert swift["converges"] == here.converges and swift["conforms"] == here.conforms
