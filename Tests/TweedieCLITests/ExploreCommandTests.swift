@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 import Tweedie
 
@@ -42,6 +43,49 @@ import Tweedie
         let port = try #require(text.split(separator: ":").last.flatMap { Int($0.prefix { $0.isNumber }) }, "\(text)")
         expectOneLineError(try CLI.run(["explore", "--model", "ring8", "--port", "\(port)"]), containing: "in use")
         #expect(first.isRunning)
+
+        // Hostile requests: no file outside the page's, no view outside its ranges, and the server lives on.
+        for path in ["/../../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/Package.swift", "/api/density-101",
+                     "/api/density--1", "/api/density-99999999999999999999999", "/api/run-heun-0",
+                     "/api/run-heun-100000", "/api/run-nosuch-4", "/api/curve-", "/api/run--", "/api/\u{00e9}",
+                     "/" + String(repeating: "a", count: 4000)] {
+            let (status, body) = try httpGet(port: port, path: path)
+            #expect([400, 404, 414, 431].contains(status), "\(path): \(status)")
+            #expect(!body.contains("root:"), "\(path)")
+        }
+        let (status, body) = try httpGet(port: port, path: "/api/density-3")
+        #expect(status == 200 && body.contains("log_density"))
+        #expect(first.isRunning)
+    }
+
+    /// GET over a plain socket (no client library rewrites the path): the status code and the body.
+    private func httpGet(port: Int, path: String) throws -> (Int, String) {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(socket >= 0)
+        defer { close(socket) }
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        try #require(connected == 0)
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, 0) }
+        var response = [UInt8](), buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = recv(socket, &buffer, buffer.count, 0)
+            if n <= 0 { break }
+            response += buffer[0..<n]
+        }
+        let text = String(decoding: response, as: UTF8.self)
+        let status = text.split(separator: " ", maxSplits: 2).dropFirst().first.flatMap { Int($0) } ?? -1
+        return (status, text)
     }
 
     /// SIGTERM stops a server even when this test process hands its children a blocked signal mask; a
