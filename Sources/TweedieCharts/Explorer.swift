@@ -2,6 +2,7 @@ import Foundation
 import TweedieDiffusion
 import TweedieDistributions
 import TweedieEvaluation
+import TweedieIO
 import TweedieLinearAlgebra
 import TweedieOracle
 import TweedieRandom
@@ -323,24 +324,8 @@ public struct JSONWriter: Sendable, CustomStringConvertible {
     /// A number at round-trip precision; NaN and ±∞, which JSON lacks, as null.
     public static func number(_ x: Double) -> String { x.isFinite ? "\(x)" : "null" }
 
-    /// A JSON string literal.
-    public static func quoted(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    /// A JSON string literal (``jsonStringLiteral(_:)``).
+    public static func quoted(_ s: String) -> String { jsonStringLiteral(s) }
 
     private mutating func put(_ key: String, _ value: String) { members.append(Self.quoted(key) + ":" + value) }
 

@@ -161,21 +161,7 @@ enum ModelJSON {
         return "[\n" + (0..<m.rows).map { "\(pad)  \(row(m.row($0)))" }.joined(separator: ",\n") + "\n\(pad)]"
     }
 
-    private static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    private static func quoted(_ text: String) -> String { jsonStringLiteral(text) }
 }
 
 /// The block size d of Σ = A ⊗ I_d: the given one, or D / N when omitted.
@@ -186,4 +172,23 @@ func kroneckerBlockSize(_ given: Int?, factor: Matrix, dimension d: Int, field: 
                         "a \(factor.rows)×\(factor.columns) Kronecker factor does not divide the dimension \(d)")
     }
     return d / factor.rows
+}
+
+/// `text` as a JSON string literal: quotes, backslashes and control characters escaped, and U+007F,
+/// U+2028 and U+2029 too (so that the literal is also safe inside JavaScript).
+public func jsonStringLiteral(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\t": out += "\\t"
+        case "\r": out += "\\r"
+        case _ where scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029:
+            out += String(format: "\\u%04x", scalar.value)
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
 }
