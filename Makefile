@@ -1,7 +1,7 @@
 # Tweedie — the two commands of the README:
 #   make demo   installs the system libraries if missing, builds in release mode, runs the demo
 #   make test   runs the test suite
-#   make fuzz   runs libFuzzer on the .npy, .npz, PNG, JSON-model, schedule-name, sampling-request and molecular-file parsers (FUZZ_SECONDS each)
+#   make fuzz   runs libFuzzer on the .npy, .npz, PNG, JSON-model, schedule-name, sampling-request, molecular-file and explorer-view parsers (FUZZ_SECONDS each)
 #   make test-slurm  runs tweedie compare --slurm against a local single-node Slurm it starts and stops
 #   make test-python installs the Python package (python/) in a virtual environment and runs its tests
 #   make test-python-torch  the same with PyTorch, k-diffusion and diffusers (a 6 GB environment)
@@ -58,7 +58,7 @@ lint:
 # fuzz/artifacts/. Leak detection is off: ZIPFoundation leaks the C path of each archive it opens
 # (FileManager.fileSystemRepresentation), which says nothing about the parsers.
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS = FuzzNPY FuzzNPZ FuzzJSON FuzzSchedule FuzzRequest FuzzPNG FuzzMolecules
+FUZZ_TARGETS = FuzzNPY FuzzNPZ FuzzJSON FuzzSchedule FuzzRequest FuzzPNG FuzzMolecules FuzzExplore
 FUZZ_FLAGS = --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp
 
 fuzz: deps

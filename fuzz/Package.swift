@@ -24,5 +24,7 @@ let package = Package(
                           swiftSettings: fuzzer),
         .executableTarget(name: "FuzzMolecules", dependencies: [.product(name: "Tweedie", package: "Tweedie")],
                           swiftSettings: fuzzer),
+        .executableTarget(name: "FuzzExplore", dependencies: [.product(name: "Tweedie", package: "Tweedie")],
+                          swiftSettings: fuzzer),
     ]
 )

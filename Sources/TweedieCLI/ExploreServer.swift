@@ -43,63 +43,12 @@ struct ExploreAssets: Sendable {
     }
 }
 
-/// A view of the page by the name its script asks for: `model`, `density-I` (slider position I),
-/// `run-SAMPLER-STEPS` and `curve-SAMPLER`.
-enum ExploreView: Equatable {
-    case model
-    case density(Int)
-    case run(SamplerConfiguration.Kind, steps: Int)
-    case curve(SamplerConfiguration.Kind)
-
-    init?(name: String) {
-        if name == "model" {
-            self = .model
-        } else if name.hasPrefix("density-"), let i = Int(name.dropFirst("density-".count)) {
-            self = .density(i)
-        } else if name.hasPrefix("run-"), let dash = name.lastIndex(of: "-"),
-                  let steps = Int(name[name.index(after: dash)...]),
-                  let kind = SamplerConfiguration.Kind(rawValue: String(name["run-".endIndex..<dash])) {
-            self = .run(kind, steps: steps)
-        } else if name.hasPrefix("curve-"), let kind = SamplerConfiguration.Kind(rawValue: String(name.dropFirst(6))) {
-            self = .curve(kind)
-        } else {
-            return nil
-        }
-    }
-
-    var name: String {
-        switch self {
-        case .model: "model"
-        case .density(let i): "density-\(i)"
-        case .run(let kind, let steps): "run-\(kind.rawValue)-\(steps)"
-        case .curve(let kind): "curve-\(kind.rawValue)"
-        }
-    }
-
-    /// The view's JSON.
-    func json(_ explorer: Explorer, isStatic: Bool = false) throws -> String {
-        switch self {
-        case .model:
-            return explorer.modelView(isStatic: isStatic).description
-        case .density(let i):
-            guard explorer.times.indices.contains(i) else {
-                throw ArgumentError("density", "slider position \(i) is outside 0..<\(explorer.times.count)")
-            }
-            return try explorer.densityView(at: explorer.times[i]).description
-        case .run(let kind, let steps):
-            return try explorer.runView(sampler: SamplerConfiguration(kind), steps: steps).description
-        case .curve(let kind):
-            return try explorer.curveView(sampler: SamplerConfiguration(kind)).description
-        }
-    }
-}
-
 /// A sampler's step ladder costs a dozen runs (a second or more): it is computed once, on the first
 /// request for any of its runs or its curve, and every view of it is kept.
 actor ExploreCache {
     private var values: [String: String] = [:]
 
-    func ladderView(_ view: ExploreView, _ explorer: Explorer) throws -> String {
+    func ladderView(_ view: ExplorerView, _ explorer: Explorer) throws -> String {
         if let value = values[view.name] { return value }
         let kind: SamplerConfiguration.Kind
         switch view {
@@ -108,8 +57,8 @@ actor ExploreCache {
         default: return try view.json(explorer)
         }
         let (runs, curve) = try explorer.ladder(sampler: SamplerConfiguration(kind))
-        values[ExploreView.curve(kind).name] = curve.description
-        for (steps, run) in runs { values[ExploreView.run(kind, steps: steps).name] = run.description }
+        values[ExplorerView.curve(kind).name] = curve.description
+        for (steps, run) in runs { values[ExplorerView.run(kind, steps: steps).name] = run.description }
         if let value = values[view.name] { return value }
         return try view.json(explorer)
     }
@@ -137,7 +86,7 @@ struct ExploreServer: Sendable {
             return HTTPResponse(statusCode: .ok, headers: [.contentType: "text/javascript; charset=utf-8"],
                                 body: Data("window.TWEEDIE_STATIC = false;\n".utf8))
         }
-        guard path.hasPrefix("/api/"), let view = ExploreView(name: String(path.dropFirst(5))) else {
+        guard path.hasPrefix("/api/"), let view = ExplorerView(name: String(path.dropFirst(5))) else {
             return Self.json(.notFound, "{\"error\":\"no such page or view\"}")
         }
         do {
@@ -249,11 +198,11 @@ enum ExploreStaticCopy {
                 try Data(script.utf8).write(to: partial.appendingPathComponent("data").appendingPathComponent(name))
             }
             try put("mode.js", "window.TWEEDIE_STATIC = true;\n")
-            func put(_ view: ExploreView, _ json: String) throws {
+            func put(_ view: ExplorerView, _ json: String) throws {
                 try put(view.name + ".js", "tweedieData(\"\(view.name)\", \(json));\n")
             }
-            try put(.model, try ExploreView.model.json(explorer, isStatic: true))
-            for i in explorer.times.indices { try put(.density(i), try ExploreView.density(i).json(explorer)) }
+            try put(.model, try ExplorerView.model.json(explorer, isStatic: true))
+            for i in explorer.times.indices { try put(.density(i), try ExplorerView.density(i).json(explorer)) }
             for kind in Explorer.samplers {
                 let (runs, curve) = try explorer.ladder(sampler: SamplerConfiguration(kind))
                 try put(.curve(kind), curve.description)

@@ -47,7 +47,7 @@ import Tweedie
         // Hostile requests: no file outside the page's, no view outside its ranges, and the server lives on.
         for path in ["/../../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/Package.swift", "/api/density-101",
                      "/api/density--1", "/api/density-99999999999999999999999", "/api/run-heun-0",
-                     "/api/run-heun-100000", "/api/run-nosuch-4", "/api/curve-", "/api/run--", "/api/\u{00e9}",
+                     "/api/run-heun-100000", "/api/run-nosuch-4", "/api/curve-", "/api/run--", "/api/run-5", "/api/\u{00e9}",
                      "/" + String(repeating: "a", count: 4000)] {
             let (status, body) = try httpGet(port: port, path: path)
             #expect([400, 404, 414, 431].contains(status), "\(path): \(status)")

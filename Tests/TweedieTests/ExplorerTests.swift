@@ -104,6 +104,18 @@ import Tweedie
         #expect(ratio > 10 && ratio < 24, "KL(16)/KL(32) = \(ratio)")
     }
 
+    /// The names the page asks the server for: every view names itself back, and malformed names (which
+    /// come from requests) are nil, never a trap ("run-5" once split the name at the prefix's own dash).
+    @Test func viewNamesParseSafely() {
+        let views: [ExplorerView] = [.model, .density(3), .run(.heun, steps: 4), .run(.dpmpp2M, steps: 12),
+                                     .curve(.euler), .curve(.dpmpp2MSDE)]
+        for view in views { #expect(ExplorerView(name: view.name) == view, "\(view.name)") }
+        for name in ["", "-", "run-5", "run-", "run--", "run-heun-", "run-heun--4", "run--4", "curve-", "curve-5",
+                     "density-", "density-x", "density-99999999999999999999", "models", "run-heun-4\u{0}"] {
+            #expect(ExplorerView(name: name) == nil, "\(name)")
+        }
+    }
+
     @Test func jsonNumbersReadBackExactly() throws {
         var w = JSONWriter.object()
         let values = [0.1, 1e-300, -2.5e300, 1 / 3, 5e-324, .nan, .infinity]
