@@ -37,12 +37,8 @@ struct ConformanceCommand: ParsableCommand {
 
     func run() throws {
         try OutputPaths.requireSafe(outputs: out.map { [("--out", $0)] } ?? [], inputs: [("--model", model)])
-        let counts = try steps.split(separator: ",", omittingEmptySubsequences: false).map { part -> Int in
-            guard let n = Int(part.trimmingCharacters(in: .whitespaces)) else {
-                throw CommandFailure("--steps: '\(printable(String(part)))' is not a whole number")
-            }
-            return n
-        }
+        let counts = try commaSeparated(steps, option: "--steps",
+                                        invalid: { "'\(printable($0))' is not a whole number" }) { Int($0) }
         let configuration: SamplerConfiguration
         do { configuration = try SamplerConfiguration(parsing: sampler) } catch {
             throw CommandFailure("--sampler: \(error.reason)")

@@ -48,9 +48,9 @@ struct ExploreCommand: ParsableCommand {
     func run() throws {
         var m = try loadModel(model)
         if let project {
-            let parts = project.split(separator: ",", omittingEmptySubsequences: false)
-            let coordinates = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard parts.count == 2, coordinates.count == 2 else {
+            let coordinates = try commaSeparated(project, option: "--project",
+                                                 invalid: { "'\(printable($0))' is not a coordinate" }) { Int($0) }
+            guard coordinates.count == 2 else {
                 throw CommandFailure("--project '\(printable(project))': expected two coordinates i,j (e.g. 0,1)")
             }
             m = try m.marginal(onto: coordinates)

@@ -101,13 +101,6 @@ public struct Explorer: Sendable {
                 (centre[1] - span / 2 - pad)...(centre[1] + span / 2 + pad))
     }
 
-    private static func nodes(_ n: Int, _ range: ClosedRange<Double>) -> [Double] {
-        (0..<n).map { i in
-            i == n - 1 ? range.upperBound
-                : range.lowerBound + (range.upperBound - range.lowerBound) * Double(i) / Double(n - 1)
-        }
-    }
-
     /// The page's description of the model, the schedule and its choices.
     public func modelView(isStatic: Bool = false) -> JSONWriter {
         var w = JSONWriter.object()
@@ -139,28 +132,18 @@ public struct Explorer: Sendable {
                                 + "of \(scheduleName)")
         }
         let level = NoiseLevel(alpha: schedule.alpha(t), sigma: schedule.sigma(t))
-        let xs = Self.nodes(gridSize, xRange), ys = Self.nodes(gridSize, yRange)
-        var points = Matrix(rows: gridSize * gridSize, columns: 2)
-        for j in 0..<gridSize {
-            for i in 0..<gridSize { points[j * gridSize + i, 0] = xs[i]; points[j * gridSize + i, 1] = ys[j] }
-        }
-        let density = try oracle.evaluate(points, at: level)
-        let ax = Self.nodes(arrowGridSize, xRange), ay = Self.nodes(arrowGridSize, yRange)
-        var arrows = Matrix(rows: arrowGridSize * arrowGridSize, columns: 2)
-        for j in 0..<arrowGridSize {
-            for i in 0..<arrowGridSize {
-                arrows[j * arrowGridSize + i, 0] = ax[i]
-                arrows[j * arrowGridSize + i, 1] = ay[j]
-            }
-        }
+        let plane = ScalarGrid(nx: gridSize, ny: gridSize, xRange: xRange, yRange: yRange) { _, _ in 0 }
+        let density = try oracle.evaluate(plane.nodes, at: level)
+        let arrows = ScalarGrid(nx: arrowGridSize, ny: arrowGridSize, xRange: xRange, yRange: yRange) { _, _ in 0 }
+            .nodes
         let field = try oracle.evaluate(arrows, at: level)
         var w = JSONWriter.object()
         w.add("t", t)
         w.add("alpha", level.alpha)
         w.add("sigma", level.sigma)
         w.add("log_snr", log(level.alpha / level.sigma))
-        w.add("x", xs)
-        w.add("y", ys)
+        w.add("x", (0..<gridSize).map(plane.x))
+        w.add("y", (0..<gridSize).map(plane.y))
         w.add("log_density", rows: density.logDensity, columns: gridSize)
         w.add("arrow_x", (0..<arrows.rows).map { arrows[$0, 0] })
         w.add("arrow_y", (0..<arrows.rows).map { arrows[$0, 1] })

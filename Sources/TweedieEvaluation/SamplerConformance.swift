@@ -262,11 +262,17 @@ public struct SamplerConformance: Sendable {
             var x = Matrix(rows: count, columns: d)
             for i in 0..<count {
                 let z = noise.normals(sample: i, step: draw, count: d)
-                for r in 0..<d {
-                    var value = referenceMean[r]
-                    for c in 0...r { value += factor.lower[r, c] * z[c] }
-                    x[i, r] = value
+                for j in 0..<d { x[i, j] = z[j] }
+            }
+            // Row i ← L zᵢ for all rows at once (X ← Z Lᵀ), then the mean.
+            factor.lower.elements.withUnsafeBufferPointer { l in
+                x.elements.withUnsafeMutableBufferPointer { p in
+                    BLAS.multiplyLowerTriangular(.right, .transpose, n: d, lower: l.baseAddress!, rows: count,
+                                                 columns: d, b: p.baseAddress!, ldb: d)
                 }
+            }
+            for i in 0..<count {
+                for j in 0..<d { x[i, j] += referenceMean[j] }
             }
             total += figures(x).kl
         }
