@@ -58,7 +58,7 @@ struct ConformanceCommand: ParsableCommand {
 
     private func printReport(_ r: SamplerConformance.Report, model m: MixtureModel) {
         let kind = m.componentCount == 1 ? "Gaussian" : "\(m.componentCount) components: moment errors only"
-        print("conformance of \(configurationName) on \(m.name ?? model) (D = \(m.dimension), \(kind)); "
+        print("conformance of \(sampler) on \(m.name ?? model) (D = \(m.dimension), \(kind)); "
               + "Karras levels \(format(sigmaMax)) → \(format(sigmaMin)), then 0; \(count) samples, seed \(seed)")
         if r.deterministic {
             print("deterministic: the same output from any noise seed, so the figures carry no sample noise")
@@ -82,8 +82,6 @@ struct ConformanceCommand: ParsableCommand {
         print("")
         print(r.verdict)
     }
-
-    private var configurationName: String { sampler }
 
     private func json(_ r: SamplerConformance.Report) -> String {
         func numbers(_ xs: [Double]) -> String { "[" + xs.map(JSONWriter.number).joined(separator: ", ") + "]" }
