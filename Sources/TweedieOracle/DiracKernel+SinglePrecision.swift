@@ -100,7 +100,7 @@ extension DiracKernel {
             }
             let float32Error = 2 * alpha * Double(d + 2) * unit32 * yNorm[b].squareRoot() * tables.largestNorm
             let float64Error = gramRoundingBound(dimension: d, yNorm: yNorm[b], alpha: alpha,
-                                                 largestSquaredNorm: tables.largestNorm * tables.largestNorm)
+                                                 squaredNorm: tables.largestNorm * tables.largestNorm)
             logitError[b] = (float32Error + float64Error) / (2 * sigma2)
         }
 

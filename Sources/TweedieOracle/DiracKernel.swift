@@ -13,7 +13,7 @@ import TweedieLinearAlgebra
 /// against ‖ỹ‖. Whenever that loss could reach ``gramTolerance`` in a log-weight, the distances of
 /// every component that can carry weight are recomputed directly, so t → 0 stays exact.
 enum DiracKernel {
-    static let blockSize = 512
+    static let blockSize = 2048
 
     /// Blocks of ``blockSize`` components in a model of `k` components.
     static func blockCount(_ k: Int) -> Int { (k + blockSize - 1) / blockSize }
@@ -46,6 +46,7 @@ enum DiracKernel {
             var joined = meansAreWhitened ? mixture.means : Matrix(rows: k, columns: width)
             var norms = [Double](repeating: 0, count: k)
             for c in 0..<k {
+                var partial = 0.0
                 for i in 0..<d {
                     if !meansAreWhitened {
                         joined[c, i] = mixture.means[c, i]
@@ -53,7 +54,12 @@ enum DiracKernel {
                     }
                     let v = mixture.whitenedMeans[c, i] - centre[i]
                     centredTransposed[i, c] = v
-                    norms[c] += v * v
+                    partial += v * v
+                    // Summed over chunks like the Gram products, with the same depth of roundings.
+                    if (i + 1) % gramChunk == 0 || i == d - 1 {
+                        norms[c] += partial
+                        partial = 0
+                    }
                 }
             }
             centredWhitenedMeansTransposed = centredTransposed
@@ -69,16 +75,38 @@ enum DiracKernel {
     /// of the components that can carry weight are recomputed by direct subtraction.
     static let gramTolerance = 1e-9
 
-    /// The bound on the binary64 rounding of ‖ỹ‖² − 2α ỹ·ν̃_k + α²‖ν̃_k‖² that differs between the
-    /// components of one point, with ‖ỹ‖² = `yNorm` (docs/math.md §2.5): the dot product's
-    /// (D + 2)ε‖ỹ‖‖ν̃_k‖ (times 2α), the norm's (D + 2)ε‖ν̃_k‖² (times α²) and the three additions'.
-    /// The rounding of ‖ỹ‖² itself is the same for every component and leaves the responsibilities
-    /// and x̂_0 unchanged. Divided by 2σ², a bound on the error of a log-weight's differences.
+    /// Dot products ỹ·ν̃_k longer than this are formed as partial products over chunks of this many
+    /// coordinates, one GEMM each, added in order here: whatever order BLAS sums a chunk in, a term
+    /// then goes through at most ``gramChunk`` + ⌈D / ``gramChunk``⌉ − 1 roundings instead of D, and
+    /// the rounding bound of the Gram expansion shrinks by that ratio (docs/math.md §2.5).
+    static let gramChunk = 512
+
+    /// The length of the longest chain of roundings a term of ỹ·ν̃_k goes through: D for one
+    /// product, c + ⌈D/c⌉ − 1 for partial products over chunks of c = ``gramChunk`` coordinates.
+    static func summationDepth(dimension d: Int) -> Int {
+        d <= gramChunk ? d : gramChunk + (d + gramChunk - 1) / gramChunk - 1
+    }
+
+    /// γ_n = n u / (1 − n u), u = 2⁻⁵³: the relative bound of n chained binary64 roundings.
     @inline(__always)
-    static func gramRoundingBound(dimension d: Int, yNorm: Double, alpha: Double,
-                                  largestSquaredNorm: Double) -> Double {
-        let (y, nu) = (yNorm.squareRoot(), alpha * largestSquaredNorm.squareRoot())
-        return Double(d + 2) * Double.ulpOfOne * (2 * y * nu + nu * nu) + 3 * Double.ulpOfOne * (y + nu) * (y + nu)
+    static func gamma(_ n: Int) -> Double {
+        let nu = Double(n) * Double.ulpOfOne / 2
+        return nu / (1 - nu)
+    }
+
+    /// The bound on the binary64 rounding of ‖ỹ‖² − 2α ỹ·ν̃_k + α²‖ν̃_k‖² that differs between the
+    /// components of one point, with ‖ỹ‖² = `yNorm` and ‖ν̃_k‖² = `squaredNorm` (docs/math.md §2.5):
+    /// the dot product's γ_{h+2}‖ỹ‖‖ν̃_k‖ (times 2α; h = ``summationDepth(dimension:)``, the two more
+    /// roundings for the products by α), the norm's γ_{h+2}‖ν̃_k‖² (times α², the norm summed over the
+    /// same chunks) and the three
+    /// additions' 3u(‖ỹ‖ + α‖ν̃_k‖)². The rounding of ‖ỹ‖² itself is the same for every component and
+    /// leaves the responsibilities and x̂_0 unchanged. Divided by 2σ², a bound on the error of a
+    /// log-weight's differences; with the largest ‖ν̃_k‖², a bound for every component of the point.
+    @inline(__always)
+    static func gramRoundingBound(dimension d: Int, yNorm: Double, alpha: Double, squaredNorm: Double) -> Double {
+        let (y, nu) = (yNorm.squareRoot(), alpha * squaredNorm.squareRoot())
+        return gamma(summationDepth(dimension: d) + 2) * (2 * y * nu + nu * nu)
+            + 1.5 * Double.ulpOfOne * (y + nu) * (y + nu)
     }
 
     /// How far below the best log-weight (nats) the Gram distances are recomputed when their rounding
@@ -123,6 +151,29 @@ enum DiracKernel {
         return blockMax
     }
 
+    /// gram = ỹ · ν̃ᵀ for `count` components (row-major, n × count; `nuT` the block's first column
+    /// of ν̃ᵀ, D × `total`), over chunks of ``gramChunk`` coordinates when D is longer: the first
+    /// chunk's product written into `gram`, each further one into `partial` and added, in order
+    /// (docs/math.md §2.5).
+    static func gramProduct(_ centred: UnsafePointer<Double>, rows n: Int, _ nuT: UnsafePointer<Double>,
+                            count m: Int, of total: Int, dimension d: Int, gram: UnsafeMutablePointer<Double>,
+                            partial: UnsafeMutablePointer<Double>) {
+        guard d > gramChunk else {
+            BLAS.gemm(m: n, n: m, k: d, a: centred, lda: d, b: nuT, ldb: total, c: gram, ldc: m)
+            return
+        }
+        var first = 0
+        while first < d {
+            let width = min(gramChunk, d - first)
+            BLAS.gemm(m: n, n: m, k: width, a: centred + first, lda: d, b: nuT + first * total, ldb: total,
+                      c: first == 0 ? gram : partial, ldc: m)
+            if first > 0 {
+                for i in 0..<(n * m) { gram[i] += partial[i] }
+            }
+            first += width
+        }
+    }
+
     static func stream(
         _ mixture: WhitenedMixture, tables: Tables, alpha: Double, sigma: Double, components: Range<Int>,
         y: UnsafePointer<Double>, rows n: Int, logits: UnsafeMutablePointer<Double>,
@@ -151,35 +202,54 @@ enum DiracKernel {
         tables.centredWhitenedMeansTransposed.elements.withUnsafeBufferPointer { nuT in
         tables.meansAndWhitenedMeans.elements.withUnsafeBufferPointer { joined in
         mixture.whitenedMeans.elements.withUnsafeBufferPointer { nuAll in
+            // Pass 1: every log-weight of the group from the Gram expansion, and each row's largest.
+            var groupMax = [Double](repeating: -.infinity, count: n)
             var start = components.lowerBound
             while start < components.upperBound {
                 let m = min(blockSize, components.upperBound - start)
-                BLAS.gemm(m: n, n: m, k: d, a: centred, lda: d, b: nuT.baseAddress! + start, ldb: kCount,
-                          c: gram, ldc: m)
+                gramProduct(centred, rows: n, nuT.baseAddress! + start, count: m, of: kCount, dimension: d,
+                            gram: gram, partial: weights)
                 for b in 0..<n {
-                    var blockMax = blockLogits(mixture, gram: gram + b * m, yNorm: yNorm[b],
+                    let blockMax = blockLogits(mixture, gram: gram + b * m, yNorm: yNorm[b],
                                                squaredNorms: tables.squaredNorms, alpha: alpha, sigma2: sigma2,
                                                constant: constant, start: start, count: m,
                                                logits: logits + b * kCount)
-                    let logitError = gramRoundingBound(dimension: d, yNorm: yNorm[b], alpha: alpha,
-                                                       largestSquaredNorm: tables.largestSquaredNorm) / (2 * sigma2)
-                    if logitError > gramTolerance {
-                        let threshold = max(blockMax, state.rowMax[b]) - recomputationMargin(
-                            logitError: logitError, componentCount: kCount) - 2 * logitError
-                        blockMax = -.infinity
-                        for j in 0..<m {
-                            let c = start + j
-                            var a = logits[b * kCount + c]
-                            if a >= threshold {
-                                let dist = squaredDistance(y + b * d, nuAll.baseAddress! + c * d, alpha: alpha,
-                                                           dimension: d)
-                                a = mixture.logWeights[c] - dist / (2 * sigma2) + constant
-                                logits[b * kCount + c] = a
-                            }
-                            blockMax = max(blockMax, a)
+                    groupMax[b] = max(groupMax[b], blockMax)
+                }
+                start += m
+            }
+            // Pass 2: where the Gram rounding could move a log-weight by more than the tolerance, the
+            // components within the margin of the group's best whose own bound exceeds it are
+            // recomputed by direct subtraction (docs/math.md §2.5).
+            for b in 0..<n {
+                let logitError = gramRoundingBound(dimension: d, yNorm: yNorm[b], alpha: alpha,
+                                                   squaredNorm: tables.largestSquaredNorm) / (2 * sigma2)
+                if logitError > gramTolerance {
+                    let threshold = groupMax[b] - recomputationMargin(logitError: logitError, componentCount: kCount)
+                        - 2 * logitError
+                    var rowMax = -Double.infinity
+                    for c in components {
+                        var a = logits[b * kCount + c]
+                        if a >= threshold, gramRoundingBound(dimension: d, yNorm: yNorm[b], alpha: alpha,
+                                                             squaredNorm: tables.squaredNorms[c])
+                            > gramTolerance * (2 * sigma2) {
+                            let dist = squaredDistance(y + b * d, nuAll.baseAddress! + c * d, alpha: alpha,
+                                                       dimension: d)
+                            a = mixture.logWeights[c] - dist / (2 * sigma2) + constant
+                            logits[b * kCount + c] = a
                         }
+                        rowMax = max(rowMax, a)
                     }
-                    state.raiseMax(row: b, to: blockMax)
+                    groupMax[b] = rowMax
+                }
+                state.raiseMax(row: b, to: groupMax[b])
+            }
+            // Pass 3: weights relative to the group's best and the sums, a GEMM per block.
+            let width = tables.meansAndWhitenedMeans.columns
+            start = components.lowerBound
+            while start < components.upperBound {
+                let m = min(blockSize, components.upperBound - start)
+                for b in 0..<n {
                     // Σ w_k ‖ν̃_k‖², the data-only second moment of the divergence (docs/math.md §3.4).
                     var weightSum = 0.0, normSum = 0.0
                     // The weights stay in `logits`, with the maximum they are relative to in
@@ -196,7 +266,6 @@ enum DiracKernel {
                     state.traceSum[b] += weightSum * (Double(d) / sigma2)
                     state.normSum[b] += normSum
                 }
-                let width = tables.meansAndWhitenedMeans.columns
                 BLAS.gemm(m: n, n: width, k: m, a: weights, lda: m, b: joined.baseAddress! + start * width, ldb: width,
                           beta: 1, c: state.accumulator, ldc: 2 * d)
                 start += m
