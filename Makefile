@@ -156,11 +156,13 @@ bench-peers: test-python-torch
 # EDM's Heun sampler (18 steps, 256 samples) on the ideal denoiser of two CIFAR-10-shaped data sets
 # of 50 000 items (patches of scikit-learn's sample photographs; random pixels): the release CLI
 # exact and pruned against numpy float64, torch float32 cdist + softmax and faiss top-k, from the
-# same starting noise, in one run: benchmarks/dataset_peers.py (--quick for a short test).
+# same starting noise, in one run: benchmarks/dataset_peers.py (--quick for a short test); then
+# the cap on what any pruning could save on the same trajectories: benchmarks/dataset_pruning_cap.py.
 bench-dataset: deps test-python-torch
 	$(SWIFT) build -c release --product tweedie
 	$(TORCH_VENV)/bin/pip install -q scikit-learn faiss-cpu
 	$(TORCH_VENV)/bin/python benchmarks/dataset_peers.py
+	$(TORCH_VENV)/bin/python benchmarks/dataset_pruning_cap.py
 
 bench: deps
 	$(SWIFT) run -c release tweedie-benchmarks
