@@ -10,8 +10,11 @@ import TweedieLinearAlgebra
 ///
 /// Distances come from the Gram expansion on data centred at its mean,
 /// ‖ỹ‖² − 2α ỹ·ν̃_k + α²‖ν̃_k‖² (ỹ = y − αν̄, ν̃_k = ν_k − ν̄), which loses digits when σ is small
-/// against ‖ỹ‖. Whenever that loss could reach ``gramTolerance`` in a log-weight, the distances of
-/// every component that can carry weight are recomputed directly, so t → 0 stays exact.
+/// against ‖ỹ‖; the dot products are summed over chunks of ``gramChunk`` coordinates to keep the
+/// loss's bound small (docs/math.md §2.5). A component group is streamed in three passes: every
+/// log-weight from the Gram expansion; where the loss could reach ``gramTolerance`` in a
+/// log-weight, the distances of the components that can carry weight recomputed directly (so
+/// t → 0 stays exact); then the weights and the sums.
 enum DiracKernel {
     static let blockSize = 2048
 
