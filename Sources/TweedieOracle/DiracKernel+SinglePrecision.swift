@@ -36,11 +36,9 @@ extension DiracKernel {
             var mu = [Float](repeating: 0, count: k * d)
             var norms = [Double](repeating: 0, count: k)
             for r in 0..<k {
-                for i in 0..<d {
-                    let v = Double(nuT[i * k + r])
-                    norms[r] += v * v
-                    mu[r * d + i] = Float(mixture.means[r, i] - meanCentre[i])
-                }
+                for i in 0..<d { mu[r * d + i] = Float(mixture.means[r, i] - meanCentre[i]) }
+                // Over chunks, as the binary64 term of the bound (``gramRoundingBound``) assumes.
+                norms[r] = chunkedSquaredNorm(count: d) { Double(nuT[$0 * k + r]) }
             }
             centredWhitenedMeansTransposed = nuT
             centredMeans = mu

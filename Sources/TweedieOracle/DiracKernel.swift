@@ -49,21 +49,14 @@ enum DiracKernel {
             var joined = meansAreWhitened ? mixture.means : Matrix(rows: k, columns: width)
             var norms = [Double](repeating: 0, count: k)
             for c in 0..<k {
-                var partial = 0.0
                 for i in 0..<d {
                     if !meansAreWhitened {
                         joined[c, i] = mixture.means[c, i]
                         joined[c, d + i] = mixture.whitenedMeans[c, i]
                     }
-                    let v = mixture.whitenedMeans[c, i] - centre[i]
-                    centredTransposed[i, c] = v
-                    partial += v * v
-                    // Summed over chunks like the Gram products, with the same depth of roundings.
-                    if (i + 1) % gramChunk == 0 || i == d - 1 {
-                        norms[c] += partial
-                        partial = 0
-                    }
+                    centredTransposed[i, c] = mixture.whitenedMeans[c, i] - centre[i]
                 }
+                norms[c] = chunkedSquaredNorm(count: d) { mixture.whitenedMeans[c, $0] - centre[$0] }
             }
             centredWhitenedMeansTransposed = centredTransposed
             meansAndWhitenedMeans = joined
@@ -88,6 +81,22 @@ enum DiracKernel {
     /// product, c + ⌈D/c⌉ − 1 for partial products over chunks of c = ``gramChunk`` coordinates.
     static func summationDepth(dimension d: Int) -> Int {
         d <= gramChunk ? d : gramChunk + (d + gramChunk - 1) / gramChunk - 1
+    }
+
+    /// Σ_i v_i² for i < `d`, summed over chunks of ``gramChunk`` terms added in order, like the Gram
+    /// products: its rounding is bounded by γ_h, h = ``summationDepth(dimension:)`` (docs/math.md §2.5).
+    @inline(__always)
+    static func chunkedSquaredNorm(count d: Int, _ v: (Int) -> Double) -> Double {
+        var total = 0.0, partial = 0.0
+        for i in 0..<d {
+            let x = v(i)
+            partial += x * x
+            if (i + 1) % gramChunk == 0 || i == d - 1 {
+                total += partial
+                partial = 0
+            }
+        }
+        return total
     }
 
     /// γ_n = n u / (1 − n u), u = 2⁻⁵³: the relative bound of n chained binary64 roundings.

@@ -323,9 +323,9 @@ public struct Oracle: Sendable {
         output.denoised.advanced(by: first * d).update(from: denoised, count: n * d)
         if output.denoiseOnly { return }
         if mixture.isDirac {
-            // The stream left w_k = exp(a_k − m) with m the running maximum of the block's time
-            // (tile.levels): r_k = w_k · exp(m − max)/Σw, one product per component, written
-            // straight to the output unless the extras read them from the tile.
+            // The stream left w_k = exp(a_k − m), m the largest log-weight of the block's
+            // component group (tile.levels): r_k = w_k · exp(m − max)/Σw, one product per
+            // component, written straight to the output unless the extras read them from the tile.
             let blocks = tile.levelsPerRow
             for b in 0..<(keepResponsibilities ? np : n) {
                 let inverseSum = 1 / state.weightSum[b]

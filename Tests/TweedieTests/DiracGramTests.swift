@@ -41,6 +41,10 @@ import Testing
                 let error = abs(Double(Float80(gram[r * m + j]) - exact))
                 #expect(error <= gamma * magnitude, "D = \(d), (\(r), \(j)): \(error) > \(gamma * magnitude)")
             }
+            // The squared norms, summed over the same chunks, within the same bound.
+            let norm = DiracKernel.chunkedSquaredNorm(count: d) { centred[r, $0] }
+            let exact = (0..<d).reduce(Float80(0)) { $0 + Float80(centred[r, $1]) * Float80(centred[r, $1]) }
+            #expect(abs(Double(Float80(norm) - exact)) <= gamma * Double(exact), "D = \(d), row \(r)")
         }
     }
 
