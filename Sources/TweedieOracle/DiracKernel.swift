@@ -16,10 +16,11 @@ import TweedieLinearAlgebra
 /// log-weight, the distances of the components that can carry weight recomputed directly (so
 /// t → 0 stays exact); then the weights and the sums.
 enum DiracKernel {
+    /// Components per GEMM of the stream.
     static let blockSize = 2048
-
-    /// Blocks of ``blockSize`` components in a model of `k` components.
-    static func blockCount(_ k: Int) -> Int { (k + blockSize - 1) / blockSize }
+    /// The fewest components of a group streamed as a task of its own (each group costs a merge per
+    /// point); a group spans blocks, the last one shorter.
+    static let smallestGroup = 512
 
     /// Per-model data: ν̃ᵀ (D×K) for the distance GEMM, with ν̃_k = ν_k − ν̄ centred on the data's
     /// mean (smaller numbers, smaller rounding in the Gram expansion); [μ_k | ν_k] rows (K×2D) for
@@ -189,7 +190,7 @@ enum DiracKernel {
     static func stream(
         _ mixture: WhitenedMixture, tables: Tables, alpha: Double, sigma: Double, components: Range<Int>,
         y: UnsafePointer<Double>, rows n: Int, logits: UnsafeMutablePointer<Double>,
-        levels: UnsafeMutablePointer<Double>, state: inout StreamState, workspace: Workspace
+        levels: UnsafeMutablePointer<Double>, levelStride: Int, state: inout StreamState, workspace: Workspace
     ) {
         let d = mixture.dimension, kCount = mixture.componentCount
         let sigma2 = sigma * sigma
@@ -255,6 +256,9 @@ enum DiracKernel {
                     groupMax[b] = rowMax
                 }
                 state.raiseMax(row: b, to: groupMax[b])
+                // The weights stay in `logits`, with the maximum they are relative to in `levels`
+                // (row b's slot for this group): the responsibilities need no second exponential.
+                levels[b * levelStride] = state.rowMax[b]
             }
             // Pass 3: weights relative to the group's best and the sums, a GEMM per block.
             let width = tables.meansAndWhitenedMeans.columns
@@ -264,9 +268,6 @@ enum DiracKernel {
                 for b in 0..<n {
                     // Σ w_k ‖ν̃_k‖², the data-only second moment of the divergence (docs/math.md §3.4).
                     var weightSum = 0.0, normSum = 0.0
-                    // The weights stay in `logits`, with the maximum they are relative to in
-                    // `levels`: the responsibilities need no second exponential.
-                    levels[b * blockCount(kCount) + start / blockSize] = state.rowMax[b]
                     for j in 0..<m {
                         let w = exp(logits[b * kCount + start + j] - state.rowMax[b])
                         logits[b * kCount + start + j] = w

@@ -63,26 +63,32 @@ public struct Oracle: Sendable {
         let k = mixture.componentCount
         // Groups of components are tasks of their own (for small batches over many components);
         // each costs a merge per point, so a group gets at least a block of components.
-        let block: Int, groupCount: Int
+        // Data sets split evenly (their stream keeps one level per group, so groups need no
+        // alignment; with two threads and four groups, any imbalance is idle time).
+        let block: Int, groupCount: Int, alignment: Int
         switch mixture.structure {
         case .dirac:
             dirac = DiracKernel.Tables(mixture)
-            block = DiracKernel.blockSize
+            block = DiracKernel.smallestGroup
             groupCount = min(4, (k + block - 1) / block)
+            alignment = 1
         case _ where small != nil:
             dirac = nil
             block = SmallDimensionKernel.groupSize
             groupCount = min(4, (k + block - 1) / block)
+            alignment = block
         case .separateBases:
             dirac = nil
             block = 1
             groupCount = min(4, k)
+            alignment = 1
         case .sharedBasis:
             dirac = nil
             block = 1
             groupCount = 1
+            alignment = 1
         }
-        componentGroups = Self.split(k, into: groupCount, aligned: block)
+        componentGroups = Self.split(k, into: groupCount, aligned: alignment)
         singlePrecision = precision == .float32 ? DiracKernel.SinglePrecisionTables(mixture, tables: dirac!) : nil
     }
 
@@ -201,18 +207,19 @@ public struct Oracle: Sendable {
         while firstTile < tileCount {
             let tiles = (firstTile..<min(tileCount, firstTile + tilesPerWave)).map { tile in
                 Tile(rows: tileRows(tile, of: b), points: x, noise: model.noise, componentCount: k,
-                     levelsPerRow: mixture.isDirac ? DiracKernel.blockCount(k) : 0, workspace: workspace)
+                     levelsPerRow: mixture.isDirac ? componentGroups.count : 0, workspace: workspace)
             }
             // One task per (tile, component group); each writes its own state and logit columns.
             let groups = componentGroups
             var states = [StreamState?](repeating: nil, count: tiles.count * groups.count)
             let statePointer = UncheckedSendable(states.withUnsafeMutableBufferPointer { $0.baseAddress! })
             Parallel.forEach(tiles.count * groups.count, parallel: parallel) { task in
-                let tile = tiles[task / groups.count], group = groups[task % groups.count]
+                let tile = tiles[task / groups.count], g = task % groups.count
                 var state = StreamState(rows: tile.paddedRows, width: streamWidth, workspace: workspace)
-                stream(components: group, scales: scales, alpha: alpha, sigma: sigma,
-                       y: tile.whitened, rows: tile.paddedRows, logits: tile.logits, levels: tile.levels,
-                       state: &state, denoiserOnly: denoiseOnly)
+                stream(components: groups[g], scales: scales, alpha: alpha, sigma: sigma,
+                       y: tile.whitened, rows: tile.paddedRows, logits: tile.logits,
+                       levels: tile.levels + g, levelStride: tile.levelsPerRow, state: &state,
+                       denoiserOnly: denoiseOnly)
                 if groups.count == 1 {
                     // Nothing to merge: the tile is finished by the task that streamed it.
                     finish(tile, state: state, scales: scales, alpha: alpha, sigma: sigma, output: output,
@@ -245,7 +252,8 @@ public struct Oracle: Sendable {
 
     private func stream(components: Range<Int>, scales: ComponentScales?, alpha: Double, sigma: Double,
                         y: UnsafePointer<Double>, rows: Int, logits: UnsafeMutablePointer<Double>,
-                        levels: UnsafeMutablePointer<Double>, state: inout StreamState, denoiserOnly: Bool) {
+                        levels: UnsafeMutablePointer<Double>, levelStride: Int, state: inout StreamState,
+                        denoiserOnly: Bool) {
         if let small {
             SmallDimensionKernel.stream(mixture, tables: small, scales: scales!, components: components, y: y,
                                         rows: rows, logits: logits, state: &state, denoiserOnly: denoiserOnly)
@@ -260,8 +268,8 @@ public struct Oracle: Sendable {
                 return
             }
             DiracKernel.stream(mixture, tables: dirac!, alpha: alpha, sigma: sigma, components: components,
-                               y: y, rows: rows, logits: logits, levels: levels, state: &state,
-                               workspace: workspace)
+                               y: y, rows: rows, logits: logits, levels: levels, levelStride: levelStride,
+                               state: &state, workspace: workspace)
         case .separateBases(let bases, let basesTransposed):
             GaussianKernels.streamSeparateBases(mixture, bases: bases, basesTransposed: basesTransposed,
                                                 scales: scales!, components: components, y: y, rows: rows,
@@ -326,16 +334,14 @@ public struct Oracle: Sendable {
             // The stream left w_k = exp(a_k − m), m the largest log-weight of the block's
             // component group (tile.levels): r_k = w_k · exp(m − max)/Σw, one product per
             // component, written straight to the output unless the extras read them from the tile.
-            let blocks = tile.levelsPerRow
+            let groups = tile.levelsPerRow
             for b in 0..<(keepResponsibilities ? np : n) {
                 let inverseSum = 1 / state.weightSum[b]
                 let target = keepResponsibilities ? responsibilities + b * k
                                                   : output.responsibilities + (first + b) * k
-                for block in 0..<blocks {
-                    let scale = exp(tile.levels[b * blocks + block] - state.rowMax[b]) * inverseSum
-                    for c in (block * DiracKernel.blockSize)..<min(k, (block + 1) * DiracKernel.blockSize) {
-                        target[c] = responsibilities[b * k + c] * scale
-                    }
+                for (g, components) in componentGroups.enumerated() {
+                    let scale = exp(tile.levels[b * groups + g] - state.rowMax[b]) * inverseSum
+                    for c in components { target[c] = responsibilities[b * k + c] * scale }
                 }
             }
         } else {
@@ -412,8 +418,8 @@ final class Tile: @unchecked Sendable {
     var score: UnsafeMutablePointer<Double> { logits + logitsSize }
     var denoised: UnsafeMutablePointer<Double> { score + pointSize }
     var noise: UnsafeMutablePointer<Double> { denoised + pointSize }
-    /// Data sets: per row and block of components, the running maximum against which the stream
-    /// left the block's weights in ``logits`` (paddedRows × levelsPerRow).
+    /// Data sets: per row and component group, the maximum against which the stream left the
+    /// group's weights in ``logits`` (paddedRows × levelsPerRow).
     var levels: UnsafeMutablePointer<Double> { noise + pointSize }
 
     init(rows: Range<Int>, points x: Matrix, noise covariance: NoiseCovariance, componentCount k: Int,

@@ -48,6 +48,27 @@ import Testing
         }
     }
 
+    /// K = 7000 atoms in four component groups, each weighed against its own maximum: the
+    /// responsibilities put together across the groups, with log p_t and the denoiser, against the
+    /// direct evaluation (no Gram expansion, no streaming).
+    @Test(arguments: ["identity", "full"])
+    func responsibilitiesAcrossGroups(noise: String) throws {
+        let model = try OracleIdentityTests.randomModel(.dirac, noise: noise, k: 7000, d: 12, seed: 4)
+        let oracle = try Oracle(model)
+        #expect(oracle.componentGroups.count == 4)
+        var random = TestRandom(seed: 8)
+        let x = random.matrix(5, 12, scale: 3)
+        for (alpha, sigma) in [(1.0, 2.0), (0.8, 0.3)] {
+            let result = try oracle.evaluate(x, alpha: alpha, sigma: sigma)
+            for b in 0..<x.rows {
+                let reference = OracleHardCaseTests.BruteForceDirac(model, x: x.row(b), alpha: alpha, sigma: sigma)
+                #expect(isClose(result.responsibilities.row(b), reference.responsibilities, rtol: 1e-8, atol: 1e-15))
+                #expect(abs(result.logDensity[b] - reference.logDensity) < 1e-9 * (1 + abs(reference.logDensity)))
+                #expect(isClose(result.denoised.row(b), reference.denoised, rtol: 1e-9, atol: 1e-10))
+            }
+        }
+    }
+
     /// Clusters of near-copies in D = 1100 (three chunks), over two blocks of components and two
     /// groups, the clusters ±50 per coordinate from the data's mean (so that the Gram expansion
     /// rounds by far more than the tolerance at small σ): where the bound calls for it, the distances
